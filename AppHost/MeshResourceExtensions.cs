@@ -1,0 +1,29 @@
+namespace LlmMesh.AppHost;
+
+public static class MeshResourceExtensions
+{
+    /// <summary>
+    /// Pins a service's h2c gRPC endpoint to its loopback port from LlmMesh:Ports:{name}
+    /// (random when LlmMesh:RandomPorts is true, as in integration tests), checks readiness on its
+    /// HTTP endpoint, and gives it what every mesh service needs.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> AsMeshService(
+        this IResourceBuilder<ProjectResource> service, IResourceBuilder<IResourceWithConnectionString> messaging, string modelStore)
+    {
+        var configuration = service.ApplicationBuilder.Configuration;
+        var name = service.Resource.Name;
+        if (!configuration.GetValue("LlmMesh:RandomPorts", false))
+        {
+            var port = configuration.GetValue<int?>($"LlmMesh:Ports:{name}")
+                ?? throw new InvalidOperationException($"LlmMesh:Ports:{name} is not configured");
+            service.WithEndpoint("grpc", endpoint => endpoint.Port = port);
+        }
+        return service
+            .WithReference(messaging)
+            .WaitFor(messaging)
+            .WithEnvironment("ModelStore__Path", modelStore)
+            // Services otherwise wait ~10 s at shutdown for a dashboard that is already gone.
+            .WithEnvironment("OTEL_EXPORTER_OTLP_TIMEOUT", "1000")
+            .WithHttpHealthCheck("/health", endpointName: "http");
+    }
+}

@@ -1,0 +1,43 @@
+using System.Threading.Channels;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>
+/// Publishes events without making the caller wait for the broker: events queue in order and a
+/// background loop publishes them, retrying with back-off while the broker is unreachable.
+/// </summary>
+public sealed class EventPublisher(IBus bus, ILogger<EventPublisher> logger) : BackgroundService
+{
+    private const int Capacity = 10_000;
+    private readonly Channel<object> _pending = Channel.CreateBounded<object>(
+        new BoundedChannelOptions(Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+
+    public ValueTask PublishAsync<T>(T message, CancellationToken cancellationToken) where T : class =>
+        _pending.Writer.WriteAsync(message, cancellationToken);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await foreach (var message in _pending.Reader.ReadAllAsync(stoppingToken))
+        {
+            var delay = TimeSpan.FromMilliseconds(250);
+            while (true)
+            {
+                try
+                {
+                    using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                    attempt.CancelAfter(TimeSpan.FromSeconds(30));
+                    await bus.Publish(message, message.GetType(), attempt.Token);
+                    break;
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    logger.LogWarning(ex, "Publishing {MessageType} failed; retrying in {Delay}", message.GetType().Name, delay);
+                    await Task.Delay(delay, stoppingToken);
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Microsoft.Extensions.Hosting;
+
+public static class MessagingExtensions
+{
+    public const string ConnectionName = "messaging";
+
+    /// <summary>
+    /// MassTransit on the RabbitMQ broker named by the "messaging" connection string
+    /// (amqp://user:password@host:port). A broker outage degrades health but never makes a
+    /// service unready: serving does not depend on the broker.
+    /// </summary>
+    public static IHostApplicationBuilder AddMessaging(
+        this IHostApplicationBuilder builder, Action<IBusRegistrationConfigurator>? configure = null)
+    {
+        builder.Services.AddMassTransit(bus =>
+        {
+            bus.SetKebabCaseEndpointNameFormatter();
+            bus.ConfigureHealthCheckOptions(o =>
+            {
+                o.Name = "messaging";
+                o.MinimalFailureStatus = HealthStatus.Degraded;
+            });
+            configure?.Invoke(bus);
+            bus.UsingRabbitMq((context, rabbit) =>
+            {
+                var connectionString = context.GetRequiredService<IConfiguration>().GetConnectionString(ConnectionName)
+                    ?? throw new InvalidOperationException(
+                        $"ConnectionStrings:{ConnectionName} is not set: run under the AppHost or give the broker as amqp://user:password@host:port");
+                rabbit.Host(new Uri(connectionString));
+                rabbit.ConfigureEndpoints(context);
+            });
+        });
+        builder.Services.AddSingleton<EventPublisher>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<EventPublisher>());
+        return builder;
+    }
+}
