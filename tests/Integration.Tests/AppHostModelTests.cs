@@ -1,0 +1,42 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LlmMesh.Integration.Tests;
+
+/// <summary>The AppHost's resource model, built without starting anything.</summary>
+public sealed class AppHostModelTests
+{
+    [Fact]
+    public async Task Services_get_their_documented_loopback_grpc_ports_and_wait_for_the_broker()
+    {
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LlmMesh_AppHost>(
+            ["--LlmMesh:Broker:Mode=Executable"], (options, _) => options.DisableDashboard = true);
+        await using var app = await builder.BuildAsync();
+        var model = app.Services.GetRequiredService<DistributedApplicationModel>();
+
+        var tokenizer = Assert.Single(model.Resources.OfType<ProjectResource>(), r => r.Name == "tokenizer");
+        var grpc = Assert.Single(tokenizer.Annotations.OfType<EndpointAnnotation>(), e => e.Name == "grpc");
+        Assert.Equal(7101, grpc.Port);
+        Assert.Contains(tokenizer.Annotations.OfType<WaitAnnotation>(), w => w.Resource.Name == "messaging");
+
+        var messaging = Assert.Single(model.Resources, r => r.Name == "messaging");
+        Assert.IsAssignableFrom<ExecutableResource>(messaging);
+        var amqp = Assert.Single(((IResourceWithEndpoints)messaging).Annotations.OfType<EndpointAnnotation>());
+        Assert.False(amqp.IsProxied);
+    }
+
+    [Fact]
+    public async Task An_external_broker_is_taken_from_the_connection_string()
+    {
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LlmMesh_AppHost>(
+            ["--LlmMesh:Broker:Mode=External", "--ConnectionStrings:messaging=amqp://app:secret@broker.example:5672"],
+            (options, _) => options.DisableDashboard = true);
+        await using var app = await builder.BuildAsync();
+        var model = app.Services.GetRequiredService<DistributedApplicationModel>();
+
+        var messaging = Assert.IsAssignableFrom<IResourceWithConnectionString>(Assert.Single(model.Resources, r => r.Name == "messaging"));
+        Assert.Equal("amqp://app:secret@broker.example:5672", await messaging.GetConnectionStringAsync());
+    }
+}
