@@ -10,8 +10,23 @@ var corpusDirectory = Path.GetFullPath(builder.Configuration["LlmMesh:CorpusDire
 
 var messaging = builder.AddMessagingBroker("messaging", dataDirectory);
 
-builder.AddProject<Projects.LlmMesh_Tokenizer>("tokenizer")
+var tokenizer = builder.AddProject<Projects.LlmMesh_Tokenizer>("tokenizer")
     .AsMeshService(messaging, modelStore)
     .WithEnvironment("Tokenizer__CorpusPath", Path.Combine(corpusDirectory, "coco", "train.txt"));
+
+builder.AddProject<Projects.LlmMesh_Trainer>("trainer")
+    .AsMeshService(messaging, modelStore)
+    .WithReference(tokenizer)
+    .WaitFor(tokenizer)
+    .WithEnvironment("Trainer__DataDirectory", corpusDirectory)
+    .WithEnvironment("Trainer__RunsDirectory", Path.Combine(dataDirectory, "runs"))
+    .WithEnvironment("Trainer__Threads", builder.Configuration["LlmMesh:TrainerThreads"] ?? "2")
+    .WithEnvironment("Trainer__AutoTrainPreset", builder.Configuration["LlmMesh:AutoTrainPreset"] ?? "quick")
+    .WithHttpCommand("/commands/start-quick-run", "Start quick training run", endpointName: "http",
+        commandName: "start-quick-run", commandOptions: new HttpCommandOptions
+        {
+            Description = "Trains the 'quick' preset on the COCO corpus and publishes a model bundle",
+            IconName = "BrainCircuit",
+        });
 
 builder.Build().Run();

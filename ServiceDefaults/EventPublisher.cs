@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using LlmMesh.Contracts.Events;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 
@@ -7,6 +8,7 @@ namespace Microsoft.Extensions.Hosting;
 /// <summary>
 /// Publishes events without making the caller wait for the broker: events queue in order and a
 /// background loop publishes them, retrying with back-off while the broker is unreachable.
+/// Mesh events carry their stable EventId as the message id, so consumers can drop duplicates.
 /// </summary>
 public sealed class EventPublisher(IBus bus, ILogger<EventPublisher> logger) : BackgroundService
 {
@@ -28,7 +30,13 @@ public sealed class EventPublisher(IBus bus, ILogger<EventPublisher> logger) : B
                 {
                     using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
                     attempt.CancelAfter(TimeSpan.FromSeconds(30));
-                    await bus.Publish(message, message.GetType(), attempt.Token);
+                    await bus.Publish(message, message.GetType(), context =>
+                    {
+                        if (message is IMeshEvent meshEvent)
+                        {
+                            context.MessageId = meshEvent.EventId;
+                        }
+                    }, attempt.Token);
                     break;
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)

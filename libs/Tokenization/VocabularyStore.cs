@@ -1,4 +1,6 @@
+using System.Text;
 using System.Text.RegularExpressions;
+using LlmMesh.ModelStore;
 
 namespace LlmMesh.Tokenization;
 
@@ -50,39 +52,11 @@ public sealed partial class VocabularyStore
         {
             throw new KeyNotFoundException($"vocabulary version '{version}' is not in the store");
         }
-        var temporary = Path.Combine(_root, $".{ActiveFile}.{Guid.NewGuid():N}");
-        File.WriteAllText(temporary, version + "\n");
-        File.Move(temporary, Path.Combine(_root, ActiveFile), overwrite: true);
+        AtomicDirectory.WriteFile(Path.Combine(_root, ActiveFile), Encoding.UTF8.GetBytes(version + "\n"));
     }
 
     /// <summary>Saves a vocabulary; returns false when that exact version was already stored.</summary>
-    public bool Save(BpeVocabulary vocabulary)
-    {
-        var target = Path.Combine(_root, vocabulary.Version);
-        if (Directory.Exists(target))
-        {
-            return false;
-        }
-        var temporary = Path.Combine(_root, $".tmp-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(temporary);
-        try
-        {
-            vocabulary.WriteTo(temporary);
-            Directory.Move(temporary, target);
-            return true;
-        }
-        catch (IOException) when (Directory.Exists(target))
-        {
-            return false; // another writer stored the same content first
-        }
-        finally
-        {
-            if (Directory.Exists(temporary))
-            {
-                Directory.Delete(temporary, recursive: true);
-            }
-        }
-    }
+    public bool Save(BpeVocabulary vocabulary) => AtomicDirectory.Create(_root, vocabulary.Version, vocabulary.WriteTo);
 
     public ByteLevelBpeTokenizer Load(string version)
     {

@@ -7,4 +7,7 @@ public sealed record VocabularyPublished(
     string CorpusSha256,
     long Lines,
     bool Active,
-    DateTimeOffset PublishedAt);
+    DateTimeOffset PublishedAt) : IMeshEvent
+{
+    public Guid EventId => EventIds.For(nameof(VocabularyPublished), Version, Active);
+}

@@ -1,3 +1,4 @@
+using LlmMesh.ModelStore;
 using LlmMesh.Tokenization;
 using LlmMesh.Tokenizer.Vocabularies;
 using Microsoft.Extensions.Options;
@@ -17,9 +18,8 @@ public static class ApplicationServiceExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
-        builder.Services.AddSingleton(sp => new VocabularyStore(Path.GetFullPath(
-            sp.GetRequiredService<IOptions<ModelStoreOptions>>().Value.Path,
-            sp.GetRequiredService<IHostEnvironment>().ContentRootPath)));
+        builder.Services.AddSingleton(sp => new VocabularyStore(
+            sp.GetRequiredService<IOptions<ModelStoreOptions>>().Value.ResolvePath(sp.GetRequiredService<IHostEnvironment>().ContentRootPath)));
         builder.Services.AddSingleton<VocabularyRegistry>();
         builder.Services.AddSingleton<VocabularyTrainingService>();
         builder.Services.AddHostedService<VocabularyBootstrapper>();

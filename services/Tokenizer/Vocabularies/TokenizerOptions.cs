@@ -26,12 +26,3 @@ public sealed class TokenizerOptions
     [Range(1, long.MaxValue)]
     public long MaxTrainingCorpusBytes { get; set; } = 256L << 20;
 }
-
-public sealed class ModelStoreOptions
-{
-    public const string Section = "ModelStore";
-
-    /// <summary>Root folder of the model store (vocabularies live under tokenizer/).</summary>
-    [Required]
-    public string Path { get; set; } = "";
-}

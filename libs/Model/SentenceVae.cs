@@ -1,0 +1,80 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LlmMesh.Model;
+
+/// <summary>
+/// Sentence VAE (Bowman et al. 2016). Encoder: embedding + bidirectional GRU over the sentence,
+/// final states -> mu, logvar. Decoder: GRU whose initial state is set from z and whose every
+/// input is the token embedding concatenated with z; a linear layer gives next-token logits.
+/// Training and serving share these methods.
+/// </summary>
+public sealed class SentenceVae : nn.Module
+{
+    private readonly Embedding embedding;
+    private readonly GRU encoder;
+    private readonly Linear toMu;
+    private readonly Linear toLogVar;
+    private readonly Linear latentToHidden;
+    private readonly GRU decoder;
+    private readonly Linear output;
+
+    public SentenceVae(VaeConfig config) : base(nameof(SentenceVae))
+    {
+        config.Validate();
+        Config = config;
+        embedding = nn.Embedding(config.VocabularySize, config.EmbeddingSize, padding_idx: config.PadId);
+        encoder = nn.GRU(config.EmbeddingSize, config.HiddenSize, batchFirst: true, bidirectional: true);
+        toMu = nn.Linear(2 * config.HiddenSize, config.LatentSize);
+        toLogVar = nn.Linear(2 * config.HiddenSize, config.LatentSize);
+        latentToHidden = nn.Linear(config.LatentSize, config.HiddenSize);
+        decoder = nn.GRU(config.EmbeddingSize + config.LatentSize, config.HiddenSize, batchFirst: true);
+        output = nn.Linear(config.HiddenSize, config.VocabularySize);
+        RegisterComponents();
+    }
+
+    public VaeConfig Config { get; }
+
+    /// <summary>Encodes right-padded sentences [B, T] of the given lengths [B] (each at least 1) to mu and logvar [B, L].</summary>
+    public (Tensor Mu, Tensor LogVar) Encode(Tensor tokens, Tensor lengths)
+    {
+        using var scope = NewDisposeScope();
+        var packed = nn.utils.rnn.pack_padded_sequence(embedding.call(tokens), lengths, batch_first: true, enforce_sorted: false);
+        var (_, final) = encoder.call(packed, null);
+        // final: [2, B, H] (forward, backward) -> [B, 2H]
+        var summary = cat([final[0], final[1]], 1);
+        return scope.MoveToOuter(toMu.call(summary), toLogVar.call(summary));
+    }
+
+    /// <summary>z = mu + sigma * eps, with eps from the global generator (seeded by the caller).</summary>
+    public static Tensor Reparameterize(Tensor mu, Tensor logVar)
+    {
+        using var scope = NewDisposeScope();
+        var eps = randn_like(mu);
+        return scope.MoveToOuter(mu + eps * (0.5 * logVar).exp());
+    }
+
+    /// <summary>The decoder's initial state [1, B, H] for latent codes z [B, L].</summary>
+    public Tensor InitialState(Tensor z) => latentToHidden.call(z).tanh().unsqueeze(0);
+
+    /// <summary>Teacher-forced decoding: inputs [B, T] (starting with &lt;bos&gt;) -> logits [B, T, V].</summary>
+    public Tensor Decode(Tensor inputs, Tensor z)
+    {
+        using var scope = NewDisposeScope();
+        var steps = inputs.shape[1];
+        var embedded = embedding.call(inputs);
+        var latent = z.unsqueeze(1).expand(z.shape[0], steps, z.shape[1]);
+        var (hidden, _) = decoder.call(cat([embedded, latent], 2), InitialState(z));
+        return scope.MoveToOuter(output.call(hidden));
+    }
+
+    /// <summary>One decoder step for a batch: tokens [B], state [1, B, H], z [B, L] -> logits [B, V] and the new state.</summary>
+    public (Tensor Logits, Tensor State) DecodeStep(Tensor tokens, Tensor state, Tensor z)
+    {
+        using var scope = NewDisposeScope();
+        var input = cat([embedding.call(tokens), z], 1).unsqueeze(1);
+        var (hidden, next) = decoder.call(input, state);
+        return scope.MoveToOuter(output.call(hidden.squeeze(1)), next);
+    }
+}

@@ -1,0 +1,62 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LlmMesh.ModelStore;
+
+namespace LlmMesh.Model;
+
+/// <summary>Reads and writes sentence-VAE weights and settings in model bundles.</summary>
+public static class VaeBundle
+{
+    public const string Kind = "sentence-vae";
+    public const string WeightsFile = "vae.pt";
+
+    public static ModelBundle Publish(
+        ModelBundleStore store, SentenceVae model, VaeTrainingOptions training, string runId, string corpusSha256,
+        string vocabularyVersion, IReadOnlyDictionary<string, double> metrics, JsonObject? extraHyperparameters = null)
+    {
+        var hyperparameters = new JsonObject
+        {
+            ["model"] = JsonSerializer.SerializeToNode(model.Config, BundleManifest.JsonOptions),
+            ["training"] = JsonSerializer.SerializeToNode(training, BundleManifest.JsonOptions),
+        };
+        foreach (var (name, value) in extraHyperparameters ?? [])
+        {
+            hyperparameters[name] = value?.DeepClone();
+        }
+        var manifest = new BundleManifest
+        {
+            Kind = Kind,
+            RunId = runId,
+            CorpusSha256 = corpusSha256,
+            TokenizerVersion = vocabularyVersion,
+            Hyperparameters = hyperparameters,
+            Metrics = new Dictionary<string, double>(metrics),
+        };
+        return store.Publish(manifest, directory => model.save(Path.Combine(directory, WeightsFile)));
+    }
+
+    /// <summary>Loads the VAE of a verified bundle; refuses weights that do not fit the stored architecture.</summary>
+    public static SentenceVae Load(ModelBundle bundle)
+    {
+        var config = bundle.Manifest.GetHyperparameters<VaeConfig>("model");
+        if (!bundle.Manifest.Files.ContainsKey(WeightsFile))
+        {
+            throw new BundleCorruptException(bundle.Version, $"{WeightsFile} is missing");
+        }
+        SentenceVae? model = null;
+        try
+        {
+            model = new SentenceVae(config);
+            model.load(bundle.PathOf(WeightsFile), strict: true);
+            model.eval();
+            return model;
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException)
+        {
+            model?.Dispose();
+            throw new BundleIncompatibleException(bundle.Version, $"{WeightsFile} does not fit the model in manifest.json ({ex.Message})");
+        }
+    }
+
+    public static VaeConfig ReadConfig(ModelBundle bundle) => bundle.Manifest.GetHyperparameters<VaeConfig>("model");
+}

@@ -1,0 +1,30 @@
+namespace LlmMesh.Model;
+
+/// <summary>The architecture of a sentence VAE; stored in every bundle.</summary>
+public sealed record VaeConfig
+{
+    public required int VocabularySize { get; init; }
+    public int EmbeddingSize { get; init; } = 128;
+    public int HiddenSize { get; init; } = 256;
+    public int LatentSize { get; init; } = 32;
+    public int PadId { get; init; } = 0;
+    public int BosId { get; init; } = 1;
+    public int EosId { get; init; } = 2;
+    public int UnkId { get; init; } = 3;
+
+    public void Validate()
+    {
+        Require(VocabularySize > Math.Max(Math.Max(PadId, BosId), Math.Max(EosId, UnkId)), "vocabulary_size");
+        Require(EmbeddingSize is > 0 and <= 4096, "embedding_size");
+        Require(HiddenSize is > 0 and <= 8192, "hidden_size");
+        Require(LatentSize is > 0 and <= 1024, "latent_size");
+    }
+
+    private static void Require(bool valid, string field)
+    {
+        if (!valid)
+        {
+            throw new ArgumentException($"{field} is out of range");
+        }
+    }
+}

@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Text.Json;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LlmMesh.Model;
+
+public sealed record StepMetrics(
+    long Step, int Epoch, double ReconstructionPerSentence, double ReconstructionPerToken,
+    double KlPerSentence, double KlWeight, double Loss, int Tokens, double Seconds);
+
+/// <param name="NllPerToken">Negative ELBO per token (an upper bound on the NLL), KL weight 1.</param>
+/// <param name="ReconstructionAccuracy">Next-token accuracy with z = mu and the true previous tokens.</param>
+/// <param name="GreedyReconstructionAccuracy">Position-wise accuracy of greedy decoding from mu.</param>
+/// <param name="ActiveUnits">Latent dimensions whose E[z|x] varies across sentences (variance over 0.01).</param>
+public sealed record EvaluationMetrics(
+    double NllPerToken,
+    double Perplexity,
+    double ReconstructionPerToken,
+    double KlPerSentence,
+    double ReconstructionAccuracy,
+    double GreedyReconstructionAccuracy,
+    int ActiveUnits,
+    int Sentences,
+    long Tokens);
+
+/// <summary>Where a run is: the next batch to train is <see cref="BatchInEpoch"/> of <see cref="Epoch"/>.</summary>
+public sealed record TrainingPosition(long Step, int Epoch, int BatchInEpoch);
+
+/// <summary>
+/// Trains a <see cref="SentenceVae"/> step by step, deterministically from the seed: batch order
+/// comes from (seed, epoch) and all randomness of a step from (seed, step), so a run resumed
+/// from a checkpoint continues exactly as an uninterrupted one.
+/// </summary>
+public sealed class VaeTrainer : IDisposable
+{
+    private const string WeightsFile = "model.pt";
+    private const string OptimizerFile = "optimizer.pt";
+    private const string StateFile = "trainer.json";
+
+    private readonly VaeTrainingOptions _options;
+    private readonly SentenceBatcher _batcher;
+    private readonly Adam _optimizer;
+    private int[][] _epochPlan;
+
+    public VaeTrainer(VaeConfig config, VaeTrainingOptions options, IReadOnlyList<int[]> trainingSentences)
+    {
+        options.Validate();
+        _options = options;
+        manual_seed(Seeds.Derive(options.Seed, stream: 0, index: 0));
+        Model = new SentenceVae(config);
+        _optimizer = optim.Adam(Model.parameters(), lr: options.LearningRate);
+        _batcher = new SentenceBatcher(Truncate(trainingSentences, options.MaxSentenceTokens), options.BatchSize, config);
+        TotalSteps = options.Steps > 0 ? options.Steps : (long)options.Epochs * _batcher.BatchesPerEpoch;
+        Position = new TrainingPosition(0, 0, 0);
+        _epochPlan = _batcher.EpochPlan(options.Seed, 0);
+    }
+
+    public SentenceVae Model { get; }
+
+    public VaeTrainingOptions Options => _options;
+
+    public long TotalSteps { get; }
+
+    public int BatchesPerEpoch => _batcher.BatchesPerEpoch;
+
+    public TrainingPosition Position { get; private set; }
+
+    public bool IsFinished => Position.Step >= TotalSteps;
+
+    public StepMetrics TrainStep()
+    {
+        if (IsFinished)
+        {
+            throw new InvalidOperationException("the run has no steps left");
+        }
+        var started = Stopwatch.GetTimestamp();
+        var (step, epoch, batchIndex) = Position;
+        var beta = KlAnnealing.Weight(_options, step, TotalSteps);
+        Model.train();
+        manual_seed(Seeds.Derive(_options.Seed, stream: 2, step));
+        using var batch = _batcher.Build(_epochPlan[batchIndex]);
+        double recon, kl, loss;
+        using (var scope = NewDisposeScope())
+        {
+            var (mu, logVar) = Model.Encode(batch.Tokens, batch.Lengths);
+            var z = SentenceVae.Reparameterize(mu, logVar);
+            var logits = Model.Decode(WordDropout(batch.DecoderInputs), z);
+            var reconstruction = ReconstructionSum(logits, batch.Targets, Model.Config.PadId) / batch.Size;
+            var klPerDimension = KlPerDimension(mu, logVar);
+            var klPerSentence = klPerDimension.sum(1).mean();
+            var klTerm = _options.FreeBits > 0
+                ? klPerDimension.mean([0]).clamp_min(_options.FreeBits).sum()
+                : klPerSentence;
+            var total = reconstruction + beta * klTerm;
+
+            _optimizer.zero_grad();
+            total.backward();
+            nn.utils.clip_grad_norm_(Model.parameters(), _options.GradientClip);
+            _optimizer.step();
+            recon = reconstruction.item<float>();
+            kl = klPerSentence.item<float>();
+            loss = total.item<float>();
+        }
+
+        var nextBatch = batchIndex + 1;
+        var nextEpoch = epoch;
+        if (nextBatch == _epochPlan.Length)
+        {
+            nextBatch = 0;
+            nextEpoch++;
+            _epochPlan = _batcher.EpochPlan(_options.Seed, nextEpoch);
+        }
+        Position = new TrainingPosition(step + 1, nextEpoch, nextBatch);
+        return new StepMetrics(step + 1, epoch, recon, recon * batch.Size / batch.TokenCount, kl, beta, loss,
+            batch.TokenCount, Stopwatch.GetElapsedTime(started).TotalSeconds);
+    }
+
+    public EvaluationMetrics Evaluate(IReadOnlyList<int[]> sentences) =>
+        VaeEvaluation.Evaluate(Model, Truncate(sentences, _options.MaxSentenceTokens), _options.BatchSize, _options.Seed);
+
+    public void SaveCheckpoint(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        Model.save(Path.Combine(directory, WeightsFile));
+        _optimizer.save_state_dict(Path.Combine(directory, OptimizerFile));
+        File.WriteAllText(Path.Combine(directory, StateFile), JsonSerializer.Serialize(Position));
+    }
+
+    public void LoadCheckpoint(string directory)
+    {
+        Model.load(Path.Combine(directory, WeightsFile));
+        _optimizer.load_state_dict(Path.Combine(directory, OptimizerFile));
+        Position = JsonSerializer.Deserialize<TrainingPosition>(File.ReadAllText(Path.Combine(directory, StateFile)))
+            ?? throw new InvalidDataException("the checkpoint has no training position");
+        _epochPlan = _batcher.EpochPlan(_options.Seed, Position.Epoch);
+    }
+
+    internal static Tensor ReconstructionSum(Tensor logits, Tensor targets, int padId) =>
+        nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[2]), targets.reshape(-1), ignore_index: padId, reduction: nn.Reduction.Sum);
+
+    internal static Tensor KlPerDimension(Tensor mu, Tensor logVar) => 0.5 * (mu.pow(2) + logVar.exp() - 1 - logVar);
+
+    private Tensor WordDropout(Tensor inputs)
+    {
+        if (_options.WordDropout <= 0)
+        {
+            return inputs;
+        }
+        var config = Model.Config;
+        var drop = rand(inputs.shape).lt(_options.WordDropout)
+            .logical_and(inputs.ne(config.PadId))
+            .logical_and(inputs.ne(config.BosId));
+        return inputs.masked_fill(drop, config.UnkId);
+    }
+
+    private static IReadOnlyList<int[]> Truncate(IReadOnlyList<int[]> sentences, int maxTokens) =>
+        sentences.Where(s => s.Length > 0).Select(s => s.Length > maxTokens ? s[..maxTokens] : s).ToArray();
+
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        Model.Dispose();
+    }
+}

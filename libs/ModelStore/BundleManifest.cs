@@ -1,0 +1,39 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace LlmMesh.ModelStore;
+
+public sealed record BundleFile(string Sha256, long Bytes);
+
+/// <summary>manifest.json of a model bundle.</summary>
+public sealed record BundleManifest
+{
+    public const int CurrentFormat = 1;
+    public const string FileName = "manifest.json";
+
+    public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public int Format { get; init; } = CurrentFormat;
+    /// <summary>What the bundle holds, e.g. "sentence-vae"; loaders refuse kinds they do not know.</summary>
+    public required string Kind { get; init; }
+    public string Version { get; init; } = "";
+    public DateTimeOffset CreatedAt { get; init; }
+    public required string RunId { get; init; }
+    public required string CorpusSha256 { get; init; }
+    public required string TokenizerVersion { get; init; }
+    public JsonObject Hyperparameters { get; init; } = [];
+    public Dictionary<string, double> Metrics { get; init; } = [];
+    /// <summary>sha256 and size of every other file in the bundle.</summary>
+    public Dictionary<string, BundleFile> Files { get; init; } = [];
+
+    public T GetHyperparameters<T>(string name) =>
+        Hyperparameters[name] is { } node
+            ? node.Deserialize<T>(JsonOptions) ?? throw new BundleIncompatibleException(Version, $"hyperparameters.{name} is empty")
+            : throw new BundleIncompatibleException(Version, $"hyperparameters.{name} is missing");
+}

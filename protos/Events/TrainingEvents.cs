@@ -1,0 +1,52 @@
+namespace LlmMesh.Contracts.Events;
+
+/// <summary>Every training event names its run.</summary>
+public interface ITrainingEvent : IMeshEvent
+{
+    string RunId { get; }
+    DateTimeOffset OccurredAt { get; }
+}
+
+public sealed record RunStarted(
+    string RunId, string Preset, string Corpus, long Seed, long TotalSteps, int Epochs,
+    string VocabularyVersion, string SettingsJson, DateTimeOffset OccurredAt) : ITrainingEvent
+{
+    public Guid EventId => EventIds.For(RunId, nameof(RunStarted));
+}
+
+public sealed record EpochCompleted(
+    string RunId, int Epoch, long Step, double TrainReconstructionPerToken, double TrainKlPerSentence,
+    double ValidationNllPerToken, double ValidationPerplexity, double ValidationKlPerSentence,
+    double ReconstructionAccuracy, int ActiveUnits, double TokensPerSecond, DateTimeOffset OccurredAt) : ITrainingEvent
+{
+    public Guid EventId => EventIds.For(RunId, nameof(EpochCompleted), Epoch);
+}
+
+public sealed record CheckpointSaved(string RunId, long Step, int Epoch, string Location, DateTimeOffset OccurredAt) : ITrainingEvent
+{
+    public Guid EventId => EventIds.For(RunId, nameof(CheckpointSaved), Step);
+}
+
+/// <summary>A model bundle was published; serving services switch to it.</summary>
+public sealed record ModelPublished(
+    string RunId, string BundleVersion, string Location, string Kind, string VocabularyVersion,
+    IReadOnlyDictionary<string, double> Metrics, DateTimeOffset OccurredAt) : ITrainingEvent
+{
+    public Guid EventId => EventIds.For(RunId, nameof(ModelPublished), BundleVersion);
+}
+
+public sealed record RunCompleted(
+    string RunId, string BundleVersion, IReadOnlyDictionary<string, double> Metrics, DateTimeOffset OccurredAt) : ITrainingEvent
+{
+    public Guid EventId => EventIds.For(RunId, nameof(RunCompleted));
+}
+
+public sealed record RunFailed(string RunId, string Error, long Step, DateTimeOffset OccurredAt) : ITrainingEvent
+{
+    public Guid EventId => EventIds.For(RunId, nameof(RunFailed));
+}
+
+public sealed record RunCancelled(string RunId, long Step, DateTimeOffset OccurredAt) : ITrainingEvent
+{
+    public Guid EventId => EventIds.For(RunId, nameof(RunCancelled));
+}

@@ -1,0 +1,120 @@
+namespace LlmMesh.Trainer.Runs;
+
+public sealed class RunConflictException(string message) : Exception(message);
+
+public sealed class RunNotFoundException(string runId) : Exception($"run '{runId}' was not found");
+
+/// <summary>
+/// Starts, cancels, finds and resumes runs. One run trains at a time; starting another while one
+/// is active is refused (no queue).
+/// </summary>
+public sealed class RunCoordinator(
+    RunRepository runs,
+    CorpusResolver corpora,
+    TrainingRunner runner,
+    IHostApplicationLifetime lifetime,
+    ILogger<RunCoordinator> logger)
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, TrainingRun> _live = [];
+    private TrainingRun? _active;
+    private Task _activeTask = Task.CompletedTask;
+
+    public TrainingRun? Active
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _active;
+            }
+        }
+    }
+
+    /// <summary>Starts a new run; throws ArgumentException / CorpusNotFoundException for a bad corpus, RunConflictException when busy.</summary>
+    public TrainingRun Start(RunSettings settings)
+    {
+        corpora.Resolve(settings.Corpus);
+        var now = DateTimeOffset.UtcNow;
+        var record = new RunRecord { RunId = RunRepository.NewRunId(), Settings = settings, CreatedAt = now, UpdatedAt = now };
+        return Launch(record);
+    }
+
+    /// <summary>Continues a run that a previous process left unfinished.</summary>
+    public TrainingRun Resume(RunRecord record) => Launch(record);
+
+    public TrainingRun Find(string runId)
+    {
+        lock (_gate)
+        {
+            if (_live.TryGetValue(runId, out var run))
+            {
+                return run;
+            }
+        }
+        return new TrainingRun(runs.Find(runId) ?? throw new RunNotFoundException(runId));
+    }
+
+    public IReadOnlyList<RunRecord> List(int limit)
+    {
+        lock (_gate)
+        {
+            var live = _live.Values.Select(r => r.Record).ToDictionary(r => r.RunId);
+            return runs.List().Select(r => live.GetValueOrDefault(r.RunId, r)).Take(limit).ToArray();
+        }
+    }
+
+    public RunRecord Cancel(string runId)
+    {
+        var run = Find(runId);
+        if (run.Record.IsFinished)
+        {
+            throw new RunConflictException($"run '{runId}' already ended ({run.Record.Status.ToString().ToLowerInvariant()})");
+        }
+        run.Cancel();
+        return run.Record;
+    }
+
+    /// <summary>Waits (bounded) for the active run to stop after a shutdown request.</summary>
+    public Task WaitForActiveAsync(CancellationToken cancellationToken)
+    {
+        Task active;
+        lock (_gate)
+        {
+            active = _activeTask;
+        }
+        return active.WaitAsync(cancellationToken);
+    }
+
+    private TrainingRun Launch(RunRecord record)
+    {
+        TrainingRun run;
+        lock (_gate)
+        {
+            if (_active is not null)
+            {
+                throw new RunConflictException($"run '{_active.RunId}' is still training; cancel it or wait for it to end");
+            }
+            run = new TrainingRun(record);
+            runs.Save(record);
+            _active = run;
+            _live[run.RunId] = run;
+            _activeTask = Task.Run(async () =>
+            {
+                try
+                {
+                    await runner.ExecuteAsync(run, lifetime.ApplicationStopping);
+                }
+                finally
+                {
+                    lock (_gate)
+                    {
+                        _active = null;
+                    }
+                }
+            });
+        }
+        logger.LogInformation("Run {RunId} started ({Preset}, corpus {Corpus})", run.RunId, record.Settings.Preset, record.Settings.Corpus);
+        return run;
+    }
+}

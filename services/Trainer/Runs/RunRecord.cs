@@ -1,0 +1,121 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using LlmMesh.Model;
+using LlmMesh.ModelStore;
+
+namespace LlmMesh.Trainer.Runs;
+
+public enum RunStatus
+{
+    Pending,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+/// <summary>What is known about a run; persisted as run.json in the run's folder.</summary>
+public sealed record RunRecord
+{
+    public required string RunId { get; init; }
+    public required RunSettings Settings { get; init; }
+    public RunStatus Status { get; init; } = RunStatus.Pending;
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset UpdatedAt { get; init; }
+    public long Step { get; init; }
+    public long TotalSteps { get; init; }
+    public int Epoch { get; init; }
+    public string VocabularyVersion { get; init; } = "";
+    public string CorpusSha256 { get; init; } = "";
+    public string? BundleVersion { get; init; }
+    public string? BundleLocation { get; init; }
+    public EvaluationMetrics? Validation { get; init; }
+    public string? Error { get; init; }
+
+    public bool IsFinished => Status is RunStatus.Completed or RunStatus.Failed or RunStatus.Cancelled;
+
+    public int Epochs => Settings.Training.Steps > 0 ? 0 : Settings.Training.Epochs;
+}
+
+/// <summary>Run folders under the runs directory: run.json plus checkpoints/step-NNNNNNNNN.</summary>
+public sealed partial class RunRepository
+{
+    private const string RecordFile = "run.json";
+    private const string CheckpointsFolder = "checkpoints";
+    private const int CheckpointsKept = 2;
+    private readonly string _root;
+
+    public RunRepository(string runsDirectory)
+    {
+        _root = Path.GetFullPath(runsDirectory);
+        Directory.CreateDirectory(_root);
+    }
+
+    public static string NewRunId() => Guid.NewGuid().ToString("N")[..12];
+
+    public static bool IsValidRunId(string runId) => RunIdPattern().IsMatch(runId);
+
+    public string RunDirectory(string runId) => Path.Combine(_root, runId);
+
+    public void Save(RunRecord record)
+    {
+        Directory.CreateDirectory(RunDirectory(record.RunId));
+        AtomicDirectory.WriteFile(Path.Combine(RunDirectory(record.RunId), RecordFile),
+            JsonSerializer.SerializeToUtf8Bytes(record, RunJson.Options));
+    }
+
+    public RunRecord? Find(string runId)
+    {
+        if (!IsValidRunId(runId))
+        {
+            return null;
+        }
+        var path = Path.Combine(RunDirectory(runId), RecordFile);
+        return File.Exists(path) ? JsonSerializer.Deserialize<RunRecord>(File.ReadAllBytes(path), RunJson.Options) : null;
+    }
+
+    public IReadOnlyList<RunRecord> List() =>
+        Directory.EnumerateDirectories(_root)
+            .Select(Path.GetFileName)
+            .OfType<string>()
+            .Select(Find)
+            .OfType<RunRecord>()
+            .OrderByDescending(r => r.CreatedAt)
+            .ToArray();
+
+    /// <summary>Saves a checkpoint atomically and keeps only the newest ones.</summary>
+    public string SaveCheckpoint(string runId, VaeTrainer trainer)
+    {
+        var parent = Path.Combine(RunDirectory(runId), CheckpointsFolder);
+        Directory.CreateDirectory(parent);
+        var name = $"step-{trainer.Position.Step:D9}";
+        AtomicDirectory.Create(parent, name, trainer.SaveCheckpoint);
+        foreach (var old in Checkpoints(parent).SkipLast(CheckpointsKept))
+        {
+            Directory.Delete(old, recursive: true);
+        }
+        return Path.Combine(parent, name);
+    }
+
+    /// <summary>The newest complete checkpoint of a run, if any.</summary>
+    public string? LatestCheckpoint(string runId)
+    {
+        var parent = Path.Combine(RunDirectory(runId), CheckpointsFolder);
+        return Directory.Exists(parent) ? Checkpoints(parent).LastOrDefault() : null;
+    }
+
+    public void DeleteCheckpoints(string runId)
+    {
+        var parent = Path.Combine(RunDirectory(runId), CheckpointsFolder);
+        if (Directory.Exists(parent))
+        {
+            Directory.Delete(parent, recursive: true);
+        }
+    }
+
+    private static IEnumerable<string> Checkpoints(string parent) =>
+        Directory.EnumerateDirectories(parent, "step-*").Order(StringComparer.Ordinal);
+
+    [GeneratedRegex("^[0-9a-f]{12}$")]
+    private static partial Regex RunIdPattern();
+}

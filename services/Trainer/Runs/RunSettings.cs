@@ -1,0 +1,136 @@
+using System.Text.Json;
+using LlmMesh.Contracts.V1;
+using LlmMesh.Model;
+
+namespace LlmMesh.Trainer.Runs;
+
+/// <summary>Everything a run trains with, resolved from a preset and the request's overrides.</summary>
+public sealed record RunSettings
+{
+    public required string Preset { get; init; }
+    public required string Corpus { get; init; }
+    public required int EmbeddingSize { get; init; }
+    public required int HiddenSize { get; init; }
+    public required int LatentSize { get; init; }
+    public required VaeTrainingOptions Training { get; init; }
+    public required double ValidationFraction { get; init; }
+    public required int CheckpointEverySteps { get; init; }
+    /// <summary>Requested tokenizer vocabulary ("" = the active one when the run starts).</summary>
+    public string VocabularyVersion { get; init; } = "";
+
+    public string ToJson() => JsonSerializer.Serialize(this, RunJson.Options);
+
+    public VaeConfig ModelConfig(int vocabularySize) => new()
+    {
+        VocabularySize = vocabularySize,
+        EmbeddingSize = EmbeddingSize,
+        HiddenSize = HiddenSize,
+        LatentSize = LatentSize,
+    };
+
+    /// <summary>Applies a request to its preset; throws ArgumentException naming the bad field.</summary>
+    public static RunSettings FromRequest(StartRunRequest request)
+    {
+        var presetName = string.IsNullOrEmpty(request.Preset) ? TrainingPresets.Quick : request.Preset;
+        var preset = TrainingPresets.Find(presetName)
+            ?? throw new ArgumentException($"preset '{request.Preset}' is unknown; use {string.Join(" or ", TrainingPresets.Names)}");
+        var h = request.Hyperparameters ?? new Hyperparameters();
+        var training = preset.Training with
+        {
+            Epochs = request.HasEpochs ? Positive(request.Epochs, "epochs") : preset.Training.Epochs,
+            Steps = request.HasSteps ? Positive(request.Steps, "steps") : preset.Training.Steps,
+            BatchSize = request.HasBatchSize ? Positive(request.BatchSize, "batch_size") : preset.Training.BatchSize,
+            Seed = request.HasSeed ? unchecked((long)request.Seed) : Random.Shared.NextInt64(1, int.MaxValue),
+            LearningRate = h.HasLearningRate ? Finite(h.LearningRate, "learning_rate") : preset.Training.LearningRate,
+            WordDropout = h.HasWordDropout ? Finite(h.WordDropout, "word_dropout") : preset.Training.WordDropout,
+            FreeBits = h.HasFreeBits ? Finite(h.FreeBits, "free_bits") : preset.Training.FreeBits,
+            KlSchedule = h.HasKlSchedule ? ParseSchedule(h.KlSchedule) : preset.Training.KlSchedule,
+            KlMaxWeight = h.HasKlMaxWeight ? Finite(h.KlMaxWeight, "kl_max_weight") : preset.Training.KlMaxWeight,
+            KlAnnealSteps = h.HasKlAnnealSteps ? Positive(h.KlAnnealSteps, "kl_anneal_steps") : preset.Training.KlAnnealSteps,
+            KlCycles = h.HasKlCycles ? Positive(h.KlCycles, "kl_cycles") : preset.Training.KlCycles,
+            KlRampFraction = h.HasKlRampFraction ? Finite(h.KlRampFraction, "kl_ramp_fraction") : preset.Training.KlRampFraction,
+            GradientClip = h.HasGradientClip ? Finite(h.GradientClip, "gradient_clip") : preset.Training.GradientClip,
+            MaxSentenceTokens = h.HasMaxSentenceTokens ? Positive(h.MaxSentenceTokens, "max_sentence_tokens") : preset.Training.MaxSentenceTokens,
+        };
+        if (request.HasSteps && !request.HasEpochs)
+        {
+            training = training with { Epochs = 0 };
+        }
+        training.Validate();
+
+        var settings = preset with
+        {
+            Corpus = string.IsNullOrEmpty(request.Corpus) ? preset.Corpus : request.Corpus,
+            EmbeddingSize = h.HasEmbeddingSize ? Positive(h.EmbeddingSize, "embedding_size") : preset.EmbeddingSize,
+            HiddenSize = h.HasHiddenSize ? Positive(h.HiddenSize, "hidden_size") : preset.HiddenSize,
+            LatentSize = h.HasLatentSize ? Positive(h.LatentSize, "latent_size") : preset.LatentSize,
+            Training = training,
+            ValidationFraction = h.HasValidationFraction ? Finite(h.ValidationFraction, "validation_fraction") : preset.ValidationFraction,
+            CheckpointEverySteps = h.HasCheckpointEverySteps ? Positive(h.CheckpointEverySteps, "checkpoint_every_steps") : preset.CheckpointEverySteps,
+            VocabularyVersion = request.VocabularyVersion,
+        };
+        if (settings.ValidationFraction is <= 0 or > 0.5)
+        {
+            throw new ArgumentException("validation_fraction must be in (0, 0.5]");
+        }
+        settings.ModelConfig(vocabularySize: 1 << 16).Validate();
+        return settings;
+    }
+
+    private static T Positive<T>(T value, string field) where T : System.Numerics.INumber<T> =>
+        value > T.Zero ? value : throw new ArgumentException($"{field} must be positive, not {value}");
+
+    private static double Finite(double value, string field) =>
+        double.IsFinite(value) ? value : throw new ArgumentException($"{field} must be a finite number, not {value}");
+
+    private static KlSchedule ParseSchedule(string value) =>
+        Enum.TryParse<KlSchedule>(value, ignoreCase: true, out var schedule) && Enum.IsDefined(schedule)
+            ? schedule
+            : throw new ArgumentException($"kl_schedule '{value}' is unknown; use constant, linear, logistic or cyclical");
+}
+
+public static class TrainingPresets
+{
+    public const string Quick = "quick";
+    public const string Full = "full";
+
+    public static IReadOnlyList<string> Names { get; } = [Quick, Full];
+
+    /// <summary>Minutes on 2 cores: a usable model fast.</summary>
+    public static RunSettings QuickPreset { get; } = new()
+    {
+        Preset = Quick,
+        Corpus = "coco",
+        EmbeddingSize = 128,
+        HiddenSize = 256,
+        LatentSize = 32,
+        Training = new VaeTrainingOptions { Epochs = 12, BatchSize = 64, KlCycles = 3 },
+        ValidationFraction = 0.05,
+        CheckpointEverySteps = 200,
+    };
+
+    /// <summary>The best model this machine trains in reasonable time.</summary>
+    public static RunSettings FullPreset { get; } = QuickPreset with
+    {
+        Preset = Full,
+        EmbeddingSize = 256,
+        HiddenSize = 512,
+        Training = QuickPreset.Training with { Epochs = 30, KlCycles = 4 },
+    };
+
+    public static RunSettings? Find(string name) => name.ToLowerInvariant() switch
+    {
+        Quick => QuickPreset,
+        Full => FullPreset,
+        _ => null,
+    };
+}
+
+internal static class RunJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+    };
+}
