@@ -47,12 +47,37 @@ public sealed class SentenceVae : nn.Module
         return scope.MoveToOuter(toMu.call(summary), toLogVar.call(summary));
     }
 
-    /// <summary>z = mu + sigma * eps, with eps from the global generator (seeded by the caller).</summary>
-    public static Tensor Reparameterize(Tensor mu, Tensor logVar)
+    /// <summary>z = mu + sigma * eps, eps ~ N(0, I) drawn from <paramref name="generator"/>.</summary>
+    public static Tensor Reparameterize(Tensor mu, Tensor logVar, Generator generator)
     {
         using var scope = NewDisposeScope();
-        var eps = randn_like(mu);
+        var eps = randn(mu.shape, generator: generator);
         return scope.MoveToOuter(mu + eps * (0.5 * logVar).exp());
+    }
+
+    /// <summary>
+    /// Initializes every weight from <paramref name="generator"/> with PyTorch's default schemes, so
+    /// a model depends on its seed only, never on other users of the global generator.
+    /// </summary>
+    public void ResetParameters(Generator generator)
+    {
+        using var noGrad = no_grad();
+        embedding.weight!.normal_(0, 1, generator);
+        embedding.weight[Config.PadId].zero_();
+        foreach (var gru in new[] { encoder, decoder })
+        {
+            var bound = 1.0 / Math.Sqrt(Config.HiddenSize);
+            foreach (var parameter in gru.parameters())
+            {
+                parameter.uniform_(-bound, bound, generator);
+            }
+        }
+        foreach (var linear in new[] { toMu, toLogVar, latentToHidden, output })
+        {
+            var bound = 1.0 / Math.Sqrt(linear.weight!.shape[1]);
+            linear.weight.uniform_(-bound, bound, generator);
+            linear.bias?.uniform_(-bound, bound, generator);
+        }
     }
 
     /// <summary>The decoder's initial state [1, B, H] for latent codes z [B, L].</summary>

@@ -11,7 +11,7 @@ public static class VaeEvaluation
         var batcher = new SentenceBatcher(sentences, batchSize, config);
         model.eval();
         using var inference = inference_mode();
-        manual_seed(Seeds.Derive(seed, stream: 3, index: 0));
+        using var generator = new Generator(0, CPU).manual_seed(Seeds.Derive(seed, stream: 3, index: 0));
         double recon = 0, kl = 0, correct = 0, greedyCorrect = 0;
         long tokens = 0;
         var means = new List<float[]>();
@@ -20,7 +20,7 @@ public static class VaeEvaluation
             using var scope = NewDisposeScope();
             using var batch = batcher.Build(plan);
             var (mu, logVar) = model.Encode(batch.Tokens, batch.Lengths);
-            var z = SentenceVae.Reparameterize(mu, logVar);
+            var z = SentenceVae.Reparameterize(mu, logVar, generator);
             recon += VaeTrainer.ReconstructionSum(model.Decode(batch.DecoderInputs, z), batch.Targets, config.PadId).item<float>();
             kl += VaeTrainer.KlPerDimension(mu, logVar).sum().item<float>();
 

@@ -42,14 +42,15 @@ public sealed class VaeTrainer : IDisposable
     private readonly VaeTrainingOptions _options;
     private readonly SentenceBatcher _batcher;
     private readonly Adam _optimizer;
+    private readonly Generator _generator = new(0, CPU);
     private int[][] _epochPlan;
 
     public VaeTrainer(VaeConfig config, VaeTrainingOptions options, IReadOnlyList<int[]> trainingSentences)
     {
         options.Validate();
         _options = options;
-        manual_seed(Seeds.Derive(options.Seed, stream: 0, index: 0));
         Model = new SentenceVae(config);
+        Model.ResetParameters(_generator.manual_seed(Seeds.Derive(options.Seed, stream: 0, index: 0)));
         _optimizer = optim.Adam(Model.parameters(), lr: options.LearningRate);
         _batcher = new SentenceBatcher(Truncate(trainingSentences, options.MaxSentenceTokens), options.BatchSize, config);
         TotalSteps = options.Steps > 0 ? options.Steps : (long)options.Epochs * _batcher.BatchesPerEpoch;
@@ -79,20 +80,18 @@ public sealed class VaeTrainer : IDisposable
         var (step, epoch, batchIndex) = Position;
         var beta = KlAnnealing.Weight(_options, step, TotalSteps);
         Model.train();
-        manual_seed(Seeds.Derive(_options.Seed, stream: 2, step));
+        _generator.manual_seed(Seeds.Derive(_options.Seed, stream: 2, step));
         using var batch = _batcher.Build(_epochPlan[batchIndex]);
         double recon, kl, loss;
         using (var scope = NewDisposeScope())
         {
             var (mu, logVar) = Model.Encode(batch.Tokens, batch.Lengths);
-            var z = SentenceVae.Reparameterize(mu, logVar);
-            var logits = Model.Decode(WordDropout(batch.DecoderInputs), z);
+            var z = SentenceVae.Reparameterize(mu, logVar, _generator);
+            var logits = Model.Decode(ApplyWordDropout(batch.DecoderInputs, _options.WordDropout, Model.Config, _generator), z);
             var reconstruction = ReconstructionSum(logits, batch.Targets, Model.Config.PadId) / batch.Size;
             var klPerDimension = KlPerDimension(mu, logVar);
             var klPerSentence = klPerDimension.sum(1).mean();
-            var klTerm = _options.FreeBits > 0
-                ? klPerDimension.mean([0]).clamp_min(_options.FreeBits).sum()
-                : klPerSentence;
+            var klTerm = KlTerm(klPerDimension, _options.FreeBits);
             var total = reconstruction + beta * klTerm;
 
             _optimizer.zero_grad();
@@ -143,14 +142,21 @@ public sealed class VaeTrainer : IDisposable
 
     internal static Tensor KlPerDimension(Tensor mu, Tensor logVar) => 0.5 * (mu.pow(2) + logVar.exp() - 1 - logVar);
 
-    private Tensor WordDropout(Tensor inputs)
+    /// <summary>
+    /// The KL term of the loss. With free bits, each dimension's batch-averaged KL counts at least
+    /// <paramref name="freeBits"/> nats, so the optimizer gains nothing by pushing it lower.
+    /// </summary>
+    internal static Tensor KlTerm(Tensor klPerDimension, double freeBits) =>
+        freeBits > 0 ? klPerDimension.mean([0]).clamp_min(freeBits).sum() : klPerDimension.sum(1).mean();
+
+    /// <summary>Replaces decoder input tokens (never &lt;bos&gt; or padding) with &lt;unk&gt; with probability <paramref name="rate"/>.</summary>
+    internal static Tensor ApplyWordDropout(Tensor inputs, double rate, VaeConfig config, Generator generator)
     {
-        if (_options.WordDropout <= 0)
+        if (rate <= 0)
         {
             return inputs;
         }
-        var config = Model.Config;
-        var drop = rand(inputs.shape).lt(_options.WordDropout)
+        var drop = rand(inputs.shape, generator: generator).lt(rate)
             .logical_and(inputs.ne(config.PadId))
             .logical_and(inputs.ne(config.BosId));
         return inputs.masked_fill(drop, config.UnkId);
@@ -161,6 +167,7 @@ public sealed class VaeTrainer : IDisposable
 
     public void Dispose()
     {
+        _generator.Dispose();
         _optimizer.Dispose();
         Model.Dispose();
     }

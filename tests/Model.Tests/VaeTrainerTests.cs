@@ -1,0 +1,114 @@
+namespace LlmMesh.Model.Tests;
+
+public sealed class VaeTrainerTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("llmmesh-trainer-").FullName;
+    private readonly int[][] _sentences = TinyData.Sentences(160);
+
+    [Fact]
+    public void Training_with_the_same_seed_is_bit_for_bit_repeatable()
+    {
+        var (lossesA, weightsA) = Train(TinyData.Options(seed: 11));
+        var (lossesB, weightsB) = Train(TinyData.Options(seed: 11));
+        var (lossesC, _) = Train(TinyData.Options(seed: 12));
+
+        Assert.Equal(lossesA, lossesB);
+        Assert.Equal(weightsA, weightsB);
+        Assert.NotEqual(lossesA, lossesC);
+    }
+
+    [Fact]
+    public void A_run_resumed_from_a_checkpoint_ends_exactly_where_an_uninterrupted_run_ends()
+    {
+        var options = TinyData.Options(seed: 21, epochs: 3);
+        var (losses, weights) = Train(options);
+
+        List<double> resumedLosses = [];
+        using (var first = new VaeTrainer(TinyData.Config, options, _sentences))
+        {
+            // Stop mid-epoch, as a crash would.
+            for (var i = 0; i < 13; i++)
+            {
+                resumedLosses.Add(first.TrainStep().Loss);
+            }
+            first.SaveCheckpoint(_directory);
+        }
+        using var second = new VaeTrainer(TinyData.Config, options, _sentences);
+        second.LoadCheckpoint(_directory);
+        Assert.Equal(13, second.Position.Step);
+        while (!second.IsFinished)
+        {
+            resumedLosses.Add(second.TrainStep().Loss);
+        }
+
+        Assert.Equal(losses, resumedLosses);
+        Assert.Equal(weights, TinyData.Weights(second.Model));
+    }
+
+    [Fact]
+    public void Training_lowers_the_held_out_loss_and_keeps_the_latent_code_in_use()
+    {
+        var options = TinyData.Options(seed: 3, epochs: 8) with { FreeBits = 0.5, KlSchedule = KlSchedule.Constant };
+        using var trainer = new VaeTrainer(TinyData.Config, options, _sentences);
+        var heldOut = TinyData.Sentences(40, seed: 99);
+        var before = trainer.Evaluate(heldOut);
+        while (!trainer.IsFinished)
+        {
+            trainer.TrainStep();
+        }
+        var after = trainer.Evaluate(heldOut);
+
+        Assert.True(after.NllPerToken < before.NllPerToken - 0.5, $"NLL {before.NllPerToken:F3} -> {after.NllPerToken:F3}");
+        Assert.True(after.KlPerSentence > 0.5, $"KL collapsed to {after.KlPerSentence:F3}");
+        Assert.True(after.ActiveUnits >= 1);
+        Assert.InRange(after.ReconstructionAccuracy, 0.0, 1.0);
+        Assert.Equal(40, after.Sentences);
+    }
+
+    [Fact]
+    public void Steps_bound_the_run_instead_of_epochs()
+    {
+        using var trainer = new VaeTrainer(TinyData.Config, TinyData.Options() with { Steps = 7, Epochs = 0 }, _sentences);
+        var steps = 0;
+        while (!trainer.IsFinished)
+        {
+            trainer.TrainStep();
+            steps++;
+        }
+        Assert.Equal(7, steps);
+        Assert.Throws<InvalidOperationException>(() => trainer.TrainStep());
+    }
+
+    [Theory]
+    [InlineData("epochs")]
+    [InlineData("batch_size")]
+    [InlineData("learning_rate")]
+    [InlineData("word_dropout")]
+    [InlineData("free_bits")]
+    public void Invalid_options_are_refused_naming_the_field(string field)
+    {
+        var options = field switch
+        {
+            "epochs" => new VaeTrainingOptions { Epochs = 0, Steps = 0 },
+            "batch_size" => new VaeTrainingOptions { BatchSize = 0 },
+            "learning_rate" => new VaeTrainingOptions { LearningRate = double.NaN },
+            "word_dropout" => new VaeTrainingOptions { WordDropout = 1.5 },
+            _ => new VaeTrainingOptions { FreeBits = double.PositiveInfinity },
+        };
+        var error = Assert.Throws<ArgumentException>(options.Validate);
+        Assert.StartsWith(field, error.Message);
+    }
+
+    private (List<double> Losses, float[] Weights) Train(VaeTrainingOptions options)
+    {
+        using var trainer = new VaeTrainer(TinyData.Config, options, _sentences);
+        var losses = new List<double>();
+        while (!trainer.IsFinished)
+        {
+            losses.Add(trainer.TrainStep().Loss);
+        }
+        return (losses, TinyData.Weights(trainer.Model));
+    }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+}
