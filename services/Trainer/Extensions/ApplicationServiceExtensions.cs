@@ -44,6 +44,10 @@ public static class ApplicationServiceExtensions
             {
                 return Results.Conflict(new { error = ex.Message });
             }
+            catch (CorpusNotFoundException ex)
+            {
+                return Results.NotFound(new { error = ex.Message });
+            }
         });
         return app;
     }

@@ -5,9 +5,10 @@ using TorchSharp;
 namespace LlmMesh.Trainer.Runs;
 
 /// <summary>
-/// At start-up: configures TorchSharp, resumes a run the previous process left unfinished and,
-/// when the model store has no bundle yet, trains the configured preset (the main job's first
-/// model). At shutdown: lets the active run reach a safe point.
+/// At start-up, before the service answers requests: configures TorchSharp, resumes a run the
+/// previous process left unfinished and, when the model store has no bundle yet, starts the
+/// configured preset (the main job's first model). At shutdown: lets the active run reach a safe
+/// point.
 /// </summary>
 public sealed class TrainerStartup(
     RunCoordinator coordinator,
@@ -15,9 +16,9 @@ public sealed class TrainerStartup(
     ModelBundleStore bundles,
     TorchReadiness torch,
     IOptions<TrainerOptions> options,
-    ILogger<TrainerStartup> logger) : BackgroundService
+    ILogger<TrainerStartup> logger) : IHostedService
 {
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    public Task StartAsync(CancellationToken cancellationToken)
     {
         torch.Initialize(options.Value.Threads);
 
@@ -42,9 +43,8 @@ public sealed class TrainerStartup(
         return Task.CompletedTask;
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await base.StopAsync(cancellationToken);
         try
         {
             await coordinator.WaitForActiveAsync(cancellationToken);

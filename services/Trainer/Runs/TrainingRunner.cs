@@ -88,14 +88,14 @@ public sealed class TrainingRunner(
             logger.LogInformation("Run {RunId} published bundle {Bundle}: held-out NLL {Nll:F3} nats/token, KL {Kl:F2} nats/sentence",
                 run.RunId, bundle.Version, final.NllPerToken, final.KlPerSentence);
         }
-        catch (OperationCanceledException) when (run.CancellationToken.IsCancellationRequested)
+        catch (Exception) when (run.CancellationToken.IsCancellationRequested)
         {
             SetRecord(run, r => r with { Status = RunStatus.Cancelled });
             runs.DeleteCheckpoints(run.RunId);
             await events.PublishAsync(new RunCancelled(run.RunId, run.Record.Step, DateTimeOffset.UtcNow), CancellationToken.None);
             logger.LogInformation("Run {RunId} was cancelled at step {Step}", run.RunId, run.Record.Step);
         }
-        catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
+        catch (Exception) when (shutdown.IsCancellationRequested)
         {
             logger.LogInformation("Run {RunId} was interrupted at step {Step}; it resumes at the next start", run.RunId, run.Record.Step);
         }

@@ -1,0 +1,78 @@
+using LlmMesh.Contracts.V1;
+using LlmMesh.Model;
+using LlmMesh.Trainer.Runs;
+
+namespace LlmMesh.Trainer.Tests;
+
+public sealed class RunSettingsTests
+{
+    [Fact]
+    public void Unset_fields_take_the_preset_and_set_fields_override_it()
+    {
+        var quick = RunSettings.FromRequest(new StartRunRequest { Seed = 3 });
+        Assert.Equal(TrainingPresets.QuickPreset with { Training = TrainingPresets.QuickPreset.Training with { Seed = 3 } }, quick);
+
+        var custom = RunSettings.FromRequest(new StartRunRequest
+        {
+            Preset = "FULL",
+            Steps = 500,
+            Hyperparameters = new Hyperparameters { WordDropout = 0.5, KlSchedule = "Logistic", LatentSize = 16 },
+        });
+        Assert.Equal("full", custom.Preset);
+        Assert.Equal(500, custom.Training.Steps);
+        Assert.Equal(0, custom.Training.Epochs); // steps alone bound the run
+        Assert.Equal(0.5, custom.Training.WordDropout);
+        Assert.Equal(KlSchedule.Logistic, custom.Training.KlSchedule);
+        Assert.Equal(16, custom.LatentSize);
+        Assert.Equal(TrainingPresets.FullPreset.HiddenSize, custom.HiddenSize);
+    }
+
+    [Fact]
+    public void Without_a_seed_a_run_gets_one_and_records_it()
+    {
+        var settings = RunSettings.FromRequest(new StartRunRequest());
+        Assert.True(settings.Training.Seed > 0);
+        Assert.Contains($"\"seed\": {settings.Training.Seed}", settings.ToJson());
+    }
+}
+
+public sealed class CorpusResolverTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("llmmesh-corpora-").FullName;
+    private readonly string _outside = Directory.CreateTempSubdirectory("llmmesh-outside-").FullName;
+
+    public CorpusResolverTests()
+    {
+        Directory.CreateDirectory(Path.Combine(_root, "coco"));
+        File.WriteAllText(Path.Combine(_root, "coco", "train.txt"), "a cat\n");
+        File.WriteAllText(Path.Combine(_outside, "secret.txt"), "secret\n");
+    }
+
+    [Fact]
+    public void Names_and_relative_paths_resolve_inside_the_data_folder()
+    {
+        var resolver = new CorpusResolver(_root);
+        Assert.Equal(Path.Combine(_root, "coco", "train.txt"), resolver.Resolve("coco"));
+        Assert.Equal(Path.Combine(_root, "coco", "train.txt"), resolver.Resolve("coco/train.txt"));
+        Assert.Equal(Path.Combine(_root, "coco", "train.txt"), resolver.Resolve(Path.Combine(_root, "coco", "train.txt")));
+    }
+
+    [Fact]
+    public void Links_that_lead_out_of_the_data_folder_are_refused()
+    {
+        Directory.CreateSymbolicLink(Path.Combine(_root, "escape"), _outside);
+        File.CreateSymbolicLink(Path.Combine(_root, "coco", "leak.txt"), Path.Combine(_outside, "secret.txt"));
+        var resolver = new CorpusResolver(_root);
+
+        Assert.Contains("outside", Assert.Throws<ArgumentException>(() => resolver.Resolve("escape/secret.txt")).Message);
+        Assert.Contains("outside", Assert.Throws<ArgumentException>(() => resolver.Resolve("coco/leak.txt")).Message);
+        Assert.Contains("outside", Assert.Throws<ArgumentException>(() => resolver.Resolve("../" + Path.GetFileName(_outside) + "/secret.txt")).Message);
+        Assert.Throws<CorpusNotFoundException>(() => resolver.Resolve("escape"));
+    }
+
+    public void Dispose()
+    {
+        Directory.Delete(_root, recursive: true);
+        Directory.Delete(_outside, recursive: true);
+    }
+}

@@ -1,0 +1,102 @@
+using Grpc.Core;
+using Grpc.Net.Client;
+using Grpc.Net.ClientFactory;
+using LlmMesh.Contracts.V1;
+using MassTransit;
+using MassTransit.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using TokenizerClient = LlmMesh.Contracts.V1.Tokenizer.TokenizerClient;
+
+namespace LlmMesh.Trainer.Tests;
+
+/// <summary>Folders a trainer works in: corpora, runs and the model store.</summary>
+public sealed class TrainerFolders : IDisposable
+{
+    public TrainerFolders()
+    {
+        Root = Directory.CreateTempSubdirectory("llmmesh-trainer-").FullName;
+        Directory.CreateDirectory(Path.Combine(DataDirectory, "tiny"));
+        File.WriteAllLines(Path.Combine(DataDirectory, "tiny", "train.txt"), Corpus);
+    }
+
+    /// <summary>600 COCO captions: enough for a tiny model to learn something in seconds.</summary>
+    public static IReadOnlyList<string> Corpus { get; } = File.ReadLines(Path.Combine(RepositoryRoot(), "data", "coco", "train.txt")).Take(600).ToArray();
+
+    public string Root { get; }
+    public string DataDirectory => Path.Combine(Root, "data");
+    public string RunsDirectory => Path.Combine(Root, "runs");
+    public string ModelStore => Path.Combine(Root, "models");
+
+    public void Dispose() => Directory.Delete(Root, recursive: true);
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "LlmMesh.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+        throw new InvalidOperationException("LlmMesh.sln not found above " + AppContext.BaseDirectory);
+    }
+}
+
+/// <summary>The trainer service in-process over the given folders, its tokenizer an <see cref="InProcessTokenizer"/>.</summary>
+public sealed class TrainerServiceFactory(TrainerFolders folders, InProcessTokenizer tokenizer) : WebApplicationFactory<Program>
+{
+    private GrpcChannel? _channel;
+
+    public ITestHarness Harness => Services.GetTestHarness();
+
+    public LlmMesh.Contracts.V1.Trainer.TrainerClient CreateTrainerClient() =>
+        new(_channel ??= GrpcChannel.ForAddress(Server.BaseAddress, new GrpcChannelOptions { HttpHandler = Server.CreateHandler() }));
+
+    /// <summary>A tiny model for a tiny corpus: a run takes seconds.</summary>
+    public static StartRunRequest TinyRun(int epochs = 2, ulong seed = 5) => new()
+    {
+        Corpus = "tiny",
+        Epochs = epochs,
+        BatchSize = 32,
+        Seed = seed,
+        Hyperparameters = new Hyperparameters { EmbeddingSize = 16, HiddenSize = 32, LatentSize = 8, CheckpointEverySteps = 10, ValidationFraction = 0.1 },
+    };
+
+    public async Task<(List<ProgressUpdate> Updates, RunInfo Final)> ReadToEndAsync(IAsyncStreamReader<RunProgress> stream)
+    {
+        var updates = new List<ProgressUpdate>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await foreach (var progress in stream.ReadAllAsync(timeout.Token))
+        {
+            if (progress.EventCase == RunProgress.EventOneofCase.Final)
+            {
+                return (updates, progress.Final);
+            }
+            updates.Add(progress.Update);
+        }
+        throw new InvalidOperationException("the stream ended without a final message");
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("Trainer:DataDirectory", folders.DataDirectory);
+        builder.UseSetting("Trainer:RunsDirectory", folders.RunsDirectory);
+        builder.UseSetting("Trainer:Threads", "1");
+        builder.UseSetting("Trainer:AutoTrainPreset", "");
+        builder.UseSetting("ModelStore:Path", folders.ModelStore);
+        builder.UseSetting("GrpcClients:tokenizer:Address", "http://localhost");
+        builder.ConfigureServices(services =>
+        {
+            services.AddMassTransitTestHarness();
+            services.AddHttpClient(nameof(TokenizerClient)).ConfigurePrimaryHttpMessageHandler(() => tokenizer.Server.CreateHandler());
+        });
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        _channel?.Dispose();
+        base.Dispose(disposing);
+    }
+}

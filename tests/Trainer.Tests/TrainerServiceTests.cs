@@ -1,0 +1,230 @@
+using Grpc.Core;
+using LlmMesh.Contracts.Events;
+using LlmMesh.Contracts.V1;
+using LlmMesh.Model;
+using LlmMesh.ModelStore;
+
+namespace LlmMesh.Trainer.Tests;
+
+public sealed class TrainerServiceTests : IAsyncLifetime
+{
+    private readonly TrainerFolders _folders = new();
+    private InProcessTokenizer _tokenizer = null!;
+    private TrainerServiceFactory _service = null!;
+
+    public async Task InitializeAsync()
+    {
+        _tokenizer = await InProcessTokenizer.StartAsync(TrainerFolders.Corpus);
+        _service = new TrainerServiceFactory(_folders, _tokenizer);
+    }
+
+    [Fact]
+    public async Task A_run_streams_progress_then_publishes_a_bundle_that_loads()
+    {
+        var client = _service.CreateTrainerClient();
+
+        using var call = client.StartRun(TrainerServiceFactory.TinyRun(epochs: 2));
+        var (updates, final) = await _service.ReadToEndAsync(call.ResponseStream);
+
+        Assert.Equal(RunState.Completed, final.State);
+        Assert.Contains(updates, u => u.Phase == "tokenize");
+        var training = updates.Where(u => u.Phase == "vae" && u.Step > 0).ToArray();
+        Assert.NotEmpty(training);
+        Assert.All(training, u =>
+        {
+            Assert.Equal(final.RunId, u.RunId);
+            Assert.True(u.ReconstructionLoss > 0 && u.TokensPerSecond > 0 && u.EtaSeconds >= 0 && u.TotalSteps == final.TotalSteps);
+        });
+        Assert.Equal(2, training.Count(u => u.Validation is not null)); // one held-out evaluation per epoch
+        Assert.True(training.Last(u => u.Validation is not null).Validation.NllPerToken > 0);
+        Assert.Equal(final.TotalSteps, final.Step);
+        Assert.Equal(5ul, final.Seed);
+
+        var store = new ModelBundleStore(_folders.ModelStore);
+        var bundle = store.Open(final.BundleVersion, VaeBundle.Kind);
+        Assert.Equal(bundle.Directory, final.BundleLocation);
+        Assert.Equal(final.VocabularyVersion, bundle.Manifest.TokenizerVersion);
+        Assert.Equal(final.Validation.NllPerToken, bundle.Manifest.Metrics["validation_nll_per_token"]);
+        using var model = VaeBundle.Load(bundle);
+        Assert.Equal(32, model.Config.HiddenSize);
+        Assert.False(Directory.Exists(Path.Combine(_folders.RunsDirectory, final.RunId, "checkpoints")));
+    }
+
+    [Fact]
+    public async Task A_run_publishes_every_training_event_once_with_stable_ids()
+    {
+        var client = _service.CreateTrainerClient();
+        using var call = client.StartRun(TrainerServiceFactory.TinyRun(epochs: 2));
+        var (_, final) = await _service.ReadToEndAsync(call.ResponseStream);
+        var harness = _service.Harness;
+
+        Assert.True(await harness.Published.Any<RunCompleted>(m => m.Context.Message.RunId == final.RunId));
+        var events = harness.Published.Select(_ => true).Where(m => m.MessageObject is ITrainingEvent e && e.RunId == final.RunId).ToArray();
+        Assert.Single(events, m => m.MessageObject is RunStarted);
+        Assert.Equal([0, 1], events.Select(m => m.MessageObject).OfType<EpochCompleted>().Select(e => e.Epoch).Order());
+        Assert.NotEmpty(events.Select(m => m.MessageObject).OfType<CheckpointSaved>());
+        var published = Assert.Single(events.Select(m => m.MessageObject).OfType<ModelPublished>());
+        Assert.Equal(final.BundleVersion, published.BundleVersion);
+        Assert.Equal(VaeBundle.Kind, published.Kind);
+        Assert.Single(events, m => m.MessageObject is RunCompleted);
+        // The message id is the event's stable id, so a consumer can drop a re-published duplicate.
+        Assert.All(events, m => Assert.Equal(((IMeshEvent)m.MessageObject).EventId, m.Context.MessageId));
+        Assert.Equal(events.Length, events.Select(m => m.Context.MessageId).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Runs_can_be_listed_fetched_watched_after_the_end_and_cancelled()
+    {
+        var client = _service.CreateTrainerClient();
+        using var first = client.StartRun(TrainerServiceFactory.TinyRun(epochs: 1));
+        var (_, completed) = await _service.ReadToEndAsync(first.ResponseStream);
+
+        var fetched = await client.GetRunAsync(new GetRunRequest { RunId = completed.RunId });
+        Assert.Equal(completed.BundleVersion, fetched.BundleVersion);
+        using var watch = client.WatchRun(new WatchRunRequest { RunId = completed.RunId });
+        var (watchedUpdates, watchedFinal) = await _service.ReadToEndAsync(watch.ResponseStream);
+        Assert.Empty(watchedUpdates);
+        Assert.Equal(RunState.Completed, watchedFinal.State);
+
+        using var long_ = client.StartRun(TrainerServiceFactory.TinyRun(epochs: 200));
+        Assert.True(await long_.ResponseStream.MoveNext());
+        var runId = long_.ResponseStream.Current.Update.RunId;
+
+        var busy = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            using var second = client.StartRun(TrainerServiceFactory.TinyRun());
+            await second.ResponseStream.MoveNext();
+        });
+        Assert.Equal(StatusCode.FailedPrecondition, busy.StatusCode);
+        Assert.Contains(runId, busy.Status.Detail);
+
+        var listed = await client.ListRunsAsync(new ListRunsRequest());
+        Assert.Equal([runId, completed.RunId], listed.Runs.Select(r => r.RunId));
+        Assert.Equal(RunState.Running, listed.Runs[0].State);
+
+        await client.CancelRunAsync(new CancelRunRequest { RunId = runId });
+        var (_, cancelled) = await _service.ReadToEndAsync(long_.ResponseStream);
+        Assert.Equal(RunState.Cancelled, cancelled.State);
+        Assert.True(await _service.Harness.Published.Any<RunCancelled>(m => m.Context.Message.RunId == runId));
+
+        var again = await Assert.ThrowsAsync<RpcException>(() => client.CancelRunAsync(new CancelRunRequest { RunId = runId }).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, again.StatusCode);
+    }
+
+    public static TheoryData<string, StatusCode, string> BadRequests => new()
+    {
+        { "corpus=nonexistent", StatusCode.NotFound, "nonexistent" },
+        { "corpus=../../../etc/passwd", StatusCode.InvalidArgument, "outside" },
+        { "corpus=/etc/passwd", StatusCode.InvalidArgument, "outside" },
+        { "corpus=tiny/missing.txt", StatusCode.NotFound, "missing.txt" },
+        { "preset=huge", StatusCode.InvalidArgument, "preset" },
+        { "epochs=0", StatusCode.InvalidArgument, "epochs" },
+        { "epochs=-3", StatusCode.InvalidArgument, "epochs" },
+        { "steps=-1", StatusCode.InvalidArgument, "steps" },
+        { "batch_size=0", StatusCode.InvalidArgument, "batch_size" },
+        { "learning_rate=NaN", StatusCode.InvalidArgument, "learning_rate" },
+        { "word_dropout=Infinity", StatusCode.InvalidArgument, "word_dropout" },
+        { "free_bits=-1", StatusCode.InvalidArgument, "free_bits" },
+        { "hidden_size=-5", StatusCode.InvalidArgument, "hidden_size" },
+        { "kl_schedule=bogus", StatusCode.InvalidArgument, "kl_schedule" },
+        { "validation_fraction=0.9", StatusCode.InvalidArgument, "validation_fraction" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadRequests))]
+    public async Task Bad_requests_are_refused_with_a_precise_status_naming_the_problem(string change, StatusCode status, string mention)
+    {
+        var request = TrainerServiceFactory.TinyRun();
+        var (field, value) = (change.Split('=')[0], change.Split('=')[1]);
+        switch (field)
+        {
+            case "corpus": request.Corpus = value; break;
+            case "preset": request.Preset = value; break;
+            case "epochs": request.Epochs = int.Parse(value); break;
+            case "steps": request.Steps = long.Parse(value); break;
+            case "batch_size": request.BatchSize = int.Parse(value); break;
+            case "learning_rate": request.Hyperparameters.LearningRate = double.Parse(value); break;
+            case "word_dropout": request.Hyperparameters.WordDropout = double.Parse(value); break;
+            case "free_bits": request.Hyperparameters.FreeBits = double.Parse(value); break;
+            case "hidden_size": request.Hyperparameters.HiddenSize = int.Parse(value); break;
+            case "kl_schedule": request.Hyperparameters.KlSchedule = value; break;
+            case "validation_fraction": request.Hyperparameters.ValidationFraction = double.Parse(value); break;
+        }
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            using var call = _service.CreateTrainerClient().StartRun(request);
+            await call.ResponseStream.MoveNext();
+        });
+
+        Assert.Equal(status, error.StatusCode);
+        Assert.Contains(mention, error.Status.Detail);
+        Assert.Empty((await _service.CreateTrainerClient().ListRunsAsync(new ListRunsRequest())).Runs);
+    }
+
+    [Theory]
+    [InlineData("", StatusCode.InvalidArgument)]
+    [InlineData("0123456789ab", StatusCode.NotFound)]
+    [InlineData("../../etc", StatusCode.NotFound)]
+    public async Task Unknown_or_malformed_run_ids_are_refused(string runId, StatusCode status)
+    {
+        var client = _service.CreateTrainerClient();
+
+        Assert.Equal(status, (await Assert.ThrowsAsync<RpcException>(() => client.GetRunAsync(new GetRunRequest { RunId = runId }).ResponseAsync)).StatusCode);
+        Assert.Equal(status, (await Assert.ThrowsAsync<RpcException>(() => client.CancelRunAsync(new CancelRunRequest { RunId = runId }).ResponseAsync)).StatusCode);
+        Assert.Equal(status, (await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            using var watch = client.WatchRun(new WatchRunRequest { RunId = runId });
+            await watch.ResponseStream.MoveNext();
+        })).StatusCode);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _service.DisposeAsync();
+        await _tokenizer.DisposeAsync();
+        _folders.Dispose();
+    }
+}
+
+public sealed class DashboardCommandTests : IAsyncLifetime
+{
+    private readonly TrainerFolders _folders = new();
+    private InProcessTokenizer _tokenizer = null!;
+    private TrainerServiceFactory _service = null!;
+
+    public async Task InitializeAsync()
+    {
+        _tokenizer = await InProcessTokenizer.StartAsync(TrainerFolders.Corpus);
+        _service = new TrainerServiceFactory(_folders, _tokenizer);
+    }
+
+    [Fact]
+    public async Task The_dashboard_command_starts_a_quick_run_once()
+    {
+        using var http = _service.CreateClient();
+
+        var missingCorpus = await http.PostAsync("/commands/start-quick-run", null);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, missingCorpus.StatusCode);
+
+        Directory.CreateDirectory(Path.Combine(_folders.DataDirectory, "coco"));
+        File.Copy(Path.Combine(_folders.DataDirectory, "tiny", "train.txt"), Path.Combine(_folders.DataDirectory, "coco", "train.txt"));
+        var started = await http.PostAsync("/commands/start-quick-run", null);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, started.StatusCode);
+        var runId = System.Text.Json.JsonDocument.Parse(await started.Content.ReadAsStringAsync()).RootElement.GetProperty("runId").GetString()!;
+
+        Assert.Equal(System.Net.HttpStatusCode.Conflict, (await http.PostAsync("/commands/start-quick-run", null)).StatusCode);
+
+        var client = _service.CreateTrainerClient();
+        var run = await client.GetRunAsync(new GetRunRequest { RunId = runId });
+        Assert.Equal("quick", run.Preset);
+        await client.CancelRunAsync(new CancelRunRequest { RunId = runId });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _service.DisposeAsync();
+        await _tokenizer.DisposeAsync();
+        _folders.Dispose();
+    }
+}
