@@ -19,6 +19,15 @@ public sealed class EventPublisher(IBus bus, ILogger<EventPublisher> logger) : B
     public ValueTask PublishAsync<T>(T message, CancellationToken cancellationToken) where T : class =>
         _pending.Writer.WriteAsync(message, cancellationToken);
 
+    /// <summary>Queues an event from synchronous code (a compute thread that must not hop threads).</summary>
+    public void Publish<T>(T message) where T : class
+    {
+        if (!_pending.Writer.TryWrite(message))
+        {
+            _pending.Writer.WriteAsync(message).AsTask().GetAwaiter().GetResult();
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await foreach (var message in _pending.Reader.ReadAllAsync(stoppingToken))

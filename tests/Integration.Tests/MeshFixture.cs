@@ -24,14 +24,14 @@ public sealed class MeshFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LlmMesh_AppHost>(
-            ["--LlmMesh:RandomPorts=true", $"--LlmMesh:DataDirectory={_dataDirectory}"],
+            ["--LlmMesh:RandomPorts=true", $"--LlmMesh:DataDirectory={_dataDirectory}", "--LlmMesh:AutoTrainPreset="],
             (options, _) => options.DisableDashboard = true);
         builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
 
         App = await builder.BuildAsync();
         using var timeout = new CancellationTokenSource(StartTimeout);
         await App.StartAsync(timeout.Token);
-        foreach (var resource in new[] { "messaging", "tokenizer" })
+        foreach (var resource in new[] { "messaging", "tokenizer", "trainer" })
         {
             await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, timeout.Token);
         }

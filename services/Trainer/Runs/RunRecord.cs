@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using LlmMesh.Model;
 using LlmMesh.ModelStore;
@@ -32,8 +33,10 @@ public sealed record RunRecord
     public EvaluationMetrics? Validation { get; init; }
     public string? Error { get; init; }
 
+    [JsonIgnore]
     public bool IsFinished => Status is RunStatus.Completed or RunStatus.Failed or RunStatus.Cancelled;
 
+    [JsonIgnore]
     public int Epochs => Settings.Training.Steps > 0 ? 0 : Settings.Training.Epochs;
 }
 

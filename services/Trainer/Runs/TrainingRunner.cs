@@ -44,41 +44,7 @@ public sealed class TrainingRunner(
             {
                 throw new InvalidOperationException("the corpus changed since the run started; it cannot resume");
             }
-            var (train, validation) = Split(corpus.Sentences, settings);
-
-            using var trainer = new VaeTrainer(settings.ModelConfig(corpus.VocabularySize), settings.Training, train);
-            var checkpoint = runs.LatestCheckpoint(run.RunId);
-            if (checkpoint is not null)
-            {
-                trainer.LoadCheckpoint(checkpoint);
-                logger.LogInformation("Run {RunId} resumes from {Checkpoint}", run.RunId, checkpoint);
-            }
-            SetRecord(run, r => r with
-            {
-                VocabularyVersion = corpus.VocabularyVersion,
-                CorpusSha256 = corpus.Sha256,
-                TotalSteps = trainer.TotalSteps,
-                Step = trainer.Position.Step,
-                Epoch = trainer.Position.Epoch,
-            });
-            await events.PublishAsync(new RunStarted(run.RunId, settings.Preset, settings.Corpus, settings.Training.Seed,
-                trainer.TotalSteps, run.Record.Epochs, corpus.VocabularyVersion, settings.ToJson(), DateTimeOffset.UtcNow), token);
-            logger.LogInformation(
-                "Run {RunId} trains {Preset} on {Corpus}: {Train} training and {Validation} held-out sentences, {Steps} steps, vocabulary {Vocabulary}",
-                run.RunId, settings.Preset, settings.Corpus, train.Count, validation.Count, trainer.TotalSteps, corpus.VocabularyVersion);
-            run.Report(PhaseUpdate(run, "vae", checkpoint is null ? "training" : $"resumed from step {trainer.Position.Step}"));
-
-            var final = await Task.Factory.StartNew(
-                () => TrainAsync(run, trainer, validation, token), token, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
-
-            run.Report(PhaseUpdate(run, "publish", "publishing the model bundle"));
-            var bundle = VaeBundle.Publish(bundles, trainer.Model, settings.Training, run.RunId, corpus.Sha256, corpus.VocabularyVersion,
-                BundleMetrics(final, trainer), new JsonObject
-                {
-                    ["corpus"] = settings.Corpus,
-                    ["preset"] = settings.Preset,
-                    ["validation_fraction"] = settings.ValidationFraction,
-                });
+            var (bundle, final) = await TorchThread.RunAsync($"train-{run.RunId}", () => Train(run, corpus, token));
             SetRecord(run, r => r with { Status = RunStatus.Completed, BundleVersion = bundle.Version, BundleLocation = bundle.Directory, Validation = final });
             runs.DeleteCheckpoints(run.RunId);
             var bundleMetrics = new Dictionary<string, double>(bundle.Manifest.Metrics);
@@ -111,7 +77,47 @@ public sealed class TrainingRunner(
         }
     }
 
-    private async Task<EvaluationMetrics> TrainAsync(TrainingRun run, VaeTrainer trainer, IReadOnlyList<int[]> validation, CancellationToken token)
+    /// <summary>Trains and publishes on one thread (see <see cref="TorchThread"/>); returns the bundle and its held-out metrics.</summary>
+    private (ModelBundle Bundle, EvaluationMetrics Final) Train(TrainingRun run, TokenizedCorpus corpus, CancellationToken token)
+    {
+        var settings = run.Record.Settings;
+        var (train, validation) = Split(corpus.Sentences, settings);
+        using var trainer = new VaeTrainer(settings.ModelConfig(corpus.VocabularySize), settings.Training, train);
+        var checkpoint = runs.LatestCheckpoint(run.RunId);
+        if (checkpoint is not null)
+        {
+            trainer.LoadCheckpoint(checkpoint);
+            logger.LogInformation("Run {RunId} resumes from {Checkpoint}", run.RunId, checkpoint);
+        }
+        SetRecord(run, r => r with
+        {
+            VocabularyVersion = corpus.VocabularyVersion,
+            CorpusSha256 = corpus.Sha256,
+            TotalSteps = trainer.TotalSteps,
+            Step = trainer.Position.Step,
+            Epoch = trainer.Position.Epoch,
+        });
+        events.Publish(new RunStarted(run.RunId, settings.Preset, settings.Corpus, settings.Training.Seed,
+            trainer.TotalSteps, run.Record.Epochs, corpus.VocabularyVersion, settings.ToJson(), DateTimeOffset.UtcNow));
+        logger.LogInformation(
+            "Run {RunId} trains {Preset} on {Corpus}: {Train} training and {Validation} held-out sentences, {Steps} steps, vocabulary {Vocabulary}",
+            run.RunId, settings.Preset, settings.Corpus, train.Count, validation.Count, trainer.TotalSteps, corpus.VocabularyVersion);
+        run.Report(PhaseUpdate(run, "vae", checkpoint is null ? "training" : $"resumed from step {trainer.Position.Step}"));
+
+        var final = TrainSteps(run, trainer, validation, token);
+
+        run.Report(PhaseUpdate(run, "publish", "publishing the model bundle"));
+        var bundle = VaeBundle.Publish(bundles, trainer.Model, settings.Training, run.RunId, corpus.Sha256, corpus.VocabularyVersion,
+            BundleMetrics(final, trainer), new JsonObject
+            {
+                ["corpus"] = settings.Corpus,
+                ["preset"] = settings.Preset,
+                ["validation_fraction"] = settings.ValidationFraction,
+            });
+        return (bundle, final);
+    }
+
+    private EvaluationMetrics TrainSteps(TrainingRun run, VaeTrainer trainer, IReadOnlyList<int[]> validation, CancellationToken token)
     {
         var settings = run.Record.Settings;
         var window = new Window();
@@ -131,16 +137,16 @@ public sealed class TrainingRunner(
             if (epochEnded)
             {
                 evaluation = lastEvaluation = trainer.Evaluate(validation);
-                await events.PublishAsync(new EpochCompleted(run.RunId, step.Epoch, step.Step, epochWindow.Reconstruction, epochWindow.Kl,
+                events.Publish(new EpochCompleted(run.RunId, step.Epoch, step.Step, epochWindow.Reconstruction, epochWindow.Kl,
                     evaluation.NllPerToken, evaluation.Perplexity, evaluation.KlPerSentence, evaluation.ReconstructionAccuracy,
-                    evaluation.ActiveUnits, epochWindow.TokensPerSecond, DateTimeOffset.UtcNow), token);
+                    evaluation.ActiveUnits, epochWindow.TokensPerSecond, DateTimeOffset.UtcNow));
                 epochWindow = new Window();
             }
             if (epochEnded || position.Step % settings.CheckpointEverySteps == 0 || trainer.IsFinished)
             {
                 var location = runs.SaveCheckpoint(run.RunId, trainer);
                 SetRecord(run, r => r with { Step = position.Step, Epoch = position.Epoch, Validation = evaluation ?? r.Validation });
-                await events.PublishAsync(new CheckpointSaved(run.RunId, position.Step, position.Epoch, location, DateTimeOffset.UtcNow), token);
+                events.Publish(new CheckpointSaved(run.RunId, position.Step, position.Epoch, location, DateTimeOffset.UtcNow));
             }
             if (epochEnded || sinceReport.Elapsed >= ReportInterval || trainer.IsFinished)
             {
