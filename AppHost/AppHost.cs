@@ -29,4 +29,15 @@ builder.AddProject<Projects.LlmMesh_Trainer>("trainer")
             IconName = "BrainCircuit",
         });
 
+var encoder = builder.AddProject<Projects.LlmMesh_Encoder>("encoder")
+    .AsMeshService(messaging, modelStore)
+    .WithReference(tokenizer)
+    .WaitFor(tokenizer);
+
+builder.AddProject<Projects.LlmMesh_Generator>("generator")
+    .AsMeshService(messaging, modelStore)
+    .WithReference(tokenizer)
+    .WithReference(encoder)
+    .WaitFor(tokenizer);
+
 builder.Build().Run();

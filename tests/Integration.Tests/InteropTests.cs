@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Aspire.Hosting.Testing;
+using LlmMesh.TestSupport;
 
 namespace LlmMesh.Integration.Tests;
 
@@ -11,7 +12,7 @@ public sealed class InteropTests(MeshFixture mesh)
     [Fact]
     public async Task A_grpc_js_client_reading_our_protos_calls_Encode_and_DecodeStream()
     {
-        var interop = Path.Combine(RepositoryRoot(), "tests", "interop");
+        var interop = Path.Combine(RepositoryPaths.Root, "tests", "interop");
         Assert.True(Directory.Exists(Path.Combine(interop, "node_modules", "@grpc", "grpc-js")),
             "tests/interop/node_modules is missing: run scripts/test.sh (or npm ci in tests/interop)");
         var endpoint = mesh.App.GetEndpoint("tokenizer", "grpc");
@@ -37,17 +38,5 @@ public sealed class InteropTests(MeshFixture mesh)
         var badId = result.RootElement.GetProperty("badId");
         Assert.Equal(3, badId.GetProperty("code").GetInt32()); // INVALID_ARGUMENT
         Assert.Contains("ids[2] = 1000000", badId.GetProperty("details").GetString());
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "LlmMesh.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-        throw new InvalidOperationException("LlmMesh.sln not found above " + AppContext.BaseDirectory);
     }
 }

@@ -1,13 +1,12 @@
 using System.Text;
+using LlmMesh.TestSupport;
 using LlmMesh.Tokenization;
 
 namespace LlmMesh.Tokenizer.Tests;
 
 public static class TestData
 {
-    public static string RepositoryRoot { get; } = FindRepositoryRoot();
-
-    public static string CocoCorpus => Path.Combine(RepositoryRoot, "data", "coco", "train.txt");
+    public static string CocoCorpus => RepositoryPaths.CocoCorpus;
 
     public static BpeVocabulary Train(IEnumerable<string> lines, int vocabularySize = 2048, int minFrequency = 2)
     {
@@ -48,18 +47,6 @@ public static class TestData
             text.Append(char.ConvertFromUtf32(scalar));
         }
         return text.ToString();
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "LlmMesh.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-        throw new InvalidOperationException("LlmMesh.sln not found above " + AppContext.BaseDirectory);
     }
 }
 

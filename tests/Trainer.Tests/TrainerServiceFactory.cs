@@ -22,7 +22,7 @@ public sealed class TrainerFolders : IDisposable
     }
 
     /// <summary>600 COCO captions: enough for a tiny model to learn something in seconds.</summary>
-    public static IReadOnlyList<string> Corpus { get; } = File.ReadLines(Path.Combine(RepositoryRoot(), "data", "coco", "train.txt")).Take(600).ToArray();
+    public static IReadOnlyList<string> Corpus { get; } = RepositoryPaths.CocoLines(600);
 
     public string Root { get; }
     public string DataDirectory => Path.Combine(Root, "data");
@@ -30,18 +30,6 @@ public sealed class TrainerFolders : IDisposable
     public string ModelStore => Path.Combine(Root, "models");
 
     public void Dispose() => Directory.Delete(Root, recursive: true);
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "LlmMesh.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-        throw new InvalidOperationException("LlmMesh.sln not found above " + AppContext.BaseDirectory);
-    }
 }
 
 /// <summary>The trainer service in-process over the given folders, its tokenizer an <see cref="InProcessTokenizer"/>.</summary>

@@ -11,10 +11,7 @@ public static class ApplicationServiceExtensions
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<TrainerOptions>().BindConfiguration(TrainerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<ModelStoreOptions>().BindConfiguration(ModelStoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-
-        builder.Services.AddSingleton(sp => new ModelBundleStore(
-            sp.GetRequiredService<IOptions<ModelStoreOptions>>().Value.ResolvePath(sp.GetRequiredService<IHostEnvironment>().ContentRootPath)));
+        builder.AddModelBundleStore();
         builder.Services.AddSingleton(sp => new RunRepository(ResolvePath(sp, o => o.RunsDirectory)));
         builder.Services.AddSingleton(sp => new CorpusResolver(ResolvePath(sp, o => o.DataDirectory)));
         builder.Services.AddSingleton<CorpusTokenizer>();

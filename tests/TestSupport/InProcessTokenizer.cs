@@ -6,11 +6,11 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace LlmMesh.Trainer.Tests;
+namespace LlmMesh.TestSupport;
 
 /// <summary>
 /// Another implementation of the llmmesh.v1.Tokenizer contract (the real BPE library behind a
-/// minimal gRPC server) that the trainer under test talks to, as it would to the tokenizer service.
+/// minimal gRPC server) that a service under test talks to, as it would to the tokenizer service.
 /// </summary>
 public sealed class InProcessTokenizer : IAsyncDisposable
 {
@@ -20,14 +20,23 @@ public sealed class InProcessTokenizer : IAsyncDisposable
 
     public TestServer Server => _app.GetTestServer();
 
-    public static async Task<InProcessTokenizer> StartAsync(IEnumerable<string> corpus)
+    public ByteLevelBpeTokenizer Vocabulary { get; private set; } = null!;
+
+    public static Task<InProcessTokenizer> StartAsync(IEnumerable<string> corpus) => StartAsync(TrainVocabulary(corpus));
+
+    public static BpeVocabulary TrainVocabulary(IEnumerable<string> corpus)
     {
         var trainer = new BpeTrainer(new BpeTrainingOptions { VocabularySize = 400 });
         foreach (var line in corpus)
         {
             trainer.AddLine(line);
         }
-        var tokenizer = ByteLevelBpeTokenizer.Create(trainer.Train());
+        return trainer.Train();
+    }
+
+    public static async Task<InProcessTokenizer> StartAsync(BpeVocabulary vocabulary)
+    {
+        var tokenizer = ByteLevelBpeTokenizer.Create(vocabulary);
 
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseTestServer();
@@ -36,7 +45,7 @@ public sealed class InProcessTokenizer : IAsyncDisposable
         var app = builder.Build();
         app.MapGrpcService<Service>();
         await app.StartAsync();
-        return new InProcessTokenizer(app);
+        return new InProcessTokenizer(app) { Vocabulary = tokenizer };
     }
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();

@@ -1,0 +1,63 @@
+using Grpc.Core;
+using LlmMesh.Contracts.V1;
+using LlmMesh.ModelStore;
+
+namespace LlmMesh.Serving.Hosting;
+
+/// <summary>What every serving service's gRPC layer shares: error statuses and model info.</summary>
+public static class ServingGrpc
+{
+    /// <summary>Runs <paramref name="action"/>, turning model and argument errors into precise gRPC statuses.</summary>
+    public static T Guard<T>(Func<T> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (Exception ex) when (ToRpc(ex) is { } rpc)
+        {
+            throw rpc;
+        }
+    }
+
+    public static async Task<T> GuardAsync<T>(Func<Task<T>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (Exception ex) when (ToRpc(ex) is { } rpc)
+        {
+            throw rpc;
+        }
+    }
+
+    public static ModelInfo ToModelInfo(this LoadedModel loaded, int vocabularySize, int latentSize, string backend)
+    {
+        var manifest = loaded.Bundle.Manifest;
+        var info = new ModelInfo
+        {
+            BundleVersion = loaded.Version,
+            Kind = manifest.Kind,
+            VocabularyVersion = manifest.TokenizerVersion,
+            CreatedAt = manifest.CreatedAt.ToString("O"),
+            LoadedAt = loaded.LoadedAt.ToString("O"),
+            RunId = manifest.RunId,
+            VocabularySize = vocabularySize,
+            LatentSize = latentSize,
+            HyperparametersJson = manifest.Hyperparameters.ToJsonString(),
+            Backend = backend,
+        };
+        info.Metrics.Add(manifest.Metrics);
+        return info;
+    }
+
+    private static RpcException? ToRpc(Exception ex) => ex switch
+    {
+        ModelNotReadyException => new RpcException(new Status(StatusCode.Unavailable, ex.Message)),
+        ModelRefusedException => new RpcException(new Status(StatusCode.FailedPrecondition, ex.Message)),
+        BundleNotFoundException => new RpcException(new Status(StatusCode.NotFound, ex.Message)),
+        ArgumentException => new RpcException(new Status(StatusCode.InvalidArgument, ex.Message)),
+        _ => null,
+    };
+}

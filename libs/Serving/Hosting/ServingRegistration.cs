@@ -1,0 +1,38 @@
+using LlmMesh.ModelStore;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace LlmMesh.Serving.Hosting;
+
+public static class ServingRegistration
+{
+    /// <summary>
+    /// Model serving with hot reload: the bundle store, the model host, start-up loading, and
+    /// readiness ("model": healthy once a model is loaded and warmed up). The service registers
+    /// a Tokenizer client (vocabulary checks) and adds <see cref="AddModelReloadConsumer{TModel}"/> to its bus.
+    /// </summary>
+    public static IHostApplicationBuilder AddModelServing<TModel, TLoader>(this IHostApplicationBuilder builder)
+        where TModel : IServingModel
+        where TLoader : class, IModelLoader<TModel>
+    {
+        builder.AddModelBundleStore();
+        builder.Services.AddSingleton<IModelLoader<TModel>, TLoader>();
+        builder.Services.AddSingleton<IVocabularyCatalog, TokenizerVocabularyCatalog>();
+        builder.Services.AddSingleton<ModelHost<TModel>>();
+        builder.Services.AddHostedService<ModelHostStartup<TModel>>();
+        builder.Services.AddHealthChecks().AddCheck<ModelReadyHealthCheck<TModel>>("model");
+        return builder;
+    }
+
+    /// <summary>
+    /// Receives ModelPublished on a queue of this process's own, so every replica of every
+    /// service reloads (a shared queue would hand each event to one of them only).
+    /// </summary>
+    public static void AddModelReloadConsumer<TModel>(this IBusRegistrationConfigurator bus, string serviceName) where TModel : IServingModel =>
+        bus.AddConsumer<ModelPublishedConsumer<TModel>>().Endpoint(endpoint =>
+        {
+            endpoint.Name = $"{serviceName}-model-reload-{Environment.MachineName.ToLowerInvariant()}-{Environment.ProcessId}";
+            endpoint.Temporary = true;
+        });
+}

@@ -1,0 +1,54 @@
+using Grpc.Core;
+using LlmMesh.Contracts.V1;
+using LlmMesh.Serving.Hosting;
+using LlmMesh.Serving.Sampling;
+
+namespace LlmMesh.Encoder.Encoding;
+
+public sealed record EncodedText(float[] Mu, float[] LogVar, float[] Z, int Tokens);
+
+/// <summary>Texts -> tokens (through the tokenizer, with the bundle's vocabulary) -> mu, logvar and a seeded z.</summary>
+public sealed class TextEncoder(Tokenizer.TokenizerClient tokenizer)
+{
+    public async Task<IReadOnlyList<EncodedText>> EncodeAsync(
+        ModelLease<EncoderModel> lease, IReadOnlyList<string> texts, ulong seed, CancellationToken cancellationToken)
+    {
+        var vocabulary = lease.Info.Bundle.Manifest.TokenizerVersion;
+        var sentences = await TokenizeAsync(texts, vocabulary, cancellationToken);
+        for (var i = 0; i < sentences.Count; i++)
+        {
+            if (sentences[i].Length == 0)
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"texts[{i}] has no tokens"));
+            }
+        }
+        var (mu, logVar) = lease.Model.Encode(sentences);
+        var random = new SplitMixRandom(seed);
+        return mu.Select((m, i) => new EncodedText(m, logVar[i], LatentSampler.Posterior(m, logVar[i], random), sentences[i].Length)).ToArray();
+    }
+
+    private async Task<IReadOnlyList<int[]>> TokenizeAsync(IReadOnlyList<string> texts, string vocabulary, CancellationToken cancellationToken)
+    {
+        if (texts.Count == 1)
+        {
+            var response = await tokenizer.EncodeAsync(new EncodeRequest { Text = texts[0], VocabularyVersion = vocabulary }, cancellationToken: cancellationToken);
+            return [[.. response.Ids]];
+        }
+        using var call = tokenizer.EncodeStream(cancellationToken: cancellationToken);
+        var sending = Task.Run(async () =>
+        {
+            foreach (var text in texts)
+            {
+                await call.RequestStream.WriteAsync(new EncodeRequest { Text = text, VocabularyVersion = vocabulary }, cancellationToken);
+            }
+            await call.RequestStream.CompleteAsync();
+        }, cancellationToken);
+        var sentences = new List<int[]>(texts.Count);
+        await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken))
+        {
+            sentences.Add([.. response.Ids]);
+        }
+        await sending;
+        return sentences;
+    }
+}

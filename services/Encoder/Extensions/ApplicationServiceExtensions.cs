@@ -1,0 +1,18 @@
+using LlmMesh.Encoder.Encoding;
+using LlmMesh.Serving.Hosting;
+using TokenizerClient = LlmMesh.Contracts.V1.Tokenizer.TokenizerClient;
+
+namespace LlmMesh.Encoder.Extensions;
+
+public static class ApplicationServiceExtensions
+{
+    public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<EncoderOptions>().BindConfiguration(EncoderOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.AddModelServing<EncoderModel, EncoderModelLoader>();
+        builder.Services.AddSingleton<TextEncoder>();
+        builder.AddMeshGrpcClient<TokenizerClient>("tokenizer");
+        builder.AddMessaging(bus => bus.AddModelReloadConsumer<EncoderModel>("encoder"));
+        return builder;
+    }
+}

@@ -1,0 +1,81 @@
+using Grpc.Core;
+using LlmMesh.Contracts.V1;
+using LlmMesh.Encoder.Encoding;
+using LlmMesh.Serving.Hosting;
+using LlmMesh.Serving.Sampling;
+using Microsoft.Extensions.Options;
+using EncoderBase = LlmMesh.Contracts.V1.Encoder.EncoderBase;
+
+namespace LlmMesh.Encoder.Grpc;
+
+public sealed class EncoderGrpcService(
+    ModelHost<EncoderModel> host, TextEncoder encoder, IOptions<EncoderOptions> options) : EncoderBase
+{
+    private const string Backend = "torch";
+    private readonly EncoderOptions _limits = options.Value;
+
+    public override Task<EncodeTextsResponse> Encode(EncodeTextsRequest request, ServerCallContext context) =>
+        EncodeAsync(request, context.CancellationToken);
+
+    public override async Task EncodeStream(
+        IAsyncStreamReader<EncodeTextsRequest> requestStream, IServerStreamWriter<EncodeTextsResponse> responseStream, ServerCallContext context)
+    {
+        await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
+        {
+            await responseStream.WriteAsync(await EncodeAsync(request, context.CancellationToken), context.CancellationToken);
+        }
+    }
+
+    public override Task<ModelInfo> GetModelInfo(GetModelInfoRequest request, ServerCallContext context)
+    {
+        using var lease = ServingGrpc.Guard(host.Acquire);
+        return Task.FromResult(Info(lease.Info, lease.Model));
+    }
+
+    public override async Task<ModelInfo> LoadModel(LoadModelRequest request, ServerCallContext context)
+    {
+        await ServingGrpc.GuardAsync(() => host.LoadAsync(request.BundleVersion.Length == 0 ? null : request.BundleVersion, context.CancellationToken));
+        using var lease = ServingGrpc.Guard(host.Acquire);
+        return Info(lease.Info, lease.Model);
+    }
+
+    private async Task<EncodeTextsResponse> EncodeAsync(EncodeTextsRequest request, CancellationToken cancellationToken)
+    {
+        Validate(request);
+        using var lease = ServingGrpc.Guard(() => request.BundleVersion.Length == 0 ? host.Acquire() : host.Acquire(request.BundleVersion));
+        var seed = request.HasSeed ? request.Seed : SplitMixRandom.NewSeed();
+        var encoded = await encoder.EncodeAsync(lease, request.Texts, seed, cancellationToken);
+        var response = new EncodeTextsResponse { Seed = seed, BundleVersion = lease.Info.Version };
+        response.Codes.AddRange(encoded.Select(e => new LatentCode { Mu = { e.Mu }, Logvar = { e.LogVar }, Z = { e.Z }, Tokens = e.Tokens }));
+        return response;
+    }
+
+    private void Validate(EncodeTextsRequest request)
+    {
+        if (request.Texts.Count == 0)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "texts is empty"));
+        }
+        if (request.Texts.Count > _limits.MaxTexts)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"texts: {request.Texts.Count} texts exceed the limit of {_limits.MaxTexts} per request (Encoder:MaxTexts)"));
+        }
+        for (var i = 0; i < request.Texts.Count; i++)
+        {
+            var bytes = System.Text.Encoding.UTF8.GetByteCount(request.Texts[i]);
+            if (string.IsNullOrWhiteSpace(request.Texts[i]))
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"texts[{i}] is empty"));
+            }
+            if (bytes > _limits.MaxTextBytes)
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument,
+                    $"texts[{i}]: {bytes} bytes exceed the limit of {_limits.MaxTextBytes} bytes (Encoder:MaxTextBytes)"));
+            }
+        }
+    }
+
+    private static ModelInfo Info(LoadedModel loaded, EncoderModel model) =>
+        loaded.ToModelInfo(model.Config.VocabularySize, model.Config.LatentSize, Backend);
+}

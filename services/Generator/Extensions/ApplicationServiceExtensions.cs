@@ -1,0 +1,21 @@
+using LlmMesh.Generator.Generation;
+using LlmMesh.Serving.Hosting;
+using EncoderClient = LlmMesh.Contracts.V1.Encoder.EncoderClient;
+using TokenizerClient = LlmMesh.Contracts.V1.Tokenizer.TokenizerClient;
+
+namespace LlmMesh.Generator.Extensions;
+
+public static class ApplicationServiceExtensions
+{
+    public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<GeneratorOptions>().BindConfiguration(GeneratorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.AddModelServing<GeneratorModel, GeneratorModelLoader>();
+        builder.Services.AddSingleton<GenerationEngine>();
+        builder.Services.AddSingleton<GenerationTelemetry>();
+        builder.AddMeshGrpcClient<TokenizerClient>("tokenizer");
+        builder.AddMeshGrpcClient<EncoderClient>("encoder");
+        builder.AddMessaging(bus => bus.AddModelReloadConsumer<GeneratorModel>("generator"));
+        return builder;
+    }
+}

@@ -1,0 +1,60 @@
+using LlmMesh.Contracts.V1;
+using LlmMesh.Serving.Sampling;
+
+namespace LlmMesh.Generator.Generation;
+
+/// <summary>A validated generation request with defaults applied.</summary>
+public sealed record GenerationRequest(
+    string Prompt,
+    double Variation,
+    int MaxTokens,
+    SamplingParameters Sampling,
+    ulong Seed,
+    IReadOnlyList<string> Stop,
+    bool IgnoreEos)
+{
+    public const int MaxStopStrings = 4;
+    public const int MaxStopLength = 256;
+
+    /// <summary>Throws ArgumentException naming the first bad field.</summary>
+    public static GenerationRequest From(GenerateRequest request, GeneratorOptions options)
+    {
+        var promptBytes = System.Text.Encoding.UTF8.GetByteCount(request.Prompt);
+        if (promptBytes > options.MaxPromptBytes)
+        {
+            throw new ArgumentException($"prompt: {promptBytes} bytes exceed the limit of {options.MaxPromptBytes} bytes (Generator:MaxPromptBytes)");
+        }
+        var variation = request.HasVariation ? request.Variation : 1.0;
+        if (!double.IsFinite(variation) || variation < 0)
+        {
+            throw new ArgumentException($"variation must be a finite number >= 0, not {variation}");
+        }
+        var maxTokens = request.HasMaxTokens ? request.MaxTokens : Math.Min(options.DefaultMaxTokens, options.MaxTokens);
+        if (maxTokens < 1 || maxTokens > options.MaxTokens)
+        {
+            throw new ArgumentException($"max_tokens must be between 1 and {options.MaxTokens} (Generator:MaxTokens), not {maxTokens}");
+        }
+        if (request.Stop.Count > MaxStopStrings)
+        {
+            throw new ArgumentException($"stop: {request.Stop.Count} stop strings exceed the limit of {MaxStopStrings}");
+        }
+        for (var i = 0; i < request.Stop.Count; i++)
+        {
+            if (request.Stop[i].Length is 0 or > MaxStopLength)
+            {
+                throw new ArgumentException($"stop[{i}] must have 1 to {MaxStopLength} characters");
+            }
+        }
+        var sampling = new SamplingParameters
+        {
+            Temperature = request.HasTemperature ? request.Temperature : 1.0,
+            TopK = request.HasTopK ? request.TopK : 0,
+            TopP = request.HasTopP ? request.TopP : 1.0,
+            MinP = request.HasMinP ? request.MinP : 0,
+            RepetitionPenalty = request.HasRepetitionPenalty ? request.RepetitionPenalty : 1.0,
+        };
+        sampling.Validate();
+        return new GenerationRequest(request.Prompt, variation, maxTokens, sampling,
+            request.HasSeed ? request.Seed : SplitMixRandom.NewSeed(), [.. request.Stop], request.IgnoreEos);
+    }
+}

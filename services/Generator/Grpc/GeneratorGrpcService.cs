@@ -1,0 +1,70 @@
+using System.Threading.Channels;
+using Grpc.Core;
+using LlmMesh.Contracts.V1;
+using LlmMesh.Generator.Generation;
+using LlmMesh.Serving.Hosting;
+using Microsoft.Extensions.Options;
+using GeneratorBase = LlmMesh.Contracts.V1.Generator.GeneratorBase;
+
+namespace LlmMesh.Generator.Grpc;
+
+public sealed class GeneratorGrpcService(
+    ModelHost<GeneratorModel> host, GenerationEngine engine, IOptions<GeneratorOptions> options) : GeneratorBase
+{
+    private const string Backend = "torch";
+
+    public override async Task Generate(GenerateRequest request, IServerStreamWriter<GenerateResponse> responseStream, ServerCallContext context)
+    {
+        var generation = ServingGrpc.Guard(() => GenerationRequest.From(request, options.Value));
+        // The stream keeps the model it started with, whatever is loaded meanwhile.
+        using var lease = ServingGrpc.Guard(host.Acquire);
+        var chunks = Channel.CreateBounded<GenerateResponse>(new BoundedChannelOptions(options.Value.StreamBuffer)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        var producing = Task.Run(async () =>
+        {
+            try
+            {
+                await engine.RunAsync(lease, generation, chunks.Writer, stop.Token);
+                chunks.Writer.Complete();
+            }
+            catch (Exception ex)
+            {
+                chunks.Writer.Complete(ex);
+            }
+        });
+        try
+        {
+            await foreach (var response in chunks.Reader.ReadAllAsync(context.CancellationToken))
+            {
+                await responseStream.WriteAsync(response, context.CancellationToken);
+            }
+        }
+        finally
+        {
+            // A client that cancels or disconnects stops decoding at the next step.
+            await stop.CancelAsync();
+            await producing;
+        }
+    }
+
+    public override Task<ModelInfo> GetModelInfo(GetModelInfoRequest request, ServerCallContext context)
+    {
+        using var lease = ServingGrpc.Guard(host.Acquire);
+        return Task.FromResult(Info(lease));
+    }
+
+    public override async Task<ModelInfo> LoadModel(LoadModelRequest request, ServerCallContext context)
+    {
+        await ServingGrpc.GuardAsync(() => host.LoadAsync(request.BundleVersion.Length == 0 ? null : request.BundleVersion, context.CancellationToken));
+        using var lease = ServingGrpc.Guard(host.Acquire);
+        return Info(lease);
+    }
+
+    private static ModelInfo Info(ModelLease<GeneratorModel> lease) =>
+        lease.Info.ToModelInfo(lease.Model.Config.VocabularySize, lease.Model.Config.LatentSize, Backend);
+}

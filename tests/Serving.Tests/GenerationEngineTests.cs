@@ -1,0 +1,177 @@
+using System.Threading.Channels;
+using Grpc.Net.Client;
+using LlmMesh.Contracts.V1;
+using LlmMesh.Generator.Generation;
+using LlmMesh.Model;
+using LlmMesh.Serving.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace LlmMesh.Serving.Tests;
+
+public sealed class TinyBundleFixture : IDisposable
+{
+    public TinyBundle Bundle { get; } = new();
+
+    public void Dispose() => Bundle.Dispose();
+}
+
+/// <summary>Generation from prior samples with local detokenization: no other service is called.</summary>
+public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFixture<TinyBundleFixture>, IDisposable
+{
+    private readonly GrpcChannel _nowhere = GrpcChannel.ForAddress("http://127.0.0.1:9");
+    private readonly Lazy<ModelHost<GeneratorModel>> _host = new(() => CreateHost(fixture.Bundle));
+
+    [Fact]
+    public async Task Every_token_is_a_chunk_and_the_final_adds_them_up()
+    {
+        var (chunks, final) = await GenerateAsync(new GenerateRequest { Seed = 3, MaxTokens = 20, IgnoreEos = true });
+
+        Assert.Equal(20, chunks.Count);
+        Assert.All(chunks, c => Assert.Single(c.TokenIds));
+        Assert.Equal("length", final.FinishReason);
+        Assert.Equal(20, final.Usage.CompletionTokens);
+        Assert.Equal(0, final.Usage.PromptTokens);
+        Assert.Equal(string.Concat(chunks.Select(c => c.Text)), final.Text);
+        Assert.Equal(fixture.Bundle.Tokenizer.Decode(chunks.SelectMany(c => c.TokenIds).ToArray()), final.Text);
+        Assert.Equal(3ul, final.Seed);
+        Assert.Equal(fixture.Bundle.Bundle.Version, final.BundleVersion);
+        Assert.True(final.Timings.TimeToFirstTokenMs > 0 && final.Timings.TotalMs >= final.Timings.TimeToFirstTokenMs);
+    }
+
+    [Fact]
+    public async Task The_same_seed_gives_the_same_text_and_another_seed_another()
+    {
+        var request = new GenerateRequest { Seed = 11, MaxTokens = 40, Temperature = 0.9, TopP = 0.95 };
+        var first = await GenerateAsync(request);
+        var second = await GenerateAsync(request);
+        var other = await GenerateAsync(new GenerateRequest(request) { Seed = 12 });
+
+        Assert.Equal(first.Final.Text, second.Final.Text);
+        Assert.Equal(first.Chunks.SelectMany(c => c.TokenIds), second.Chunks.SelectMany(c => c.TokenIds));
+        Assert.NotEqual(first.Final.Text, other.Final.Text);
+    }
+
+    [Fact]
+    public async Task The_model_ends_sentences_with_eos()
+    {
+        var reasons = new List<string>();
+        for (ulong seed = 0; seed < 10; seed++)
+        {
+            reasons.Add((await GenerateAsync(new GenerateRequest { Seed = seed, MaxTokens = 64 })).Final.FinishReason);
+        }
+        Assert.Contains("eos", reasons);
+    }
+
+    [Fact]
+    public async Task A_stop_string_ends_generation_before_it_and_is_not_emitted()
+    {
+        var request = new GenerateRequest { Seed = 5, MaxTokens = 40, IgnoreEos = true };
+        var free = (await GenerateAsync(request)).Final.Text;
+        var stop = free.Substring(free.Length / 2, 3);
+        var expected = free[..free.IndexOf(stop, StringComparison.Ordinal)];
+
+        var (chunks, final) = await GenerateAsync(new GenerateRequest(request) { Stop = { stop, "never-appears" } });
+
+        Assert.Equal("stop", final.FinishReason);
+        Assert.Equal(stop, final.StopSequence);
+        Assert.Equal(expected, final.Text);
+        Assert.Equal(expected, string.Concat(chunks.Select(c => c.Text)));
+    }
+
+    [Fact]
+    public async Task Decoding_waits_for_a_slow_reader_and_stops_within_a_step_of_a_cancel()
+    {
+        using var lease = _host.Value.Acquire();
+        var output = Channel.CreateBounded<GenerateResponse>(1);
+        using var cancel = new CancellationTokenSource();
+        var generation = GenerationRequest.From(new GenerateRequest { Seed = 1, MaxTokens = 200, IgnoreEos = true }, Options.Value);
+        var running = CreateEngine().RunAsync(lease, generation, output.Writer, cancel.Token);
+
+        await Task.Delay(300);
+        Assert.False(running.IsCompleted); // blocked on the full buffer, not decoding ahead
+        Assert.Equal(1, output.Reader.Count);
+
+        for (var i = 0; i < 3; i++)
+        {
+            await output.Reader.ReadAsync();
+        }
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.True(output.Reader.Count <= 1);
+    }
+
+    [Fact]
+    public async Task Generation_metrics_follow_the_genai_conventions()
+    {
+        var measurements = new System.Collections.Concurrent.ConcurrentBag<(string Instrument, double Value, string? TokenType)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == GenerationTelemetry.SourceName)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((i, value, tags, _) => measurements.Add((i.Name, value, null)));
+        listener.SetMeasurementEventCallback<long>((i, value, tags, _) =>
+            measurements.Add((i.Name, value, tags.ToArray().FirstOrDefault(t => t.Key == "gen_ai.token.type").Value as string)));
+        listener.Start();
+
+        await GenerateAsync(new GenerateRequest { Seed = 2, MaxTokens = 8, IgnoreEos = true });
+
+        var names = measurements.Select(m => m.Instrument).ToHashSet();
+        Assert.Contains("gen_ai.server.time_to_first_token", names);
+        Assert.Contains("gen_ai.server.time_per_output_token", names);
+        Assert.Contains("gen_ai.server.request.duration", names);
+        Assert.Contains(measurements, m => m.Instrument == "gen_ai.client.token.usage" && m.TokenType == "output" && m.Value == 8);
+    }
+
+    private static IOptions<GeneratorOptions> Options { get; } = Microsoft.Extensions.Options.Options.Create(new GeneratorOptions());
+
+    private async Task<(List<GenerateChunk> Chunks, GenerateFinal Final)> GenerateAsync(GenerateRequest request)
+    {
+        using var lease = _host.Value.Acquire();
+        var output = Channel.CreateUnbounded<GenerateResponse>();
+        await CreateEngine().RunAsync(lease, GenerationRequest.From(request, Options.Value), output.Writer, CancellationToken.None);
+        output.Writer.Complete();
+        var responses = await output.Reader.ReadAllAsync().ToListAsync();
+        return (responses.Where(r => r.Chunk is not null).Select(r => r.Chunk).ToList(), responses.Single(r => r.Final is not null).Final);
+    }
+
+    private GenerationEngine CreateEngine() => new(
+        new LlmMesh.Contracts.V1.Encoder.EncoderClient(_nowhere),
+        new Tokenizer.TokenizerClient(_nowhere),
+        new GenerationTelemetry(new TestMeterFactory()),
+        Options);
+
+    private static ModelHost<GeneratorModel> CreateHost(TinyBundle bundle)
+    {
+        var host = new ModelHost<GeneratorModel>(bundle.Store, new Loader(bundle), new AnyVocabulary(),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<ModelHost<GeneratorModel>>.Instance);
+        host.LoadAsync(null, CancellationToken.None).GetAwaiter().GetResult();
+        return host;
+    }
+
+    private sealed class Loader(TinyBundle bundle) : IModelLoader<GeneratorModel>
+    {
+        public string Kind => VaeBundle.Kind;
+
+        public GeneratorModel Load(LlmMesh.ModelStore.ModelBundle loaded) => new(VaeBundle.Load(loaded), loaded, bundle.Tokenizer);
+    }
+
+    private sealed class AnyVocabulary : IVocabularyCatalog
+    {
+        public Task<bool> HasAsync(string version, CancellationToken cancellationToken) => Task.FromResult(true);
+    }
+
+    private sealed class TestMeterFactory : System.Diagnostics.Metrics.IMeterFactory
+    {
+        public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options) => new(options.Name);
+
+        public void Dispose()
+        {
+        }
+    }
+
+    public void Dispose() => _nowhere.Dispose();
+}

@@ -1,0 +1,52 @@
+using LlmMesh.Model;
+using LlmMesh.ModelStore;
+using LlmMesh.TestSupport;
+using LlmMesh.Tokenization;
+
+namespace LlmMesh.Serving.Tests;
+
+/// <summary>
+/// A model store with a small vocabulary and a tiny VAE bundle trained on it in seconds, for
+/// tests of the serving services.
+/// </summary>
+public sealed class TinyBundle : IDisposable
+{
+    public TinyBundle(int epochs = 3, int lines = 600, long seed = 1)
+    {
+        StoreRoot = Directory.CreateTempSubdirectory("llmmesh-store-").FullName;
+        var corpus = RepositoryPaths.CocoLines(lines);
+        Vocabulary = InProcessTokenizer.TrainVocabulary(corpus);
+        new VocabularyStore(StoreRoot).Save(Vocabulary);
+        Tokenizer = ByteLevelBpeTokenizer.Create(Vocabulary);
+        Sentences = corpus.Select(line => Tokenizer.Encode(line).ToArray()).ToArray();
+        Bundle = Publish(epochs, seed);
+    }
+
+    public string StoreRoot { get; }
+
+    public BpeVocabulary Vocabulary { get; }
+
+    public ByteLevelBpeTokenizer Tokenizer { get; }
+
+    public IReadOnlyList<int[]> Sentences { get; }
+
+    public ModelBundle Bundle { get; }
+
+    public ModelBundleStore Store => new(StoreRoot);
+
+    /// <summary>Trains and publishes another bundle (a newer version) into the same store.</summary>
+    public ModelBundle Publish(int epochs, long seed)
+    {
+        var config = new VaeConfig { VocabularySize = Tokenizer.VocabularySize, EmbeddingSize = 24, HiddenSize = 48, LatentSize = 8 };
+        var options = new VaeTrainingOptions { Epochs = epochs, BatchSize = 32, Seed = seed, LearningRate = 3e-3, KlSchedule = KlSchedule.Linear, KlAnnealSteps = 40 };
+        using var trainer = new VaeTrainer(config, options, Sentences);
+        while (!trainer.IsFinished)
+        {
+            trainer.TrainStep();
+        }
+        return VaeBundle.Publish(Store, trainer.Model, options, $"tiny{seed}", "test-corpus", Vocabulary.Version,
+            new Dictionary<string, double> { ["validation_nll_per_token"] = 0 });
+    }
+
+    public void Dispose() => Directory.Delete(StoreRoot, recursive: true);
+}
