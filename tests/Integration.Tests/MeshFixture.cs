@@ -1,6 +1,7 @@
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -35,6 +36,43 @@ public sealed class MeshFixture : IAsyncLifetime
         {
             await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, timeout.Token);
         }
+        // The serving services are up but not ready: the store has no model yet.
+        foreach (var resource in new[] { "encoder", "generator" })
+        {
+            await App.ResourceNotifications.WaitForResourceAsync(resource, KnownResourceStates.Running, timeout.Token);
+        }
+        FirstBundle = await TrainTinyModelAsync(seed: 1, timeout.Token);
+        foreach (var resource in new[] { "encoder", "generator" })
+        {
+            await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, timeout.Token);
+        }
+    }
+
+    /// <summary>The tiny bundle trained when the host started; the serving services loaded it.</summary>
+    public string FirstBundle { get; private set; } = "";
+
+    /// <summary>Trains a tiny model (seconds) through the trainer and returns its bundle version.</summary>
+    public async Task<string> TrainTinyModelAsync(ulong seed, CancellationToken cancellationToken)
+    {
+        var trainer = new LlmMesh.Contracts.V1.Trainer.TrainerClient(Channel("trainer"));
+        using var call = trainer.StartRun(new LlmMesh.Contracts.V1.StartRunRequest
+        {
+            Corpus = "coco",
+            Steps = 40,
+            BatchSize = 128,
+            Seed = seed,
+            Hyperparameters = new LlmMesh.Contracts.V1.Hyperparameters { EmbeddingSize = 32, HiddenSize = 48, LatentSize = 8, CheckpointEverySteps = 1000 },
+        }, cancellationToken: cancellationToken);
+        await foreach (var progress in call.ResponseStream.ReadAllAsync(cancellationToken))
+        {
+            if (progress.Final is { } final)
+            {
+                return final.State == LlmMesh.Contracts.V1.RunState.Completed
+                    ? final.BundleVersion
+                    : throw new InvalidOperationException($"the tiny run ended {final.State}: {final.Error}");
+            }
+        }
+        throw new InvalidOperationException("the tiny run's stream ended without a final message");
     }
 
     public GrpcChannel Channel(string resource)

@@ -46,6 +46,9 @@ public sealed class ModelLease<TModel> : IDisposable where TModel : IServingMode
 
     public LoadedModel Info => _entry.Info;
 
+    /// <summary>Leases of this model, this one included.</summary>
+    public int ActiveLeases => _entry.Leases;
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _released, 1) == 0)
@@ -62,6 +65,7 @@ internal sealed class Entry<TModel>(TModel model, LoadedModel info) where TModel
 
     public TModel Model => model;
     public LoadedModel Info => info;
+    public int Leases => Volatile.Read(ref _leases);
 
     public ModelLease<TModel> Lease()
     {

@@ -32,8 +32,11 @@ public static class ServingGrpc
         }
     }
 
-    public static ModelInfo ToModelInfo(this LoadedModel loaded, int vocabularySize, int latentSize, string backend)
+    /// <summary>Model info of a lease's model; active requests exclude the lease asking.</summary>
+    public static ModelInfo ToModelInfo<TModel>(this ModelLease<TModel> lease, int vocabularySize, int latentSize, string backend)
+        where TModel : IServingModel
     {
+        var loaded = lease.Info;
         var manifest = loaded.Bundle.Manifest;
         var info = new ModelInfo
         {
@@ -47,6 +50,7 @@ public static class ServingGrpc
             LatentSize = latentSize,
             HyperparametersJson = manifest.Hyperparameters.ToJsonString(),
             Backend = backend,
+            ActiveRequests = lease.ActiveLeases - 1,
         };
         info.Metrics.Add(manifest.Metrics);
         return info;

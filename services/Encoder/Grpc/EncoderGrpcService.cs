@@ -29,14 +29,14 @@ public sealed class EncoderGrpcService(
     public override Task<ModelInfo> GetModelInfo(GetModelInfoRequest request, ServerCallContext context)
     {
         using var lease = ServingGrpc.Guard(host.Acquire);
-        return Task.FromResult(Info(lease.Info, lease.Model));
+        return Task.FromResult(Info(lease));
     }
 
     public override async Task<ModelInfo> LoadModel(LoadModelRequest request, ServerCallContext context)
     {
         await ServingGrpc.GuardAsync(() => host.LoadAsync(request.BundleVersion.Length == 0 ? null : request.BundleVersion, context.CancellationToken));
         using var lease = ServingGrpc.Guard(host.Acquire);
-        return Info(lease.Info, lease.Model);
+        return Info(lease);
     }
 
     private async Task<EncodeTextsResponse> EncodeAsync(EncodeTextsRequest request, CancellationToken cancellationToken)
@@ -76,6 +76,6 @@ public sealed class EncoderGrpcService(
         }
     }
 
-    private static ModelInfo Info(LoadedModel loaded, EncoderModel model) =>
-        loaded.ToModelInfo(model.Config.VocabularySize, model.Config.LatentSize, Backend);
+    private static ModelInfo Info(ModelLease<EncoderModel> lease) =>
+        lease.ToModelInfo(lease.Model.Config.VocabularySize, lease.Model.Config.LatentSize, Backend);
 }

@@ -66,5 +66,5 @@ public sealed class GeneratorGrpcService(
     }
 
     private static ModelInfo Info(ModelLease<GeneratorModel> lease) =>
-        lease.Info.ToModelInfo(lease.Model.Config.VocabularySize, lease.Model.Config.LatentSize, Backend);
+        lease.ToModelInfo(lease.Model.Config.VocabularySize, lease.Model.Config.LatentSize, Backend);
 }

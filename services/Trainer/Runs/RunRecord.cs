@@ -31,6 +31,9 @@ public sealed record RunRecord
     public string? BundleVersion { get; init; }
     public string? BundleLocation { get; init; }
     public EvaluationMetrics? Validation { get; init; }
+    /// <summary>The lowest held-out NLL seen at an epoch end, and that epoch: the model a run publishes.</summary>
+    public EvaluationMetrics? BestValidation { get; init; }
+    public int? BestEpoch { get; init; }
     public string? Error { get; init; }
 
     [JsonIgnore]
@@ -107,8 +110,19 @@ public sealed partial class RunRepository
         return Directory.Exists(parent) ? Checkpoints(parent).LastOrDefault() : null;
     }
 
+    /// <summary>Weights of the epoch with the lowest held-out NLL so far.</summary>
+    public string BestWeights(string runId) => Path.Combine(RunDirectory(runId), "best.pt");
+
+    public void SaveBest(string runId, SentenceVae model)
+    {
+        var temporary = BestWeights(runId) + ".tmp";
+        model.save(temporary);
+        File.Move(temporary, BestWeights(runId), overwrite: true);
+    }
+
     public void DeleteCheckpoints(string runId)
     {
+        File.Delete(BestWeights(runId));
         var parent = Path.Combine(RunDirectory(runId), CheckpointsFolder);
         if (Directory.Exists(parent))
         {

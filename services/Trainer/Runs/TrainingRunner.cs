@@ -105,10 +105,11 @@ public sealed class TrainingRunner(
         run.Report(PhaseUpdate(run, "vae", checkpoint is null ? "training" : $"resumed from step {trainer.Position.Step}"));
 
         var final = TrainSteps(run, trainer, validation, token);
+        var publishedEpoch = run.Record.BestEpoch ?? trainer.Position.Epoch;
 
         run.Report(PhaseUpdate(run, "publish", "publishing the model bundle"));
         var bundle = VaeBundle.Publish(bundles, trainer.Model, settings.Training, run.RunId, corpus.Sha256, corpus.VocabularyVersion,
-            BundleMetrics(final, trainer), new JsonObject
+            BundleMetrics(final, trainer, publishedEpoch), new JsonObject
             {
                 ["corpus"] = settings.Corpus,
                 ["preset"] = settings.Preset,
@@ -137,6 +138,7 @@ public sealed class TrainingRunner(
             if (epochEnded)
             {
                 evaluation = lastEvaluation = trainer.Evaluate(validation);
+                KeepIfBest(run, trainer, step.Epoch, evaluation);
                 events.Publish(new EpochCompleted(run.RunId, step.Epoch, step.Step, epochWindow.Reconstruction, epochWindow.Kl,
                     evaluation.NllPerToken, evaluation.Perplexity, evaluation.KlPerSentence, evaluation.ReconstructionAccuracy,
                     evaluation.ActiveUnits, epochWindow.TokensPerSecond, DateTimeOffset.UtcNow));
@@ -168,8 +170,27 @@ public sealed class TrainingRunner(
         {
             run.Report(PhaseUpdate(run, "evaluation", "final held-out evaluation"));
             lastEvaluation = trainer.Evaluate(validation);
+            KeepIfBest(run, trainer, trainer.Position.Epoch, lastEvaluation);
+        }
+        // Publish the epoch that generalised best, not merely the last one (the full preset overfits late).
+        if (run.Record.BestValidation is { } best && best.NllPerToken < lastEvaluation.NllPerToken)
+        {
+            trainer.Model.load(runs.BestWeights(run.RunId));
+            logger.LogInformation("Run {RunId} publishes epoch {Epoch} (held-out NLL {Best:F3}) rather than the last (NLL {Last:F3})",
+                run.RunId, run.Record.BestEpoch, best.NllPerToken, lastEvaluation.NllPerToken);
+            return best;
         }
         return lastEvaluation;
+    }
+
+    private void KeepIfBest(TrainingRun run, VaeTrainer trainer, int epoch, EvaluationMetrics evaluation)
+    {
+        if (run.Record.BestValidation is { } best && best.NllPerToken <= evaluation.NllPerToken)
+        {
+            return;
+        }
+        runs.SaveBest(run.RunId, trainer.Model);
+        SetRecord(run, r => r with { BestValidation = evaluation, BestEpoch = epoch });
     }
 
     private void LogProgress(RunUpdate update)
@@ -212,8 +233,9 @@ public sealed class TrainingRunner(
         return (order.Skip(held).Select(i => usable[i]).ToArray(), order.Take(held).Select(i => usable[i]).ToArray());
     }
 
-    private static Dictionary<string, double> BundleMetrics(EvaluationMetrics final, VaeTrainer trainer) => new()
+    private static Dictionary<string, double> BundleMetrics(EvaluationMetrics final, VaeTrainer trainer, int epoch) => new()
     {
+        ["epoch"] = epoch,
         ["validation_nll_per_token"] = final.NllPerToken,
         ["validation_perplexity"] = final.Perplexity,
         ["validation_reconstruction_per_token"] = final.ReconstructionPerToken,

@@ -1,0 +1,258 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Grpc.Core;
+using LlmMesh.Contracts.V1;
+
+namespace LlmMesh.Integration.Tests;
+
+[Collection(MeshCollection.Name)]
+public sealed class GenerationThroughHostTests(MeshFixture mesh)
+{
+    private readonly Generator.GeneratorClient _generator = new(mesh.Channel("generator"));
+    private readonly Encoder.EncoderClient _encoder = new(mesh.Channel("encoder"));
+
+    [Fact]
+    public async Task Both_serving_services_load_a_newly_published_bundle()
+    {
+        var version = await mesh.TrainTinyModelAsync(seed: 7, CancellationToken.None);
+
+        await WaitForAsync(async () => (await _generator.GetModelInfoAsync(new GetModelInfoRequest())).BundleVersion == version);
+        await WaitForAsync(async () => (await _encoder.GetModelInfoAsync(new GetModelInfoRequest())).BundleVersion == version);
+        var info = await _generator.GetModelInfoAsync(new GetModelInfoRequest());
+        Assert.Equal("sentence-vae", info.Kind);
+        Assert.Equal("torch", info.Backend);
+        Assert.Equal(8, info.LatentSize);
+        Assert.Matches("^[0-9a-f]{16}$", info.VocabularyVersion);
+    }
+
+    [Fact]
+    public async Task Chunks_stream_as_tokens_are_decoded_and_the_first_arrives_long_before_the_final()
+    {
+        var clock = Stopwatch.StartNew();
+        using var call = _generator.Generate(new GenerateRequest { MaxTokens = 200, IgnoreEos = true, Seed = 4 });
+        var chunkTimes = new List<double>();
+        GenerateFinal? final = null;
+        await foreach (var response in call.ResponseStream.ReadAllAsync())
+        {
+            if (response.Chunk is not null)
+            {
+                chunkTimes.Add(clock.Elapsed.TotalMilliseconds);
+            }
+            else
+            {
+                final = response.Final;
+            }
+        }
+        var finalTime = clock.Elapsed.TotalMilliseconds;
+
+        Assert.NotNull(final);
+        Assert.Equal(200, final.Usage.CompletionTokens);
+        Assert.Equal(200, chunkTimes.Count);
+        Assert.True(chunkTimes[0] < finalTime / 2, $"first chunk at {chunkTimes[0]:F0} ms, final at {finalTime:F0} ms");
+        Assert.True(final.Timings.TimeToFirstTokenMs < final.Timings.TotalMs / 2);
+    }
+
+    [Fact]
+    public async Task The_same_request_and_seed_give_the_same_text_with_and_without_a_prompt()
+    {
+        foreach (var prompt in new[] { "", "a man riding a horse on a beach" })
+        {
+            var request = new GenerateRequest { Prompt = prompt, Seed = 99, MaxTokens = 24, Temperature = 0.8, TopK = 50 };
+            var first = await CollectAsync(request);
+            var second = await CollectAsync(request);
+            Assert.Equal(first.Text, second.Text);
+            Assert.Equal(99ul, first.Seed);
+            Assert.Equal(prompt.Length > 0, first.Usage.PromptTokens > 0);
+        }
+        var unseeded = await CollectAsync(new GenerateRequest { MaxTokens = 8 });
+        Assert.NotEqual(0ul, unseeded.Seed);
+    }
+
+    [Fact]
+    public async Task A_client_cancel_stops_the_server_decoding()
+    {
+        using var cancel = new CancellationTokenSource();
+        using var call = _generator.Generate(new GenerateRequest { MaxTokens = 256, IgnoreEos = true, Seed = 8 }, cancellationToken: cancel.Token);
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Equal(1, (await _generator.GetModelInfoAsync(new GetModelInfoRequest())).ActiveRequests);
+
+        await cancel.CancelAsync();
+
+        await WaitForAsync(async () => (await _generator.GetModelInfoAsync(new GetModelInfoRequest())).ActiveRequests == 0, TimeSpan.FromSeconds(2));
+    }
+
+    [Fact]
+    public async Task A_stream_running_during_a_reload_finishes_on_the_model_it_started_with()
+    {
+        var before = (await _generator.GetModelInfoAsync(new GetModelInfoRequest())).BundleVersion;
+        using var call = _generator.Generate(new GenerateRequest { MaxTokens = 256, IgnoreEos = true, Seed = 5 });
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        // Not reading holds the stream open (backpressure) while a new model is published and loaded.
+        var after = await mesh.TrainTinyModelAsync(seed: 11, CancellationToken.None);
+        await WaitForAsync(async () => (await _generator.GetModelInfoAsync(new GetModelInfoRequest())).BundleVersion == after);
+
+        GenerateFinal? final = null;
+        var chunks = 1;
+        while (await call.ResponseStream.MoveNext(CancellationToken.None))
+        {
+            if (call.ResponseStream.Current.Final is { } f)
+            {
+                final = f;
+            }
+            else
+            {
+                chunks++;
+            }
+        }
+        Assert.NotNull(final);
+        Assert.Equal(before, final.BundleVersion);
+        Assert.Equal(256, chunks);
+        Assert.Equal(after, (await CollectAsync(new GenerateRequest { MaxTokens = 4 })).BundleVersion);
+    }
+
+    public static TheoryData<string, string> BadRequests => new()
+    {
+        { "temperature=-1", "temperature" },
+        { "temperature=NaN", "temperature" },
+        { "temperature=Infinity", "temperature" },
+        { "top_p=0", "top_p" },
+        { "top_p=1.5", "top_p" },
+        { "top_k=-3", "top_k" },
+        { "min_p=-0.1", "min_p" },
+        { "min_p=NaN", "min_p" },
+        { "repetition_penalty=0", "repetition_penalty" },
+        { "repetition_penalty=-2", "repetition_penalty" },
+        { "max_tokens=0", "max_tokens" },
+        { "max_tokens=-5", "max_tokens" },
+        { "max_tokens=100000", "max_tokens" },
+        { "variation=-1", "variation" },
+        { "variation=NaN", "variation" },
+        { "stop=5", "stop" },
+        { "stop=empty", "stop[0]" },
+        { "prompt=huge", "prompt" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadRequests))]
+    public async Task Bad_generation_requests_are_invalid_arguments_naming_the_field(string change, string field)
+    {
+        var request = new GenerateRequest();
+        var (name, value) = (change.Split('=')[0], change.Split('=')[1]);
+        switch (name)
+        {
+            case "temperature": request.Temperature = double.Parse(value); break;
+            case "top_p": request.TopP = double.Parse(value); break;
+            case "top_k": request.TopK = int.Parse(value); break;
+            case "min_p": request.MinP = double.Parse(value); break;
+            case "repetition_penalty": request.RepetitionPenalty = double.Parse(value); break;
+            case "max_tokens": request.MaxTokens = int.Parse(value); break;
+            case "variation": request.Variation = double.Parse(value); break;
+            case "stop" when value == "empty": request.Stop.Add(""); break;
+            case "stop": request.Stop.AddRange(Enumerable.Range(0, 5).Select(i => $"s{i}")); break;
+            case "prompt": request.Prompt = new string('w', 5000); break;
+        }
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => CollectAsync(request));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.StartsWith(field, error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task A_bundle_whose_vocabulary_the_tokenizer_lacks_is_refused_and_the_current_model_stays()
+    {
+        var current = (await _generator.GetModelInfoAsync(new GetModelInfoRequest())).BundleVersion;
+        var bundles = Path.Combine(mesh.DataDirectory, "models", "bundles");
+        var foreign = "20991231T235959Z-foreignvocab";
+        CopyDirectory(Path.Combine(bundles, current), Path.Combine(bundles, foreign));
+        var manifestPath = Path.Combine(bundles, foreign, "manifest.json");
+        var manifest = JsonNode.Parse(File.ReadAllText(manifestPath))!;
+        manifest["version"] = foreign;
+        manifest["tokenizerVersion"] = "00000000deadbeef";
+        File.WriteAllText(manifestPath, manifest.ToJsonString());
+        try
+        {
+            foreach (var load in new Func<Task<ModelInfo>>[]
+            {
+                () => _generator.LoadModelAsync(new LoadModelRequest { BundleVersion = foreign }).ResponseAsync,
+                () => _encoder.LoadModelAsync(new LoadModelRequest { BundleVersion = foreign }).ResponseAsync,
+            })
+            {
+                var error = await Assert.ThrowsAsync<RpcException>(load);
+                Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+                Assert.Contains("00000000deadbeef", error.Status.Detail);
+            }
+            Assert.Equal(current, (await _generator.GetModelInfoAsync(new GetModelInfoRequest())).BundleVersion);
+            Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(() =>
+                _generator.LoadModelAsync(new LoadModelRequest { BundleVersion = "20990101T000000Z-nothere" }).ResponseAsync)).StatusCode);
+        }
+        finally
+        {
+            Directory.Delete(Path.Combine(bundles, foreign), recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task The_encoder_returns_seeded_codes_and_refuses_bad_input()
+    {
+        var request = new EncodeTextsRequest { Texts = { "a cat on a couch", "two dogs playing in the snow" }, Seed = 3 };
+        var first = await _encoder.EncodeAsync(request);
+        var second = await _encoder.EncodeAsync(request);
+
+        Assert.Equal(2, first.Codes.Count);
+        Assert.All(first.Codes, c => Assert.True(c.Mu.Count == 8 && c.Logvar.Count == 8 && c.Z.Count == 8 && c.Tokens > 0));
+        Assert.Equal(first.Codes[1].Z, second.Codes[1].Z);
+        Assert.NotEqual(first.Codes[0].Mu, first.Codes[1].Mu);
+
+        using var stream = _encoder.EncodeStream();
+        await stream.RequestStream.WriteAsync(new EncodeTextsRequest { Texts = { "a red bus" }, Seed = 1 });
+        Assert.True(await stream.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Single(stream.ResponseStream.Current.Codes);
+        await stream.RequestStream.CompleteAsync();
+
+        foreach (var (bad, field) in new (EncodeTextsRequest, string)[]
+        {
+            (new EncodeTextsRequest(), "texts"),
+            (new EncodeTextsRequest { Texts = { "ok", "" } }, "texts[1]"),
+            (new EncodeTextsRequest { Texts = { Enumerable.Repeat("a", 300) } }, "texts"),
+            (new EncodeTextsRequest { Texts = { new string('x', 5000) } }, "texts[0]"),
+        })
+        {
+            var error = await Assert.ThrowsAsync<RpcException>(() => _encoder.EncodeAsync(bad).ResponseAsync);
+            Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+            Assert.StartsWith(field, error.Status.Detail);
+        }
+        Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(() =>
+            _encoder.EncodeAsync(new EncodeTextsRequest { Texts = { "a" }, BundleVersion = "20990101T000000Z-nothere" }).ResponseAsync)).StatusCode);
+    }
+
+    private async Task<GenerateFinal> CollectAsync(GenerateRequest request)
+    {
+        using var call = _generator.Generate(request, deadline: DateTime.UtcNow.AddSeconds(60));
+        GenerateFinal? final = null;
+        await foreach (var response in call.ResponseStream.ReadAllAsync())
+        {
+            final = response.Final ?? final;
+        }
+        return final ?? throw new InvalidOperationException("no final message");
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for the condition");
+            await Task.Delay(100);
+        }
+    }
+
+    private static void CopyDirectory(string source, string target)
+    {
+        Directory.CreateDirectory(target);
+        foreach (var file in Directory.EnumerateFiles(source))
+        {
+            File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
+        }
+    }
+}
