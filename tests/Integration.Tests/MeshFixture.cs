@@ -22,11 +22,15 @@ public sealed class MeshFixture : IAsyncLifetime
 
     public string DataDirectory => _dataDirectory;
 
+    /// <summary>Key of the dashboard's telemetry API (/api/telemetry), so tests can read traces.</summary>
+    public string DashboardApiKey { get; } = Guid.NewGuid().ToString("N");
+
     public async Task InitializeAsync()
     {
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LlmMesh_AppHost>(
-            ["--LlmMesh:RandomPorts=true", $"--LlmMesh:DataDirectory={_dataDirectory}", "--LlmMesh:AutoTrainPreset="],
-            (options, _) => options.DisableDashboard = true);
+            ["--LlmMesh:RandomPorts=true", $"--LlmMesh:DataDirectory={_dataDirectory}", "--LlmMesh:AutoTrainPreset=",
+             $"--AppHost:DashboardApiKey={DashboardApiKey}"],
+            (options, _) => options.DisableDashboard = false);
         builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
 
         App = await builder.BuildAsync();

@@ -1,0 +1,23 @@
+using LlmMesh.Bench;
+
+return args.FirstOrDefault() switch
+{
+    "detokenize" => await DetokenizeBenchmark.RunAsync(args[1..]),
+    "stream" => await StreamBenchmark.RunAsync(args[1..]),
+    "samples" => await SamplesCommand.RunAsync(args[1..]),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("""
+        usage: dotnet run --project bench/LlmMesh.Bench -c Release -- <benchmark> [options]
+          detokenize --tokenizer http://127.0.0.1:7101 --store .data/models [--sequences 200]
+              per-token streaming detokenization: in process vs the tokenizer's DecodeStream
+          stream --generator http://127.0.0.1:7103 [--requests 30] [--max-tokens 64] [--prompt TEXT]
+              one stream at a time through the mesh: time to first token and tokens/s
+          samples --generator http://127.0.0.1:7103 [--count 10] [--temperature 0.8] [--top-p 0.95] [--variation 1]
+              unconditioned and prompt-conditioned samples
+        """);
+    return 2;
+}
