@@ -96,8 +96,38 @@ public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFix
             await output.Reader.ReadAsync();
         }
         await cancel.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running.WaitAsync(TimeSpan.FromSeconds(5)));
+        var stopped = await Record.ExceptionAsync(() => running.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.True(stopped is null or OperationCanceledException, $"unexpected {stopped}");
         Assert.True(output.Reader.Count <= 1);
+    }
+
+    [Fact]
+    public async Task A_generation_stopped_by_the_service_ends_with_a_cancelled_final()
+    {
+        using var lease = _host.Value.Acquire();
+        var output = Channel.CreateUnbounded<GenerateResponse>();
+        using var stopping = new CancellationTokenSource();
+        await stopping.CancelAsync();
+
+        await CreateEngine().RunAsync(lease, GenerationRequest.From(new GenerateRequest { Seed = 1 }, Options.Value), output.Writer, stopping.Token);
+
+        var final = Assert.Single(await output.Reader.ReadAllAsync().Take(1).ToListAsync()).Final;
+        Assert.Equal("cancelled", final.FinishReason);
+        Assert.Equal(0, final.Usage.CompletionTokens);
+    }
+
+    [Fact]
+    public async Task Local_detokenization_holds_a_character_split_across_tokens()
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes("🚲");
+        await using var detokenizer = new LocalDetokenizer(fixture.Bundle.Tokenizer);
+        var deltas = new List<string>();
+        foreach (var b in bytes)
+        {
+            deltas.Add(await detokenizer.AppendAsync(LlmMesh.Tokenization.SpecialTokens.FirstByteId + b, CancellationToken.None));
+        }
+        Assert.Equal(["", "", "", "🚲"], deltas);
+        Assert.Equal("", await detokenizer.FlushAsync(CancellationToken.None));
     }
 
     [Fact]

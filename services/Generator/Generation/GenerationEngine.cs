@@ -51,7 +51,14 @@ public sealed class GenerationEngine(
         var token = model.Config.BosId;
         while (generated.Count < request.MaxTokens)
         {
-            cancellationToken.ThrowIfCancellationRequested();
+            if (cancellationToken.IsCancellationRequested)
+            {
+                // The client left (nothing more is delivered) or the service is stopping (the
+                // client still gets the final message).
+                telemetry.Record(lease.Info.Version, "cancelled", promptTokens, generated.Count, Stopwatch.GetElapsedTime(started), firstToken, activity);
+                output.TryWrite(Final("cancelled", text.ToString(), generated.Count));
+                return;
+            }
             token = sampler.Sample(decoding.Step(token), generated, random);
             if (token == model.Config.EosId)
             {
@@ -82,29 +89,34 @@ public sealed class GenerationEngine(
             await output.WriteAsync(new GenerateResponse { Chunk = new GenerateChunk { Text = tail } }, cancellationToken);
         }
 
-        var total = Stopwatch.GetElapsedTime(started);
-        telemetry.Record(lease.Info.Version, finishReason, promptTokens, generated.Count, total, firstToken, activity);
-        await output.WriteAsync(new GenerateResponse
+        telemetry.Record(lease.Info.Version, finishReason, promptTokens, generated.Count, Stopwatch.GetElapsedTime(started), firstToken, activity);
+        await output.WriteAsync(Final(finishReason, text.ToString(), generated.Count, stops.Matched), cancellationToken);
+
+        GenerateResponse Final(string reason, string emitted, int completionTokens, string? stop = null)
         {
-            Final = new GenerateFinal
+            var total = Stopwatch.GetElapsedTime(started);
+            return new GenerateResponse
             {
-                FinishReason = finishReason,
-                Seed = request.Seed,
-                BundleVersion = lease.Info.Version,
-                StopSequence = stops.Matched ?? "",
-                Text = text.ToString(),
-                Usage = new Usage { PromptTokens = promptTokens, CompletionTokens = generated.Count, TotalTokens = promptTokens + generated.Count },
-                Timings = new Timings
+                Final = new GenerateFinal
                 {
-                    TimeToFirstTokenMs = (firstToken ?? total).TotalMilliseconds,
-                    TotalMs = total.TotalMilliseconds,
-                    TokensPerSecond = generated.Count > 1 && firstToken is { } first && total > first
-                        ? (generated.Count - 1) / (total - first).TotalSeconds
-                        : 0,
-                    PromptMs = promptTime.TotalMilliseconds,
+                    FinishReason = reason,
+                    Seed = request.Seed,
+                    BundleVersion = lease.Info.Version,
+                    StopSequence = stop ?? "",
+                    Text = emitted,
+                    Usage = new Usage { PromptTokens = promptTokens, CompletionTokens = completionTokens, TotalTokens = promptTokens + completionTokens },
+                    Timings = new Timings
+                    {
+                        TimeToFirstTokenMs = (firstToken ?? total).TotalMilliseconds,
+                        TotalMs = total.TotalMilliseconds,
+                        TokensPerSecond = completionTokens > 1 && firstToken is { } first && total > first
+                            ? (completionTokens - 1) / (total - first).TotalSeconds
+                            : 0,
+                        PromptMs = promptTime.TotalMilliseconds,
+                    },
                 },
-            },
-        }, cancellationToken);
+            };
+        }
     }
 
     private async Task<(float[] Z, int Tokens)> EncodePromptAsync(

@@ -9,7 +9,7 @@ using GeneratorBase = LlmMesh.Contracts.V1.Generator.GeneratorBase;
 namespace LlmMesh.Generator.Grpc;
 
 public sealed class GeneratorGrpcService(
-    ModelHost<GeneratorModel> host, GenerationEngine engine, IOptions<GeneratorOptions> options) : GeneratorBase
+    ModelHost<GeneratorModel> host, GenerationEngine engine, IOptions<GeneratorOptions> options, IHostApplicationLifetime lifetime) : GeneratorBase
 {
     private const string Backend = "torch";
 
@@ -24,7 +24,8 @@ public sealed class GeneratorGrpcService(
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        // Decoding stops when the client leaves or when the service stops (then with a final "cancelled").
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         var producing = Task.Run(async () =>
         {
             try
