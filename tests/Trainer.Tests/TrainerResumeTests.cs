@@ -16,13 +16,14 @@ public sealed class TrainerResumeTests : IAsyncLifetime
     [Fact]
     public async Task A_run_interrupted_by_a_restart_resumes_from_its_checkpoint_and_ends_as_an_uninterrupted_run()
     {
-        var request = TrainerServiceFactory.TinyRun(epochs: 3, seed: 42);
+        // Long enough (10 x 17 steps) that the restart lands well before the end.
+        var request = TrainerServiceFactory.TinyRun(epochs: 10, seed: 42);
 
         var runId = "";
         await using (var first = new TrainerServiceFactory(_interrupted, _tokenizer))
         {
             using var call = first.CreateTrainerClient().StartRun(request);
-            // Stop the service once a mid-epoch checkpoint exists (step 20 of 3 x 17).
+            // Stop the service once a mid-epoch checkpoint exists (step 20).
             while (await call.ResponseStream.MoveNext())
             {
                 var update = call.ResponseStream.Current.Update;
