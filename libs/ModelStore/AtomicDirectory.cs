@@ -49,6 +49,15 @@ public static class AtomicDirectory
         File.Move(temporary, path, overwrite: true);
     }
 
+    /// <summary>Names of the sub-folders that pass <paramref name="isValidName"/>, in ordinal order (temporary folders never do).</summary>
+    public static IReadOnlyList<string> ListNames(string parent, Func<string, bool> isValidName) =>
+        Directory.EnumerateDirectories(parent)
+            .Select(Path.GetFileName)
+            .OfType<string>()
+            .Where(isValidName)
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+
     /// <summary>Removes temporary folders left by writers that died mid-write.</summary>
     public static void RemoveAbandoned(string parent, TimeSpan olderThan)
     {

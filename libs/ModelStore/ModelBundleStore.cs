@@ -47,13 +47,7 @@ public sealed partial class ModelBundleStore
     public static bool IsValidVersion(string version) => VersionPattern().IsMatch(version);
 
     /// <summary>Stored versions, oldest first (versions sort by their UTC time stamp).</summary>
-    public IReadOnlyList<string> ListVersions() =>
-        Directory.EnumerateDirectories(_root)
-            .Select(Path.GetFileName)
-            .OfType<string>()
-            .Where(IsValidVersion)
-            .Order(StringComparer.Ordinal)
-            .ToArray();
+    public IReadOnlyList<string> ListVersions() => AtomicDirectory.ListNames(_root, IsValidVersion);
 
     public string? LatestVersion() => ListVersions().LastOrDefault();
 

@@ -24,13 +24,7 @@ public sealed partial class VocabularyStore
     /// <summary>Versions are 16 lower-case hex digits; anything else cannot name a folder here.</summary>
     public static bool IsValidVersion(string version) => VersionPattern().IsMatch(version);
 
-    public IReadOnlyList<string> ListVersions() =>
-        Directory.EnumerateDirectories(_root)
-            .Select(Path.GetFileName)
-            .OfType<string>()
-            .Where(IsValidVersion)
-            .Order(StringComparer.Ordinal)
-            .ToArray();
+    public IReadOnlyList<string> ListVersions() => AtomicDirectory.ListNames(_root, IsValidVersion);
 
     public bool Contains(string version) =>
         IsValidVersion(version) && File.Exists(Path.Combine(_root, version, BpeVocabulary.VocabFile));

@@ -32,6 +32,23 @@ public static class ServingGrpc
         }
     }
 
+    /// <summary>GetModelInfo: the current model, described by <paramref name="describe"/>.</summary>
+    public static ModelInfo GetModelInfo<TModel>(ModelHost<TModel> host, Func<ModelLease<TModel>, ModelInfo> describe)
+        where TModel : IServingModel
+    {
+        using var lease = Guard(host.Acquire);
+        return describe(lease);
+    }
+
+    /// <summary>LoadModel: switches to a stored bundle (empty = the newest) and describes it.</summary>
+    public static async Task<ModelInfo> LoadModelAsync<TModel>(
+        ModelHost<TModel> host, LoadModelRequest request, Func<ModelLease<TModel>, ModelInfo> describe, CancellationToken cancellationToken)
+        where TModel : IServingModel
+    {
+        await GuardAsync(() => host.LoadAsync(request.BundleVersion.Length == 0 ? null : request.BundleVersion, cancellationToken));
+        return GetModelInfo(host, describe);
+    }
+
     /// <summary>Model info of a lease's model; active requests exclude the lease asking.</summary>
     public static ModelInfo ToModelInfo<TModel>(this ModelLease<TModel> lease, int vocabularySize, int latentSize, string backend)
         where TModel : IServingModel

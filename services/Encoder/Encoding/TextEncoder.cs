@@ -34,21 +34,6 @@ public sealed class TextEncoder(Tokenizer.TokenizerClient tokenizer)
             var response = await tokenizer.EncodeAsync(new EncodeRequest { Text = texts[0], VocabularyVersion = vocabulary }, cancellationToken: cancellationToken);
             return [[.. response.Ids]];
         }
-        using var call = tokenizer.EncodeStream(cancellationToken: cancellationToken);
-        var sending = Task.Run(async () =>
-        {
-            foreach (var text in texts)
-            {
-                await call.RequestStream.WriteAsync(new EncodeRequest { Text = text, VocabularyVersion = vocabulary }, cancellationToken);
-            }
-            await call.RequestStream.CompleteAsync();
-        }, cancellationToken);
-        var sentences = new List<int[]>(texts.Count);
-        await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken))
-        {
-            sentences.Add([.. response.Ids]);
-        }
-        await sending;
-        return sentences;
+        return await tokenizer.EncodeAllAsync(texts, vocabulary, cancellationToken);
     }
 }

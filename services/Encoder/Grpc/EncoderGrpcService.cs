@@ -26,18 +26,11 @@ public sealed class EncoderGrpcService(
         }
     }
 
-    public override Task<ModelInfo> GetModelInfo(GetModelInfoRequest request, ServerCallContext context)
-    {
-        using var lease = ServingGrpc.Guard(host.Acquire);
-        return Task.FromResult(Info(lease));
-    }
+    public override Task<ModelInfo> GetModelInfo(GetModelInfoRequest request, ServerCallContext context) =>
+        Task.FromResult(ServingGrpc.GetModelInfo(host, Info));
 
-    public override async Task<ModelInfo> LoadModel(LoadModelRequest request, ServerCallContext context)
-    {
-        await ServingGrpc.GuardAsync(() => host.LoadAsync(request.BundleVersion.Length == 0 ? null : request.BundleVersion, context.CancellationToken));
-        using var lease = ServingGrpc.Guard(host.Acquire);
-        return Info(lease);
-    }
+    public override Task<ModelInfo> LoadModel(LoadModelRequest request, ServerCallContext context) =>
+        ServingGrpc.LoadModelAsync(host, request, Info, context.CancellationToken);
 
     private async Task<EncodeTextsResponse> EncodeAsync(EncodeTextsRequest request, CancellationToken cancellationToken)
     {

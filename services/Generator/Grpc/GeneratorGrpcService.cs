@@ -53,18 +53,11 @@ public sealed class GeneratorGrpcService(
         }
     }
 
-    public override Task<ModelInfo> GetModelInfo(GetModelInfoRequest request, ServerCallContext context)
-    {
-        using var lease = ServingGrpc.Guard(host.Acquire);
-        return Task.FromResult(Info(lease));
-    }
+    public override Task<ModelInfo> GetModelInfo(GetModelInfoRequest request, ServerCallContext context) =>
+        Task.FromResult(ServingGrpc.GetModelInfo(host, Info));
 
-    public override async Task<ModelInfo> LoadModel(LoadModelRequest request, ServerCallContext context)
-    {
-        await ServingGrpc.GuardAsync(() => host.LoadAsync(request.BundleVersion.Length == 0 ? null : request.BundleVersion, context.CancellationToken));
-        using var lease = ServingGrpc.Guard(host.Acquire);
-        return Info(lease);
-    }
+    public override Task<ModelInfo> LoadModel(LoadModelRequest request, ServerCallContext context) =>
+        ServingGrpc.LoadModelAsync(host, request, Info, context.CancellationToken);
 
     private static ModelInfo Info(ModelLease<GeneratorModel> lease) =>
         lease.ToModelInfo(lease.Model.Config.VocabularySize, lease.Model.Config.LatentSize, Backend);

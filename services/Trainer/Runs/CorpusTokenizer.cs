@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using Grpc.Core;
 using LlmMesh.Contracts.V1;
 
 namespace LlmMesh.Trainer.Runs;
@@ -29,25 +28,7 @@ public sealed class CorpusTokenizer(Tokenizer.TokenizerClient tokenizer)
         }
 
         var info = await tokenizer.GetInfoAsync(new GetInfoRequest { VocabularyVersion = vocabularyVersion }, cancellationToken: cancellationToken);
-        using var call = tokenizer.EncodeStream(cancellationToken: cancellationToken);
-        var sending = Task.Run(async () =>
-        {
-            foreach (var line in lines)
-            {
-                await call.RequestStream.WriteAsync(new EncodeRequest { Text = line, VocabularyVersion = info.VocabularyVersion }, cancellationToken);
-            }
-            await call.RequestStream.CompleteAsync();
-        }, cancellationToken);
-        var sentences = new List<int[]>(lines.Length);
-        await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken))
-        {
-            sentences.Add([.. response.Ids]);
-        }
-        await sending;
-        if (sentences.Count != lines.Length)
-        {
-            throw new InvalidOperationException($"the tokenizer answered {sentences.Count} of {lines.Length} lines");
-        }
+        var sentences = await tokenizer.EncodeAllAsync(lines, info.VocabularyVersion, cancellationToken);
         return new TokenizedCorpus(info.VocabularyVersion, info.VocabularySize, sha256, sentences);
     }
 }
