@@ -49,6 +49,8 @@ public sealed class SentenceBatcher
 
     public int BatchesPerEpoch => (_sentences.Count + _batchSize - 1) / _batchSize;
 
+    public int SentenceCount => _sentences.Count;
+
     /// <summary>The sentence indices of every batch of an epoch, in training order.</summary>
     public int[][] EpochPlan(long seed, int epoch)
     {

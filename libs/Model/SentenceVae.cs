@@ -72,12 +72,7 @@ public sealed class SentenceVae : nn.Module
                 parameter.uniform_(-bound, bound, generator);
             }
         }
-        foreach (var linear in new[] { toMu, toLogVar, latentToHidden, output })
-        {
-            var bound = 1.0 / Math.Sqrt(linear.weight!.shape[1]);
-            linear.weight.uniform_(-bound, bound, generator);
-            linear.bias?.uniform_(-bound, bound, generator);
-        }
+        Initialization.Uniform([toMu, toLogVar, latentToHidden, output], generator);
     }
 
     /// <summary>The decoder's initial state [1, B, H] for latent codes z [B, L].</summary>

@@ -35,6 +35,9 @@ public static class VaeBundle
         return store.Publish(manifest, directory => model.save(Path.Combine(directory, WeightsFile)));
     }
 
+    /// <summary>Bundle kinds that hold a sentence VAE.</summary>
+    public static IReadOnlyList<string> KindsWithVae { get; } = [Kind, AraeBundle.Kind];
+
     /// <summary>Loads the VAE of a verified bundle; refuses weights that do not fit the stored architecture.</summary>
     public static SentenceVae Load(ModelBundle bundle)
     {

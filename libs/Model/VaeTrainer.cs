@@ -53,12 +53,16 @@ public sealed class VaeTrainer : IDisposable
         Model.ResetParameters(_generator.manual_seed(Seeds.Derive(options.Seed, stream: 0, index: 0)));
         _optimizer = optim.Adam(Model.parameters(), lr: options.LearningRate);
         _batcher = new SentenceBatcher(Truncate(trainingSentences, options.MaxSentenceTokens), options.BatchSize, config);
-        TotalSteps = options.Steps > 0 ? options.Steps : (long)options.Epochs * _batcher.BatchesPerEpoch;
+        TotalSteps = StepsFor(options, _batcher.SentenceCount);
         Position = new TrainingPosition(0, 0, 0);
         _epochPlan = _batcher.EpochPlan(options.Seed, 0);
     }
 
     public SentenceVae Model { get; }
+
+    /// <summary>Optimizer steps a run of these options takes over <paramref name="sentences"/> training sentences.</summary>
+    public static long StepsFor(VaeTrainingOptions options, int sentences) =>
+        options.Steps > 0 ? options.Steps : (long)options.Epochs * ((sentences + options.BatchSize - 1) / options.BatchSize);
 
     public VaeTrainingOptions Options => _options;
 

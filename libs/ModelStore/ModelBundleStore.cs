@@ -82,7 +82,10 @@ public sealed partial class ModelBundleStore
     }
 
     /// <summary>Opens and verifies a bundle of the given kind.</summary>
-    public ModelBundle Open(string version, string expectedKind)
+    public ModelBundle Open(string version, string expectedKind) => Open(version, [expectedKind]);
+
+    /// <summary>Opens and verifies a bundle of one of the accepted kinds.</summary>
+    public ModelBundle Open(string version, IReadOnlyCollection<string> acceptedKinds)
     {
         var directory = ResolveInside(version);
         var info = new DirectoryInfo(directory);
@@ -111,9 +114,9 @@ public sealed partial class ModelBundleStore
         {
             throw new BundleIncompatibleException(version, $"format {manifest.Format}; this build reads format {BundleManifest.CurrentFormat}");
         }
-        if (manifest.Kind != expectedKind)
+        if (!acceptedKinds.Contains(manifest.Kind))
         {
-            throw new BundleIncompatibleException(version, $"it holds a '{manifest.Kind}' model, not '{expectedKind}'");
+            throw new BundleIncompatibleException(version, $"it holds a '{manifest.Kind}' model, not {string.Join(" or ", acceptedKinds.Select(k => $"'{k}'"))}");
         }
         if (manifest.Version != version)
         {

@@ -50,3 +50,13 @@ public sealed record RunCancelled(string RunId, long Step, DateTimeOffset Occurr
 {
     public Guid EventId => EventIds.For(RunId, nameof(RunCancelled));
 }
+
+public sealed record PhaseStarted(string RunId, string Phase, DateTimeOffset OccurredAt) : ITrainingEvent
+{
+    public Guid EventId => EventIds.For(RunId, nameof(PhaseStarted), Phase);
+}
+
+public sealed record PhaseCompleted(string RunId, string Phase, IReadOnlyDictionary<string, double> Metrics, DateTimeOffset OccurredAt) : ITrainingEvent
+{
+    public Guid EventId => EventIds.For(RunId, nameof(PhaseCompleted), Phase);
+}

@@ -184,7 +184,7 @@ public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFix
 
     private sealed class Loader(TinyBundle bundle) : IModelLoader<GeneratorModel>
     {
-        public string Kind => VaeBundle.Kind;
+        public IReadOnlyList<string> Kinds => VaeBundle.KindsWithVae;
 
         public GeneratorModel Load(LlmMesh.ModelStore.ModelBundle loaded) => new(VaeBundle.Load(loaded), loaded, bundle.Tokenizer);
     }

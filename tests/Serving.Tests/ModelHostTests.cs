@@ -132,7 +132,7 @@ public sealed class ModelHostTests : IDisposable
 
     private sealed class FakeLoader : IModelLoader<FakeModel>
     {
-        public string Kind => ModelHostTests.Kind;
+        public IReadOnlyList<string> Kinds => [ModelHostTests.Kind];
         public FakeModel Load(ModelBundle bundle) => new(bundle);
     }
 

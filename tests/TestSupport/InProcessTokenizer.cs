@@ -73,6 +73,12 @@ public sealed class InProcessTokenizer : IAsyncDisposable
             }
         }
 
+        public override Task<DecodeResponse> Decode(DecodeRequest request, ServerCallContext context)
+        {
+            RequireVersion(request.VocabularyVersion);
+            return Task.FromResult(new DecodeResponse { Text = tokenizer.Decode(request.Ids.ToArray()), VocabularyVersion = tokenizer.Version });
+        }
+
         private void RequireVersion(string version)
         {
             if (version.Length > 0 && version != tokenizer.Version)

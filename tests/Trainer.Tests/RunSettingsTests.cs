@@ -10,7 +10,11 @@ public sealed class RunSettingsTests
     public void Unset_fields_take_the_preset_and_set_fields_override_it()
     {
         var quick = RunSettings.FromRequest(new StartRunRequest { Seed = 3 });
-        Assert.Equal(TrainingPresets.QuickPreset with { Training = TrainingPresets.QuickPreset.Training with { Seed = 3 } }, quick);
+        Assert.Equal(TrainingPresets.QuickPreset with
+        {
+            Training = TrainingPresets.QuickPreset.Training with { Seed = 3 },
+            Adversarial = TrainingPresets.QuickPreset.Adversarial with { Seed = 3 },
+        }, quick);
 
         var custom = RunSettings.FromRequest(new StartRunRequest
         {

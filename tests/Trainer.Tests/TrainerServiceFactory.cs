@@ -42,14 +42,24 @@ public sealed class TrainerServiceFactory(TrainerFolders folders, InProcessToken
     public LlmMesh.Contracts.V1.Trainer.TrainerClient CreateTrainerClient() =>
         new(_channel ??= GrpcChannel.ForAddress(Server.BaseAddress, new GrpcChannelOptions { HttpHandler = Server.CreateHandler() }));
 
-    /// <summary>A tiny model for a tiny corpus: a run takes seconds.</summary>
-    public static StartRunRequest TinyRun(int epochs = 2, ulong seed = 5) => new()
+    /// <summary>A tiny model for a tiny corpus: a run takes seconds. No adversarial phase unless asked for.</summary>
+    public static StartRunRequest TinyRun(int epochs = 2, ulong seed = 5, long adversarialSteps = 0) => new()
     {
         Corpus = "tiny",
         Epochs = epochs,
         BatchSize = 32,
         Seed = seed,
-        Hyperparameters = new Hyperparameters { EmbeddingSize = 16, HiddenSize = 32, LatentSize = 8, CheckpointEverySteps = 10, ValidationFraction = 0.1 },
+        Hyperparameters = new Hyperparameters
+        {
+            EmbeddingSize = 16,
+            HiddenSize = 32,
+            LatentSize = 8,
+            CheckpointEverySteps = 10,
+            ValidationFraction = 0.1,
+            AdversarialSteps = adversarialSteps,
+            LatentHiddenSize = 32,
+            TextDiscriminatorEpochs = 1,
+        },
     };
 
     public async Task<(List<ProgressUpdate> Updates, RunInfo Final)> ReadToEndAsync(IAsyncStreamReader<RunProgress> stream)

@@ -28,7 +28,8 @@ public sealed class TrainerServiceTests : IAsyncLifetime
 
         Assert.Equal(RunState.Completed, final.State);
         Assert.Contains(updates, u => u.Phase == "tokenize");
-        var training = updates.Where(u => u.Phase == "vae" && u.Step > 0).ToArray();
+        var training = updates.Where(u => u.Phase == "vae" && u.Step > 0 && u.Message.Length == 0).ToArray();
+        Assert.Contains(updates, u => u.Phase == "vae" && u.PhaseMetrics.ContainsKey("validation_nll_per_token"));
         Assert.NotEmpty(training);
         Assert.All(training, u =>
         {

@@ -12,8 +12,8 @@ public interface IServingModel : IDisposable
 /// <summary>Builds (and warms up) a service's model from a verified bundle.</summary>
 public interface IModelLoader<out TModel> where TModel : IServingModel
 {
-    /// <summary>The bundle kind this service serves.</summary>
-    string Kind { get; }
+    /// <summary>The bundle kinds this service can serve.</summary>
+    IReadOnlyList<string> Kinds { get; }
 
     TModel Load(ModelBundle bundle);
 }
@@ -124,7 +124,7 @@ public sealed class ModelHost<TModel>(
 
     public ModelBundleStore Store => store;
 
-    public string Kind => loader.Kind;
+    public bool Accepts(string kind) => loader.Kinds.Contains(kind);
 
     public bool IsReady => _current is not null;
 
@@ -190,7 +190,7 @@ public sealed class ModelHost<TModel>(
             ModelBundle bundle;
             try
             {
-                bundle = store.Open(version, loader.Kind);
+                bundle = store.Open(version, loader.Kinds);
             }
             catch (Exception ex) when (ex is BundleCorruptException or BundleIncompatibleException)
             {
@@ -244,7 +244,7 @@ public sealed class ModelHost<TModel>(
     {
         try
         {
-            return store.Open(version, loader.Kind);
+            return store.Open(version, loader.Kinds);
         }
         catch (Exception ex) when (ex is BundleCorruptException or BundleIncompatibleException)
         {

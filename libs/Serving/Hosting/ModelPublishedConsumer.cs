@@ -12,7 +12,7 @@ public sealed class ModelPublishedConsumer<TModel>(ModelHost<TModel> host, ILogg
 
     public async Task HandleAsync(ModelPublished published, CancellationToken cancellationToken)
     {
-        if (published.Kind != host.Kind)
+        if (!host.Accepts(published.Kind))
         {
             return;
         }

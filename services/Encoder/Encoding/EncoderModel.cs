@@ -39,7 +39,7 @@ public sealed class EncoderModelLoader : IModelLoader<EncoderModel>
 {
     public EncoderModelLoader(IOptions<EncoderOptions> options) => torch.set_num_threads(options.Value.Threads);
 
-    public string Kind => VaeBundle.Kind;
+    public IReadOnlyList<string> Kinds => VaeBundle.KindsWithVae;
 
     public EncoderModel Load(ModelBundle bundle)
     {

@@ -31,7 +31,7 @@ public sealed class GeneratorModelLoader : IModelLoader<GeneratorModel>
         _vocabularies = new VocabularyStore(store.Value.ResolvePath(environment.ContentRootPath));
     }
 
-    public string Kind => VaeBundle.Kind;
+    public IReadOnlyList<string> Kinds => VaeBundle.KindsWithVae;
 
     public GeneratorModel Load(ModelBundle bundle)
     {

@@ -94,5 +94,13 @@ public sealed class TrainerGrpcService(RunCoordinator coordinator) : TrainerBase
         {
             throw new RpcException(new Status(StatusCode.FailedPrecondition, ex.Message));
         }
+        catch (LlmMesh.ModelStore.BundleNotFoundException ex)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"start_from_bundle: {ex.Message}"));
+        }
+        catch (LlmMesh.ModelStore.BundleException ex)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"start_from_bundle: {ex.Message}"));
+        }
     }
 }

@@ -3,7 +3,8 @@ using LlmMesh.Contracts.V1;
 
 namespace LlmMesh.Trainer.Runs;
 
-public sealed record TokenizedCorpus(string VocabularyVersion, int VocabularySize, string Sha256, IReadOnlyList<int[]> Sentences);
+/// <param name="Lines">The corpus lines, aligned with <paramref name="Sentences"/>.</param>
+public sealed record TokenizedCorpus(string VocabularyVersion, int VocabularySize, string Sha256, IReadOnlyList<string> Lines, IReadOnlyList<int[]> Sentences);
 
 /// <summary>Tokenizes a corpus through the tokenizer service (EncodeStream), pinned to one vocabulary version.</summary>
 public sealed class CorpusTokenizer(Tokenizer.TokenizerClient tokenizer)
@@ -29,6 +30,37 @@ public sealed class CorpusTokenizer(Tokenizer.TokenizerClient tokenizer)
 
         var info = await tokenizer.GetInfoAsync(new GetInfoRequest { VocabularyVersion = vocabularyVersion }, cancellationToken: cancellationToken);
         var sentences = await tokenizer.EncodeAllAsync(lines, info.VocabularyVersion, cancellationToken);
-        return new TokenizedCorpus(info.VocabularyVersion, info.VocabularySize, sha256, sentences);
+        return new TokenizedCorpus(info.VocabularyVersion, info.VocabularySize, sha256, lines, sentences);
+    }
+
+    /// <summary>
+    /// Every line with its words shuffled (seeded), tokenized with the corpus's vocabulary: negatives
+    /// for the fluency discriminator. Lines whose shuffle changes nothing give an empty sentence.
+    /// </summary>
+    public async Task<IReadOnlyList<int[]>> TokenizeShuffledAsync(TokenizedCorpus corpus, long seed, CancellationToken cancellationToken)
+    {
+        var random = new Random(Model.Seeds.DeriveInt(seed, stream: 40, index: 0));
+        var shuffled = corpus.Lines.Select(line =>
+        {
+            var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            random.Shuffle(words);
+            var result = string.Join(' ', words);
+            return result == line.Trim() ? "" : result;
+        }).ToArray();
+        var encoded = await tokenizer.EncodeAllAsync(shuffled, corpus.VocabularyVersion, cancellationToken);
+        return encoded;
+    }
+
+    /// <summary>Token ids back to text with the corpus's vocabulary (for word-level evaluation).</summary>
+    public async Task<IReadOnlyList<string>> DecodeAsync(IReadOnlyList<int[]> sentences, string vocabularyVersion, CancellationToken cancellationToken)
+    {
+        var texts = new string[sentences.Count];
+        for (var i = 0; i < sentences.Count; i++)
+        {
+            var response = await tokenizer.DecodeAsync(new DecodeRequest { Ids = { sentences[i] }, VocabularyVersion = vocabularyVersion },
+                cancellationToken: cancellationToken);
+            texts[i] = response.Text;
+        }
+        return texts;
     }
 }

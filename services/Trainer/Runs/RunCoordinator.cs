@@ -11,6 +11,7 @@ public sealed class RunNotFoundException(string runId) : Exception($"run '{runId
 public sealed class RunCoordinator(
     RunRepository runs,
     CorpusResolver corpora,
+    LlmMesh.ModelStore.ModelBundleStore bundles,
     TrainingRunner runner,
     IHostApplicationLifetime lifetime,
     ILogger<RunCoordinator> logger)
@@ -35,6 +36,11 @@ public sealed class RunCoordinator(
     public TrainingRun Start(RunSettings settings)
     {
         corpora.Resolve(settings.Corpus);
+        if (settings.StartFromBundle.Length > 0)
+        {
+            // Throws BundleNotFoundException, or a corrupt / incompatible (no VAE) error.
+            bundles.Open(settings.StartFromBundle, LlmMesh.Model.VaeBundle.KindsWithVae);
+        }
         var now = DateTimeOffset.UtcNow;
         var record = new RunRecord { RunId = RunRepository.NewRunId(), Settings = settings, CreatedAt = now, UpdatedAt = now };
         return Launch(record);

@@ -21,6 +21,8 @@ public sealed record RunRecord
     public required string RunId { get; init; }
     public required RunSettings Settings { get; init; }
     public RunStatus Status { get; init; } = RunStatus.Pending;
+    /// <summary>"vae", "adversarial" or "evaluation": where a resumed run continues.</summary>
+    public string Phase { get; init; } = RunPhases.Vae;
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; init; }
     public long Step { get; init; }
@@ -35,6 +37,8 @@ public sealed record RunRecord
     public EvaluationMetrics? BestValidation { get; init; }
     public int? BestEpoch { get; init; }
     public string? Error { get; init; }
+    /// <summary>Metrics of the published model.</summary>
+    public Dictionary<string, double>? Metrics { get; init; }
 
     [JsonIgnore]
     public bool IsFinished => Status is RunStatus.Completed or RunStatus.Failed or RunStatus.Cancelled;
@@ -43,7 +47,16 @@ public sealed record RunRecord
     public int Epochs => Settings.Training.Steps > 0 ? 0 : Settings.Training.Epochs;
 }
 
-/// <summary>Run folders under the runs directory: run.json plus checkpoints/step-NNNNNNNNN.</summary>
+public static class RunPhases
+{
+    public const string Tokenize = "tokenize";
+    public const string Vae = "vae";
+    public const string Adversarial = "adversarial";
+    public const string Evaluation = "evaluation";
+    public const string Publish = "publish";
+}
+
+/// <summary>Run folders under the runs directory: run.json, checkpoints/{phase}/step-NNNNNNNNN, best.pt and vae.pt.</summary>
 public sealed partial class RunRepository
 {
     private const string RecordFile = "run.json";
@@ -89,13 +102,13 @@ public sealed partial class RunRepository
             .OrderByDescending(r => r.CreatedAt)
             .ToArray();
 
-    /// <summary>Saves a checkpoint atomically and keeps only the newest ones.</summary>
-    public string SaveCheckpoint(string runId, VaeTrainer trainer)
+    /// <summary>Saves a checkpoint of a phase atomically and keeps only the newest ones.</summary>
+    public string SaveCheckpoint(string runId, string phase, long step, Action<string> write)
     {
-        var parent = Path.Combine(RunDirectory(runId), CheckpointsFolder);
+        var parent = Path.Combine(RunDirectory(runId), CheckpointsFolder, phase);
         Directory.CreateDirectory(parent);
-        var name = $"step-{trainer.Position.Step:D9}";
-        AtomicDirectory.Create(parent, name, trainer.SaveCheckpoint);
+        var name = $"step-{step:D9}";
+        AtomicDirectory.Create(parent, name, write);
         foreach (var old in Checkpoints(parent).SkipLast(CheckpointsKept))
         {
             Directory.Delete(old, recursive: true);
@@ -103,26 +116,30 @@ public sealed partial class RunRepository
         return Path.Combine(parent, name);
     }
 
-    /// <summary>The newest complete checkpoint of a run, if any.</summary>
-    public string? LatestCheckpoint(string runId)
+    /// <summary>The newest complete checkpoint of a phase of a run, if any.</summary>
+    public string? LatestCheckpoint(string runId, string phase)
     {
-        var parent = Path.Combine(RunDirectory(runId), CheckpointsFolder);
+        var parent = Path.Combine(RunDirectory(runId), CheckpointsFolder, phase);
         return Directory.Exists(parent) ? Checkpoints(parent).LastOrDefault() : null;
     }
 
     /// <summary>Weights of the epoch with the lowest held-out NLL so far.</summary>
     public string BestWeights(string runId) => Path.Combine(RunDirectory(runId), "best.pt");
 
-    public void SaveBest(string runId, SentenceVae model)
+    /// <summary>The VAE the later phases build on (the published VAE epoch, or the start bundle's).</summary>
+    public string FinalVae(string runId) => Path.Combine(RunDirectory(runId), "vae.pt");
+
+    public void SaveWeights(string path, TorchSharp.torch.nn.Module model)
     {
-        var temporary = BestWeights(runId) + ".tmp";
+        var temporary = path + ".tmp";
         model.save(temporary);
-        File.Move(temporary, BestWeights(runId), overwrite: true);
+        File.Move(temporary, path, overwrite: true);
     }
 
     public void DeleteCheckpoints(string runId)
     {
         File.Delete(BestWeights(runId));
+        File.Delete(FinalVae(runId));
         var parent = Path.Combine(RunDirectory(runId), CheckpointsFolder);
         if (Directory.Exists(parent))
         {

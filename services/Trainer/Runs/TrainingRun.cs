@@ -7,7 +7,14 @@ namespace LlmMesh.Trainer.Runs;
 public sealed record RunUpdate(
     string RunId, string Phase, long Step, long TotalSteps, int Epoch, int Epochs,
     double ReconstructionPerToken, double KlPerSentence, double KlWeight, double TokensPerSecond, double EtaSeconds,
-    EvaluationMetrics? Validation = null, string Message = "");
+    EvaluationMetrics? Validation = null, string Message = "")
+{
+    /// <summary>Adversarial phase: averages since the previous update.</summary>
+    public AdversarialStepMetrics? Adversarial { get; init; }
+
+    /// <summary>Set when a phase completes.</summary>
+    public IReadOnlyDictionary<string, double>? PhaseMetrics { get; init; }
+}
 
 /// <summary>What a watcher receives: updates, then the final record.</summary>
 public abstract record RunEvent

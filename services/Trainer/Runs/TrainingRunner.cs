@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using LlmMesh.Contracts.Events;
 using LlmMesh.Model;
@@ -8,10 +7,11 @@ using Microsoft.Extensions.Options;
 namespace LlmMesh.Trainer.Runs;
 
 /// <summary>
-/// Executes one run: tokenize the corpus through the tokenizer service, hold out a validation
-/// split, train the VAE with periodic checkpoints and a held-out evaluation every epoch, then
-/// publish a bundle. Every phase is reported to watchers and as events. A run interrupted by a
-/// shutdown stays "running" and resumes from its last checkpoint at the next start.
+/// Executes one run: tokenize the corpus through the tokenizer service and hold out a validation
+/// split, then the phases — VAE (unless the run starts from a bundle), adversarial (latent
+/// WGAN-GP), evaluation (text discriminator, calibration, metrics) — and publish a bundle. Every
+/// phase is reported to watchers and as events. A run interrupted by a shutdown stays "running"
+/// and resumes at the next start in the phase it was in, from that phase's last checkpoint.
 /// </summary>
 public sealed class TrainingRunner(
     RunRepository runs,
@@ -23,51 +23,58 @@ public sealed class TrainingRunner(
     IOptions<TrainerOptions> options,
     ILogger<TrainingRunner> logger)
 {
-    private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(2);
-    private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(15);
-
     public async Task ExecuteAsync(TrainingRun run, CancellationToken shutdown)
     {
         using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(run.CancellationToken, shutdown);
         var token = cancellation.Token;
+        var context = new RunContext(run, runs, events, metrics, logger);
         var resuming = run.Record.Status == RunStatus.Running;
         try
         {
-            SetRecord(run, r => r with { Status = RunStatus.Running });
+            context.SetRecord(r => r with { Status = RunStatus.Running });
             var settings = run.Record.Settings;
-            run.Report(PhaseUpdate(run, "tokenize", "tokenizing the corpus through the tokenizer service"));
-            var corpus = await tokenizer.TokenizeAsync(
-                corpora.Resolve(settings.Corpus),
-                resuming && run.Record.VocabularyVersion.Length > 0 ? run.Record.VocabularyVersion : settings.VocabularyVersion,
-                options.Value.MaxCorpusBytes, token);
+            var startBundle = settings.StartFromBundle.Length > 0 ? bundles.Open(settings.StartFromBundle, VaeBundle.KindsWithVae) : null;
+            context.ReportPhase(RunPhases.Tokenize, "tokenizing the corpus through the tokenizer service");
+            var vocabulary = startBundle?.Manifest.TokenizerVersion
+                ?? (resuming && run.Record.VocabularyVersion.Length > 0 ? run.Record.VocabularyVersion : settings.VocabularyVersion);
+            var corpus = await tokenizer.TokenizeAsync(corpora.Resolve(settings.Corpus), vocabulary, options.Value.MaxCorpusBytes, token);
             if (resuming && run.Record.CorpusSha256.Length > 0 && run.Record.CorpusSha256 != corpus.Sha256)
             {
                 throw new InvalidOperationException("the corpus changed since the run started; it cannot resume");
             }
-            var (bundle, final) = await TorchThread.RunAsync($"train-{run.RunId}", () => Train(run, corpus, token));
-            SetRecord(run, r => r with { Status = RunStatus.Completed, BundleVersion = bundle.Version, BundleLocation = bundle.Directory, Validation = final });
-            runs.DeleteCheckpoints(run.RunId);
+            var shuffled = settings.HasAdversarialPhase ? await tokenizer.TokenizeShuffledAsync(corpus, settings.Training.Seed, token) : null;
+
+            var bundle = await TorchThread.RunAsync($"train-{run.RunId}", () => Train(context, corpus, shuffled, startBundle, token));
+
             var bundleMetrics = new Dictionary<string, double>(bundle.Manifest.Metrics);
+            context.SetRecord(r => r with
+            {
+                Status = RunStatus.Completed,
+                Phase = RunPhases.Publish,
+                BundleVersion = bundle.Version,
+                BundleLocation = bundle.Directory,
+                Metrics = bundleMetrics,
+            });
+            runs.DeleteCheckpoints(run.RunId);
             await events.PublishAsync(new ModelPublished(run.RunId, bundle.Version, bundle.Directory, bundle.Manifest.Kind,
                 corpus.VocabularyVersion, bundleMetrics, DateTimeOffset.UtcNow), CancellationToken.None);
             await events.PublishAsync(new RunCompleted(run.RunId, bundle.Version, bundleMetrics, DateTimeOffset.UtcNow), CancellationToken.None);
-            logger.LogInformation("Run {RunId} published bundle {Bundle}: held-out NLL {Nll:F3} nats/token, KL {Kl:F2} nats/sentence",
-                run.RunId, bundle.Version, final.NllPerToken, final.KlPerSentence);
+            logger.LogInformation("Run {RunId} published {Kind} bundle {Bundle}", run.RunId, bundle.Manifest.Kind, bundle.Version);
         }
         catch (Exception) when (run.CancellationToken.IsCancellationRequested)
         {
-            SetRecord(run, r => r with { Status = RunStatus.Cancelled });
+            context.SetRecord(r => r with { Status = RunStatus.Cancelled });
             runs.DeleteCheckpoints(run.RunId);
             await events.PublishAsync(new RunCancelled(run.RunId, run.Record.Step, DateTimeOffset.UtcNow), CancellationToken.None);
             logger.LogInformation("Run {RunId} was cancelled at step {Step}", run.RunId, run.Record.Step);
         }
         catch (Exception) when (shutdown.IsCancellationRequested)
         {
-            logger.LogInformation("Run {RunId} was interrupted at step {Step}; it resumes at the next start", run.RunId, run.Record.Step);
+            logger.LogInformation("Run {RunId} was interrupted in the {Phase} phase; it resumes at the next start", run.RunId, run.Record.Phase);
         }
         catch (Exception ex)
         {
-            SetRecord(run, r => r with { Status = RunStatus.Failed, Error = ex.Message });
+            context.SetRecord(r => r with { Status = RunStatus.Failed, Error = ex.Message });
             await events.PublishAsync(new RunFailed(run.RunId, ex.Message, run.Record.Step, DateTimeOffset.UtcNow), CancellationToken.None);
             logger.LogError(ex, "Run {RunId} failed", run.RunId);
         }
@@ -77,198 +84,121 @@ public sealed class TrainingRunner(
         }
     }
 
-    /// <summary>Trains and publishes on one thread (see <see cref="TorchThread"/>); returns the bundle and its held-out metrics.</summary>
-    private (ModelBundle Bundle, EvaluationMetrics Final) Train(TrainingRun run, TokenizedCorpus corpus, CancellationToken token)
+    /// <summary>All phases and the bundle, on one thread (see <see cref="TorchThread"/>).</summary>
+    private ModelBundle Train(RunContext context, TokenizedCorpus corpus, IReadOnlyList<int[]>? shuffled, ModelBundle? startBundle, CancellationToken token)
     {
-        var settings = run.Record.Settings;
-        var (train, validation) = Split(corpus.Sentences, settings);
-        using var trainer = new VaeTrainer(settings.ModelConfig(corpus.VocabularySize), settings.Training, train);
-        var checkpoint = runs.LatestCheckpoint(run.RunId);
-        if (checkpoint is not null)
-        {
-            trainer.LoadCheckpoint(checkpoint);
-            logger.LogInformation("Run {RunId} resumes from {Checkpoint}", run.RunId, checkpoint);
-        }
-        SetRecord(run, r => r with
-        {
-            VocabularyVersion = corpus.VocabularyVersion,
-            CorpusSha256 = corpus.Sha256,
-            TotalSteps = trainer.TotalSteps,
-            Step = trainer.Position.Step,
-            Epoch = trainer.Position.Epoch,
-        });
-        events.Publish(new RunStarted(run.RunId, settings.Preset, settings.Corpus, settings.Training.Seed,
-            trainer.TotalSteps, run.Record.Epochs, corpus.VocabularyVersion, settings.ToJson(), DateTimeOffset.UtcNow));
-        logger.LogInformation(
-            "Run {RunId} trains {Preset} on {Corpus}: {Train} training and {Validation} held-out sentences, {Steps} steps, vocabulary {Vocabulary}",
-            run.RunId, settings.Preset, settings.Corpus, train.Count, validation.Count, trainer.TotalSteps, corpus.VocabularyVersion);
-        run.Report(PhaseUpdate(run, "vae", checkpoint is null ? "training" : $"resumed from step {trainer.Position.Step}"));
+        var settings = context.Settings;
+        var runId = context.Run.RunId;
+        var (trainIndices, validationIndices) = Split(corpus.Sentences.Count, settings);
+        var train = trainIndices.Select(i => corpus.Sentences[i]).ToArray();
+        var validation = validationIndices.Select(i => corpus.Sentences[i]).ToArray();
+        var config = startBundle is null ? settings.ModelConfig(corpus.VocabularySize) : VaeBundle.ReadConfig(startBundle);
+        context.SetRecord(r => r with { VocabularyVersion = corpus.VocabularyVersion, CorpusSha256 = corpus.Sha256 });
+        var totalSteps = startBundle is null ? VaeTrainer.StepsFor(settings.Training, train.Length) : settings.Adversarial.Steps;
+        context.Events.Publish(new RunStarted(runId, settings.Preset, settings.Corpus, settings.Training.Seed,
+            totalSteps, context.Record.Epochs, corpus.VocabularyVersion, settings.ToJson(), DateTimeOffset.UtcNow));
+        context.Logger.LogInformation(
+            "Run {RunId} trains {Preset} on {Corpus}: {Train} training and {Validation} held-out sentences, vocabulary {Vocabulary}, phases: {Phases}",
+            runId, settings.Preset, settings.Corpus, train.Length, validation.Length, corpus.VocabularyVersion,
+            string.Join(", ", new[] { startBundle is null ? RunPhases.Vae : null, settings.HasAdversarialPhase ? RunPhases.Adversarial : null,
+                settings.HasAdversarialPhase ? RunPhases.Evaluation : null }.OfType<string>()));
 
-        var final = TrainSteps(run, trainer, validation, token);
-        var publishedEpoch = run.Record.BestEpoch ?? trainer.Position.Epoch;
-
-        run.Report(PhaseUpdate(run, "publish", "publishing the model bundle"));
-        var bundle = VaeBundle.Publish(bundles, trainer.Model, settings.Training, run.RunId, corpus.Sha256, corpus.VocabularyVersion,
-            BundleMetrics(final, trainer, publishedEpoch), new JsonObject
+        if (context.Record.Phase == RunPhases.Vae)
+        {
+            if (startBundle is not null)
             {
-                ["corpus"] = settings.Corpus,
-                ["preset"] = settings.Preset,
-                ["validation_fraction"] = settings.ValidationFraction,
-            });
-        return (bundle, final);
-    }
-
-    private EvaluationMetrics TrainSteps(TrainingRun run, VaeTrainer trainer, IReadOnlyList<int[]> validation, CancellationToken token)
-    {
-        var settings = run.Record.Settings;
-        var window = new Window();
-        var epochWindow = new Window();
-        var sinceReport = Stopwatch.StartNew();
-        var sinceLog = Stopwatch.StartNew();
-        EvaluationMetrics? lastEvaluation = null;
-        while (!trainer.IsFinished)
-        {
-            token.ThrowIfCancellationRequested();
-            var step = trainer.TrainStep();
-            window.Add(step);
-            epochWindow.Add(step);
-            var position = trainer.Position;
-            var epochEnded = position.BatchInEpoch == 0;
-            EvaluationMetrics? evaluation = null;
-            if (epochEnded)
-            {
-                evaluation = lastEvaluation = trainer.Evaluate(validation);
-                KeepIfBest(run, trainer, step.Epoch, evaluation);
-                events.Publish(new EpochCompleted(run.RunId, step.Epoch, step.Step, epochWindow.Reconstruction, epochWindow.Kl,
-                    evaluation.NllPerToken, evaluation.Perplexity, evaluation.KlPerSentence, evaluation.ReconstructionAccuracy,
-                    evaluation.ActiveUnits, epochWindow.TokensPerSecond, DateTimeOffset.UtcNow));
-                epochWindow = new Window();
+                using var given = VaeBundle.Load(startBundle);
+                context.Runs.SaveWeights(context.Runs.FinalVae(runId), given);
+                context.SetRecord(r => r with { Validation = null });
             }
-            if (epochEnded || position.Step % settings.CheckpointEverySteps == 0 || trainer.IsFinished)
+            else
             {
-                var location = runs.SaveCheckpoint(run.RunId, trainer);
-                SetRecord(run, r => r with { Step = position.Step, Epoch = position.Epoch, Validation = evaluation ?? r.Validation });
-                events.Publish(new CheckpointSaved(run.RunId, position.Step, position.Epoch, location, DateTimeOffset.UtcNow));
-            }
-            if (epochEnded || sinceReport.Elapsed >= ReportInterval || trainer.IsFinished)
-            {
-                var update = new RunUpdate(run.RunId, "vae", position.Step, trainer.TotalSteps, step.Epoch, run.Record.Epochs,
-                    window.Reconstruction, window.Kl, step.KlWeight, window.TokensPerSecond,
-                    window.EtaSeconds(trainer.TotalSteps - position.Step), evaluation);
-                run.Report(update);
-                metrics.Record(update, window.Steps, window.Tokens);
-                if (evaluation is not null || sinceLog.Elapsed >= LogInterval)
+                using var trainer = new VaeTrainer(config, settings.Training, train);
+                var published = TrainVae(context, trainer, validation, token);
+                if (!settings.HasAdversarialPhase)
                 {
-                    LogProgress(update);
-                    sinceLog.Restart();
+                    return VaeBundle.Publish(bundles, trainer.Model, settings.Training, runId, corpus.Sha256, corpus.VocabularyVersion,
+                        published, RunDetails(settings));
                 }
-                window = new Window();
-                sinceReport.Restart();
+                context.Runs.SaveWeights(context.Runs.FinalVae(runId), trainer.Model);
             }
+            context.StartPhase(RunPhases.Adversarial);
         }
-        if (lastEvaluation is null || trainer.Position.BatchInEpoch != 0)
-        {
-            run.Report(PhaseUpdate(run, "evaluation", "final held-out evaluation"));
-            lastEvaluation = trainer.Evaluate(validation);
-            KeepIfBest(run, trainer, trainer.Position.Epoch, lastEvaluation);
-        }
-        // Publish the epoch that generalised best, not merely the last one (the full preset overfits late).
-        if (run.Record.BestValidation is { } best && best.NllPerToken < lastEvaluation.NllPerToken)
-        {
-            trainer.Model.load(runs.BestWeights(run.RunId));
-            logger.LogInformation("Run {RunId} publishes epoch {Epoch} (held-out NLL {Best:F3}) rather than the last (NLL {Last:F3})",
-                run.RunId, run.Record.BestEpoch, best.NllPerToken, lastEvaluation.NllPerToken);
-            return best;
-        }
-        return lastEvaluation;
-    }
 
-    private void KeepIfBest(TrainingRun run, VaeTrainer trainer, int epoch, EvaluationMetrics evaluation)
-    {
-        if (run.Record.BestValidation is { } best && best.NllPerToken <= evaluation.NllPerToken)
+        using var vae = new SentenceVae(config);
+        vae.load(context.Runs.FinalVae(runId));
+        using var gan = new LatentGanTrainer(settings.LatentGanConfig(config.LatentSize), settings.Adversarial, vae, train, settings.Training);
+        if (context.Record.Phase == RunPhases.Adversarial)
         {
-            return;
-        }
-        runs.SaveBest(run.RunId, trainer.Model);
-        SetRecord(run, r => r with { BestValidation = evaluation, BestEpoch = epoch });
-    }
-
-    private void LogProgress(RunUpdate update)
-    {
-        if (update.Validation is { } v)
-        {
-            logger.LogInformation(
-                "Run {RunId} epoch {Epoch} step {Step}/{Total}: held-out NLL {Nll:F3} nats/token (ppl {Perplexity:F1}), KL {Kl:F2} nats/sentence, reconstruction accuracy {Accuracy:P1}, active units {ActiveUnits}",
-                update.RunId, update.Epoch, update.Step, update.TotalSteps, v.NllPerToken, v.Perplexity, v.KlPerSentence,
-                v.ReconstructionAccuracy, v.ActiveUnits);
+            var adversarialMetrics = new AdversarialPhase(context).Run(gan, token);
+            context.CompletePhase(RunPhases.Adversarial, adversarialMetrics);
+            context.StartPhase(RunPhases.Evaluation);
         }
         else
         {
-            logger.LogInformation(
-                "Run {RunId} step {Step}/{Total}: reconstruction {Reconstruction:F3} nats/token, KL {Kl:F2}, beta {Beta:F2}, {TokensPerSecond:F0} tokens/s, ETA {Eta:F0} s",
-                update.RunId, update.Step, update.TotalSteps, update.ReconstructionPerToken, update.KlPerSentence, update.KlWeight,
-                update.TokensPerSecond, update.EtaSeconds);
+            gan.LoadCheckpoint(context.Runs.LatestCheckpoint(runId, RunPhases.Adversarial)
+                ?? throw new InvalidDataException("the adversarial phase left no checkpoint to evaluate"));
         }
+        if (settings.Adversarial.EncoderRegularization > 0)
+        {
+            // The encoder moved with the critic: the codes the VAE serves are the regularised ones.
+            context.Runs.SaveWeights(context.Runs.FinalVae(runId), vae);
+        }
+
+        var heldOut = new HeldOutText(validation, validationIndices.Select(i => shuffled![i]).ToArray());
+        var evaluation = AraeEvaluation.Run(vae, gan.LatentGenerator, gan.Critic, train, trainIndices.Select(i => shuffled![i]).ToArray(), heldOut,
+            new TextDiscriminatorOptions(settings.TextDiscriminatorEpochs), settings.Training.Seed,
+            samples => tokenizer.DecodeAsync(samples, corpus.VocabularyVersion, token).GetAwaiter().GetResult(), token);
+        using var textDiscriminator = evaluation.TextDiscriminator;
+        context.CompletePhase(RunPhases.Evaluation, evaluation.Metrics);
+
+        var bundleMetrics = new Dictionary<string, double>(context.Record.Validation is { } v
+            ? RunContext.VaeMetrics(v, context.Record.BestEpoch ?? context.Record.Epoch, context.Record.Step)
+            : new Dictionary<string, double>());
+        foreach (var (name, value) in evaluation.Metrics)
+        {
+            bundleMetrics[name] = value;
+        }
+        bundleMetrics["adversarial_steps"] = gan.Position.Step;
+        context.ReportPhase(RunPhases.Publish, "publishing the model bundle");
+        return AraeBundle.Publish(bundles, vae, settings.Training, gan.LatentGenerator, gan.Critic, settings.Adversarial,
+            textDiscriminator, evaluation.Calibration, runId, corpus.Sha256, corpus.VocabularyVersion, bundleMetrics, RunDetails(settings));
     }
 
-    private void SetRecord(TrainingRun run, Func<RunRecord, RunRecord> change)
+    /// <summary>The VAE phase; returns the metrics of the epoch the run goes on with.</summary>
+    private static Dictionary<string, double> TrainVae(RunContext context, VaeTrainer trainer, IReadOnlyList<int[]> validation, CancellationToken token)
     {
-        run.UpdateRecord(change);
-        runs.Save(run.Record);
+        var runId = context.Run.RunId;
+        var checkpoint = context.Runs.LatestCheckpoint(runId, RunPhases.Vae);
+        if (checkpoint is not null)
+        {
+            trainer.LoadCheckpoint(checkpoint);
+            context.Logger.LogInformation("Run {RunId} resumes from {Checkpoint}", runId, checkpoint);
+        }
+        context.SetRecord(r => r with { TotalSteps = trainer.TotalSteps, Step = trainer.Position.Step, Epoch = trainer.Position.Epoch });
+        context.Events.Publish(new PhaseStarted(runId, RunPhases.Vae, DateTimeOffset.UtcNow));
+        context.ReportPhase(RunPhases.Vae, checkpoint is null ? "training" : $"resumed from step {trainer.Position.Step}");
+
+        var final = new VaePhase(context).Run(trainer, validation, token);
+        context.SetRecord(r => r with { Validation = final });
+        var phaseMetrics = RunContext.VaeMetrics(final, context.Record.BestEpoch ?? trainer.Position.Epoch, trainer.Position.Step);
+        context.CompletePhase(RunPhases.Vae, phaseMetrics);
+        return new Dictionary<string, double>(phaseMetrics);
     }
 
-    private static RunUpdate PhaseUpdate(TrainingRun run, string phase, string message)
+    private static JsonObject RunDetails(RunSettings settings) => new()
     {
-        var r = run.Record;
-        return new RunUpdate(r.RunId, phase, r.Step, r.TotalSteps, r.Epoch, r.Epochs, 0, 0, 0, 0, 0, null, message);
-    }
-
-    /// <summary>A deterministic held-out split: the same seed always holds out the same sentences.</summary>
-    internal static (IReadOnlyList<int[]> Train, IReadOnlyList<int[]> Validation) Split(IReadOnlyList<int[]> sentences, RunSettings settings)
-    {
-        var usable = sentences.Where(s => s.Length > 0).ToArray();
-        var order = Enumerable.Range(0, usable.Length).ToArray();
-        new Random(Seeds.DeriveInt(settings.Training.Seed, stream: 4, index: 0)).Shuffle(order);
-        var held = Math.Clamp((int)Math.Round(usable.Length * settings.ValidationFraction), 1, usable.Length - 1);
-        return (order.Skip(held).Select(i => usable[i]).ToArray(), order.Take(held).Select(i => usable[i]).ToArray());
-    }
-
-    private static Dictionary<string, double> BundleMetrics(EvaluationMetrics final, VaeTrainer trainer, int epoch) => new()
-    {
-        ["epoch"] = epoch,
-        ["validation_nll_per_token"] = final.NllPerToken,
-        ["validation_perplexity"] = final.Perplexity,
-        ["validation_reconstruction_per_token"] = final.ReconstructionPerToken,
-        ["validation_kl_per_sentence"] = final.KlPerSentence,
-        ["reconstruction_accuracy"] = final.ReconstructionAccuracy,
-        ["greedy_reconstruction_accuracy"] = final.GreedyReconstructionAccuracy,
-        ["active_units"] = final.ActiveUnits,
-        ["validation_sentences"] = final.Sentences,
-        ["steps"] = trainer.Position.Step,
+        ["corpus"] = settings.Corpus,
+        ["preset"] = settings.Preset,
+        ["validation_fraction"] = settings.ValidationFraction,
     };
 
-    /// <summary>Averages of the steps since the last report.</summary>
-    private sealed class Window
+    /// <summary>A deterministic held-out split (indices into the corpus): the same seed always holds out the same sentences.</summary>
+    internal static (int[] Train, int[] Validation) Split(int count, RunSettings settings)
     {
-        private double _reconstruction;
-        private double _kl;
-        private double _seconds;
-
-        public long Steps { get; private set; }
-        public long Tokens { get; private set; }
-        public double Reconstruction => Steps == 0 ? 0 : _reconstruction / Steps;
-        public double Kl => Steps == 0 ? 0 : _kl / Steps;
-        public double TokensPerSecond => _seconds <= 0 ? 0 : Tokens / _seconds;
-
-        public void Add(StepMetrics step)
-        {
-            Steps++;
-            Tokens += step.Tokens;
-            _reconstruction += step.ReconstructionPerToken;
-            _kl += step.KlPerSentence;
-            _seconds += step.Seconds;
-        }
-
-        public double EtaSeconds(long remainingSteps) => Steps == 0 ? 0 : remainingSteps * _seconds / Steps;
+        var order = Enumerable.Range(0, count).ToArray();
+        new Random(Seeds.DeriveInt(settings.Training.Seed, stream: 4, index: 0)).Shuffle(order);
+        var held = Math.Clamp((int)Math.Round(count * settings.ValidationFraction), 1, count - 1);
+        return (order.Skip(held).ToArray(), order.Take(held).ToArray());
     }
 }
