@@ -1,0 +1,137 @@
+using Grpc.Core;
+using LlmMesh.Contracts.Events;
+using LlmMesh.Contracts.V1;
+using LlmMesh.Model;
+using LlmMesh.ModelStore;
+
+namespace LlmMesh.Trainer.Tests;
+
+public sealed class AdversarialRunTests : IAsyncLifetime
+{
+    private readonly TrainerFolders _folders = new();
+    private readonly TrainerFolders _reference = new();
+    private InProcessTokenizer _tokenizer = null!;
+    private TrainerServiceFactory _service = null!;
+
+    public async Task InitializeAsync()
+    {
+        _tokenizer = await InProcessTokenizer.StartAsync(TrainerFolders.Corpus);
+        _service = new TrainerServiceFactory(_folders, _tokenizer);
+    }
+
+    [Fact]
+    public async Task A_run_goes_through_vae_adversarial_and_evaluation_and_publishes_an_arae_bundle()
+    {
+        using var call = _service.CreateTrainerClient().StartRun(TrainerServiceFactory.TinyRun(epochs: 2, adversarialSteps: 60));
+        var (updates, final) = await _service.ReadToEndAsync(call.ResponseStream);
+
+        Assert.Equal(RunState.Completed, final.State);
+        Assert.Equal(["tokenize", "vae", "adversarial", "evaluation", "publish"], updates.Select(u => u.Phase).Distinct());
+        var adversarial = updates.Where(u => u.Phase == "adversarial" && u.Message.Length == 0).ToArray();
+        Assert.NotEmpty(adversarial);
+        Assert.All(adversarial, u => Assert.True(u.GradientPenalty >= 0 && double.IsFinite(u.CriticLoss) && double.IsFinite(u.GeneratorLoss)));
+        var evaluation = Assert.Single(updates, u => u.Phase == "evaluation" && u.PhaseMetrics.Count > 0).PhaseMetrics;
+        foreach (var metric in new[] { "critic_accuracy", "fluency_auc", "prior_distinct_1", "gan_distinct_2", "gan_mean_length", "critic_auc_real_vs_prior" })
+        {
+            Assert.True(evaluation.ContainsKey(metric), metric);
+        }
+        Assert.Contains("wasserstein_estimate", Assert.Single(updates, u => u.Phase == "adversarial" && u.PhaseMetrics.Count > 0).PhaseMetrics.Keys);
+
+        var bundle = new ModelBundleStore(_folders.ModelStore).Open(final.BundleVersion, AraeBundle.Kind);
+        using (VaeBundle.Load(bundle))
+        using (AraeBundle.LoadLatentGenerator(bundle))
+        using (AraeBundle.LoadCritic(bundle))
+        using (AraeBundle.LoadTextDiscriminator(bundle))
+        {
+            Assert.True(AraeBundle.ReadCalibration(bundle).Text.Weights.Length == 2);
+        }
+        Assert.Equal(evaluation["fluency_auc"], final.Metrics["fluency_auc"]);
+
+        var phases = _service.Harness.Published.Select(_ => true).Select(m => m.MessageObject).ToArray();
+        Assert.Equal(["vae", "adversarial", "evaluation"], phases.OfType<PhaseStarted>().Where(p => p.RunId == final.RunId).Select(p => p.Phase));
+        Assert.Equal(["vae", "adversarial", "evaluation"], phases.OfType<PhaseCompleted>().Where(p => p.RunId == final.RunId).Select(p => p.Phase));
+        Assert.Equal(AraeBundle.Kind, phases.OfType<ModelPublished>().Single(p => p.RunId == final.RunId).Kind);
+    }
+
+    [Fact]
+    public async Task A_run_can_start_from_a_vae_bundle_and_train_only_the_adversarial_phase()
+    {
+        var client = _service.CreateTrainerClient();
+        using var vaeRun = client.StartRun(TrainerServiceFactory.TinyRun(epochs: 1));
+        var (_, vae) = await _service.ReadToEndAsync(vaeRun.ResponseStream);
+        Assert.Equal(VaeBundle.Kind, new ModelBundleStore(_folders.ModelStore).Open(vae.BundleVersion, VaeBundle.KindsWithVae).Manifest.Kind);
+
+        var request = TrainerServiceFactory.TinyRun(adversarialSteps: 40);
+        request.StartFromBundle = vae.BundleVersion;
+        using var call = client.StartRun(request);
+        var (updates, final) = await _service.ReadToEndAsync(call.ResponseStream);
+
+        Assert.Equal(RunState.Completed, final.State);
+        Assert.DoesNotContain(updates, u => u.Phase == "vae");
+        var bundle = new ModelBundleStore(_folders.ModelStore).Open(final.BundleVersion, AraeBundle.Kind);
+        using var started = VaeBundle.Load(new ModelBundleStore(_folders.ModelStore).Open(vae.BundleVersion, VaeBundle.KindsWithVae));
+        using var published = VaeBundle.Load(bundle);
+        Assert.Equal(Weights(started), Weights(published)); // the given VAE, unchanged
+
+        request.StartFromBundle = "20990101T000000Z-missing";
+        var missing = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            using var failing = client.StartRun(request);
+            await failing.ResponseStream.MoveNext();
+        });
+        Assert.Equal(StatusCode.NotFound, missing.StatusCode);
+        Assert.Contains("start_from_bundle", missing.Status.Detail);
+    }
+
+    [Fact]
+    public async Task A_run_interrupted_in_the_adversarial_phase_resumes_there_and_ends_as_an_uninterrupted_run()
+    {
+        var request = TrainerServiceFactory.TinyRun(epochs: 1, seed: 8, adversarialSteps: 1200);
+        string runId;
+        await using (var first = new TrainerServiceFactory(_folders, _tokenizer))
+        {
+            using var call = first.CreateTrainerClient().StartRun(request);
+            runId = "";
+            while (await call.ResponseStream.MoveNext())
+            {
+                var update = call.ResponseStream.Current.Update;
+                runId = update.RunId;
+                if (update.Phase == "adversarial" && update.Step >= 520)
+                {
+                    break; // a checkpoint exists at 500
+                }
+            }
+        }
+        RunInfo resumed;
+        await using (var second = new TrainerServiceFactory(_folders, _tokenizer))
+        {
+            using var watch = second.CreateTrainerClient().WatchRun(new WatchRunRequest { RunId = runId });
+            var (updates, final) = await second.ReadToEndAsync(watch.ResponseStream);
+            resumed = final;
+            Assert.Contains(updates, u => u.Message.StartsWith("resumed from adversarial step 500", StringComparison.Ordinal));
+            Assert.DoesNotContain(updates, u => u.Phase == "vae" && u.Message.Length == 0);
+        }
+        RunInfo straight;
+        await using (var reference = new TrainerServiceFactory(_reference, _tokenizer))
+        {
+            using var call = reference.CreateTrainerClient().StartRun(request);
+            (_, straight) = await reference.ReadToEndAsync(call.ResponseStream);
+        }
+
+        Assert.Equal(RunState.Completed, resumed.State);
+        using var a = AraeBundle.LoadLatentGenerator(new ModelBundleStore(_folders.ModelStore).Open(resumed.BundleVersion, AraeBundle.Kind));
+        using var b = AraeBundle.LoadLatentGenerator(new ModelBundleStore(_reference.ModelStore).Open(straight.BundleVersion, AraeBundle.Kind));
+        Assert.Equal(Weights(b), Weights(a));
+        Assert.Equal(straight.Metrics["fluency_auc"], resumed.Metrics["fluency_auc"]);
+    }
+
+    private static float[] Weights(TorchSharp.torch.nn.Module module) => module.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray();
+
+    public async Task DisposeAsync()
+    {
+        await _service.DisposeAsync();
+        await _tokenizer.DisposeAsync();
+        _folders.Dispose();
+        _reference.Dispose();
+    }
+}
