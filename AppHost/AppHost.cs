@@ -34,10 +34,17 @@ var encoder = builder.AddProject<Projects.LlmMesh_Encoder>("encoder")
     .WithReference(tokenizer)
     .WaitFor(tokenizer);
 
+var discriminator = builder.AddProject<Projects.LlmMesh_Discriminator>("discriminator")
+    .AsMeshService(messaging, modelStore)
+    .WithReference(tokenizer)
+    .WithReference(encoder)
+    .WaitFor(tokenizer);
+
 builder.AddProject<Projects.LlmMesh_Generator>("generator")
     .AsMeshService(messaging, modelStore)
     .WithReference(tokenizer)
     .WithReference(encoder)
+    .WithReference(discriminator)
     .WaitFor(tokenizer);
 
 builder.Build().Run();

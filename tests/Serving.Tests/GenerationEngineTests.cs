@@ -117,6 +117,23 @@ public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task Without_a_latent_generator_the_prior_is_used_and_asking_for_the_generator_is_refused()
+    {
+        var (_, auto) = await GenerateAsync(new GenerateRequest { Seed = 4, MaxTokens = 4 });
+        var (_, prior) = await GenerateAsync(new GenerateRequest { Seed = 4, MaxTokens = 4, LatentSource = LatentSource.Prior });
+        Assert.Equal("prior", auto.LatentSource);
+        Assert.Equal(auto.Text, prior.Text);
+
+        var error = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => GenerateAsync(new GenerateRequest { MaxTokens = 4, LatentSource = LatentSource.Generator }));
+        Assert.Equal(Grpc.Core.StatusCode.FailedPrecondition, error.StatusCode);
+        Assert.StartsWith("latent_source", error.Status.Detail);
+
+        var bestOf = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => GenerateAsync(new GenerateRequest { MaxTokens = 4, BestOf = 3 }));
+        Assert.Equal(Grpc.Core.StatusCode.FailedPrecondition, bestOf.StatusCode);
+        Assert.StartsWith("best_of", bestOf.Status.Detail);
+    }
+
+    [Fact]
     public async Task Local_detokenization_holds_a_character_split_across_tokens()
     {
         var bytes = System.Text.Encoding.UTF8.GetBytes("🚲");
@@ -171,37 +188,20 @@ public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFix
     private GenerationEngine CreateEngine() => new(
         new LlmMesh.Contracts.V1.Encoder.EncoderClient(_nowhere),
         new Tokenizer.TokenizerClient(_nowhere),
+        new LlmMesh.Contracts.V1.Discriminator.DiscriminatorClient(_nowhere),
         new GenerationTelemetry(new TestMeterFactory()),
         Options);
 
     private static ModelHost<GeneratorModel> CreateHost(TinyBundle bundle)
     {
-        var host = new ModelHost<GeneratorModel>(bundle.Store, new Loader(bundle), new AnyVocabulary(),
+        var host = new ModelHost<GeneratorModel>(bundle.Store, new TinyGeneratorLoader(bundle), new AnyVocabulary(),
             Microsoft.Extensions.Logging.Abstractions.NullLogger<ModelHost<GeneratorModel>>.Instance);
         host.LoadAsync(null, CancellationToken.None).GetAwaiter().GetResult();
         return host;
     }
 
-    private sealed class Loader(TinyBundle bundle) : IModelLoader<GeneratorModel>
-    {
-        public IReadOnlyList<string> Kinds => VaeBundle.KindsWithVae;
 
-        public GeneratorModel Load(LlmMesh.ModelStore.ModelBundle loaded) => new(VaeBundle.Load(loaded), loaded, bundle.Tokenizer);
-    }
 
-    private sealed class AnyVocabulary : IVocabularyCatalog
-    {
-        public Task<bool> HasAsync(string version, CancellationToken cancellationToken) => Task.FromResult(true);
-    }
-
-    private sealed class TestMeterFactory : System.Diagnostics.Metrics.IMeterFactory
-    {
-        public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options) => new(options.Name);
-
-        public void Dispose()
-        {
-        }
-    }
 
     public void Dispose() => _nowhere.Dispose();
 }

@@ -48,5 +48,25 @@ public sealed class TinyBundle : IDisposable
             new Dictionary<string, double> { ["validation_nll_per_token"] = 0 });
     }
 
+    /// <summary>
+    /// An ARAE bundle from the tiny VAE with an untrained latent GAN and fluency discriminator:
+    /// enough for serving paths that need one (latent generator, best-of scoring).
+    /// </summary>
+    public ModelBundle PublishArae(long seed = 2)
+    {
+        using var vae = VaeBundle.Load(Bundle);
+        using var random = new TorchSharp.torch.Generator((ulong)seed, TorchSharp.torch.CPU);
+        var ganConfig = new LatentGanConfig { LatentSize = vae.Config.LatentSize, NoiseSize = 4, HiddenSize = 16 };
+        using var generator = new LatentGenerator(ganConfig);
+        using var critic = new LatentCritic(ganConfig);
+        using var fluency = new TextDiscriminator(new TextDiscriminatorConfig { VocabularySize = vae.Config.VocabularySize, EmbeddingSize = 8, HiddenSize = 8 });
+        generator.ResetParameters(random);
+        critic.ResetParameters(random);
+        fluency.ResetParameters(random);
+        var identity = new DiscriminatorCalibration(new LogisticCalibration([1.0], 0), new LogisticCalibration([1.0, 1.0], 0));
+        return AraeBundle.Publish(Store, vae, new VaeTrainingOptions(), generator, critic, new AdversarialOptions(), fluency, identity,
+            $"arae{seed}", "test-corpus", Vocabulary.Version, new Dictionary<string, double>());
+    }
+
     public void Dispose() => Directory.Delete(StoreRoot, recursive: true);
 }

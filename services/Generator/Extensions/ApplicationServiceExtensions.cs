@@ -1,5 +1,6 @@
 using LlmMesh.Generator.Generation;
 using LlmMesh.Serving.Hosting;
+using DiscriminatorClient = LlmMesh.Contracts.V1.Discriminator.DiscriminatorClient;
 using EncoderClient = LlmMesh.Contracts.V1.Encoder.EncoderClient;
 using TokenizerClient = LlmMesh.Contracts.V1.Tokenizer.TokenizerClient;
 
@@ -15,6 +16,7 @@ public static class ApplicationServiceExtensions
         builder.Services.AddSingleton<GenerationTelemetry>();
         builder.AddMeshGrpcClient<TokenizerClient>("tokenizer");
         builder.AddMeshGrpcClient<EncoderClient>("encoder");
+        builder.AddMeshGrpcClient<DiscriminatorClient>("discriminator");
         builder.AddMessaging(bus => bus.AddModelReloadConsumer<GeneratorModel>("generator"));
         return builder;
     }

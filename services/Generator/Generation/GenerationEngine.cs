@@ -3,6 +3,7 @@ using System.Text;
 using System.Threading.Channels;
 using Grpc.Core;
 using LlmMesh.Contracts.V1;
+using LlmMesh.Model;
 using LlmMesh.Serving.Hosting;
 using LlmMesh.Serving.Sampling;
 using Microsoft.Extensions.Options;
@@ -17,10 +18,71 @@ namespace LlmMesh.Generator.Generation;
 public sealed class GenerationEngine(
     LlmMesh.Contracts.V1.Encoder.EncoderClient encoder,
     Tokenizer.TokenizerClient tokenizer,
+    LlmMesh.Contracts.V1.Discriminator.DiscriminatorClient discriminator,
     GenerationTelemetry telemetry,
     IOptions<GeneratorOptions> options)
 {
-    public async Task RunAsync(
+    public Task RunAsync(
+        ModelLease<GeneratorModel> lease, GenerationRequest request, ChannelWriter<GenerateResponse> output, CancellationToken cancellationToken) =>
+        request.BestOf > 1 ? RunBestOfAsync(lease, request, output, cancellationToken) : RunOneAsync(lease, request, output, cancellationToken);
+
+    /// <summary>
+    /// best_of: every candidate is generated to the end (candidate i with a seed derived from the
+    /// request's), the discriminator scores them all, and the best is streamed.
+    /// </summary>
+    private async Task RunBestOfAsync(
+        ModelLease<GeneratorModel> lease, GenerationRequest request, ChannelWriter<GenerateResponse> output, CancellationToken cancellationToken)
+    {
+        if (!lease.Model.HasDiscriminator)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"best_of: bundle {lease.Info.Version} has no discriminator to score candidates (train the adversarial phase)"));
+        }
+        var candidates = new List<List<GenerateResponse>>(request.BestOf);
+        for (var i = 0; i < request.BestOf; i++)
+        {
+            var captured = Channel.CreateUnbounded<GenerateResponse>();
+            var seed = i == 0 ? request.Seed : unchecked((ulong)Seeds.Derive(unchecked((long)request.Seed), stream: 50, index: i));
+            await RunOneAsync(lease, request with { Seed = seed, BestOf = 1 }, captured.Writer, cancellationToken);
+            captured.Writer.Complete();
+            candidates.Add(await captured.Reader.ReadAllAsync(cancellationToken).ToListAsync(cancellationToken));
+        }
+        var finals = candidates.Select(c => c[^1].Final).ToArray();
+        if (finals.Any(f => f.FinishReason == "cancelled"))
+        {
+            await output.WriteAsync(candidates[Array.FindIndex(finals, f => f.FinishReason == "cancelled")][^1], cancellationToken);
+            return;
+        }
+
+        var scored = Enumerable.Range(0, finals.Length).Where(i => !string.IsNullOrWhiteSpace(finals[i].Text)).ToArray();
+        var scores = new ScoreResponse?[finals.Length];
+        if (scored.Length > 0)
+        {
+            var batch = new ScoreBatchRequest { BundleVersion = lease.Info.Version };
+            batch.Inputs.AddRange(scored.Select(i => new ScoreInput { Text = finals[i].Text }));
+            var response = await discriminator.ScoreBatchAsync(batch, cancellationToken: cancellationToken);
+            for (var n = 0; n < scored.Length; n++)
+            {
+                scores[scored[n]] = response.Results[n];
+            }
+        }
+        var best = Enumerable.Range(0, finals.Length).MaxBy(i => scores[i]?.Probability ?? -1);
+        foreach (var chunk in candidates[best].SkipLast(1))
+        {
+            await output.WriteAsync(chunk, cancellationToken);
+        }
+        var final = finals[best].Clone();
+        final.Seed = request.Seed;
+        final.Candidates = request.BestOf;
+        final.Score = scores[best]?.Score ?? 0;
+        final.Probability = scores[best]?.Probability ?? 0;
+        // Usage counts every candidate's tokens: they were all generated.
+        var completion = finals.Sum(f => f.Usage.CompletionTokens);
+        final.Usage = new Usage { PromptTokens = final.Usage.PromptTokens, CompletionTokens = completion, TotalTokens = final.Usage.PromptTokens + completion };
+        await output.WriteAsync(new GenerateResponse { Final = final }, cancellationToken);
+    }
+
+    private async Task RunOneAsync(
         ModelLease<GeneratorModel> lease, GenerationRequest request, ChannelWriter<GenerateResponse> output, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
@@ -29,9 +91,9 @@ public sealed class GenerationEngine(
         var random = new SplitMixRandom(request.Seed);
 
         var promptStarted = Stopwatch.GetTimestamp();
-        var (z, promptTokens) = request.Prompt.Length == 0
-            ? (LatentSampler.Prior(model.Config.LatentSize, random), 0)
-            : await EncodePromptAsync(lease, request, cancellationToken);
+        var (z, promptTokens, latentSource) = request.Prompt.Length > 0
+            ? await EncodePromptAsync(lease, request, cancellationToken)
+            : SampleLatent(lease, request.LatentSource, random);
         var promptTime = Stopwatch.GetElapsedTime(promptStarted);
 
         var banned = new List<int> { model.Config.PadId, model.Config.BosId, model.Config.UnkId };
@@ -104,6 +166,7 @@ public sealed class GenerationEngine(
                     BundleVersion = lease.Info.Version,
                     StopSequence = stop ?? "",
                     Text = emitted,
+                    LatentSource = latentSource,
                     Usage = new Usage { PromptTokens = promptTokens, CompletionTokens = completionTokens, TotalTokens = promptTokens + completionTokens },
                     Timings = new Timings
                     {
@@ -119,7 +182,23 @@ public sealed class GenerationEngine(
         }
     }
 
-    private async Task<(float[] Z, int Tokens)> EncodePromptAsync(
+    private static (float[] Z, int Tokens, string Source) SampleLatent(ModelLease<GeneratorModel> lease, LatentSource source, SplitMixRandom random)
+    {
+        var model = lease.Model;
+        var useGenerator = source switch
+        {
+            LatentSource.Prior => false,
+            LatentSource.Generator when !model.HasLatentGenerator => throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"latent_source: bundle {lease.Info.Version} has no latent generator (train the adversarial phase or use the prior)")),
+            LatentSource.Generator => true,
+            _ => model.HasLatentGenerator,
+        };
+        return useGenerator
+            ? (model.GenerateLatent(random), 0, "generator")
+            : (LatentSampler.Prior(model.Config.LatentSize, random), 0, "prior");
+    }
+
+    private async Task<(float[] Z, int Tokens, string Source)> EncodePromptAsync(
         ModelLease<GeneratorModel> lease, GenerationRequest request, CancellationToken cancellationToken)
     {
         // Pinned to this bundle: the code must come from the encoder that matches this decoder.
@@ -132,7 +211,7 @@ public sealed class GenerationEngine(
         var code = response.Codes.Count == 1
             ? response.Codes[0]
             : throw new RpcException(new Status(StatusCode.Internal, "the encoder returned no code for the prompt"));
-        return (LatentSampler.Vary(code.Mu.ToArray(), code.Z.ToArray(), request.Variation), code.Tokens);
+        return (LatentSampler.Vary(code.Mu.ToArray(), code.Z.ToArray(), request.Variation), code.Tokens, "prompt");
     }
 
     private IStreamingDetokenizer CreateDetokenizer(GeneratorModel model) =>

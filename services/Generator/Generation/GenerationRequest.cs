@@ -11,9 +11,12 @@ public sealed record GenerationRequest(
     SamplingParameters Sampling,
     ulong Seed,
     IReadOnlyList<string> Stop,
-    bool IgnoreEos)
+    bool IgnoreEos,
+    LatentSource LatentSource = LatentSource.Unspecified,
+    int BestOf = 1)
 {
     public const int MaxStopStrings = 4;
+    public const int MaxBestOf = 16;
     public const int MaxStopLength = 256;
 
     /// <summary>Throws ArgumentException naming the first bad field.</summary>
@@ -54,7 +57,16 @@ public sealed record GenerationRequest(
             RepetitionPenalty = request.HasRepetitionPenalty ? request.RepetitionPenalty : 1.0,
         };
         sampling.Validate();
+        if (request.BestOf is < 0 or > MaxBestOf)
+        {
+            throw new ArgumentException($"best_of must be between 0 and {MaxBestOf}, not {request.BestOf}");
+        }
+        if (!Enum.IsDefined(request.LatentSource))
+        {
+            throw new ArgumentException($"latent_source {(int)request.LatentSource} is not a known value");
+        }
         return new GenerationRequest(request.Prompt, variation, maxTokens, sampling,
-            request.HasSeed ? request.Seed : SplitMixRandom.NewSeed(), [.. request.Stop], request.IgnoreEos);
+            request.HasSeed ? request.Seed : SplitMixRandom.NewSeed(), [.. request.Stop], request.IgnoreEos,
+            request.LatentSource, Math.Max(1, request.BestOf));
     }
 }

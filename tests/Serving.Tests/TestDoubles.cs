@@ -1,0 +1,30 @@
+using LlmMesh.Generator.Generation;
+using LlmMesh.Model;
+using LlmMesh.ModelStore;
+using LlmMesh.Serving.Hosting;
+
+namespace LlmMesh.Serving.Tests;
+
+/// <summary>Loads generator models from tiny bundles with the bundle's in-memory vocabulary.</summary>
+public sealed class TinyGeneratorLoader(TinyBundle bundle) : IModelLoader<GeneratorModel>
+{
+    public IReadOnlyList<string> Kinds => VaeBundle.KindsWithVae;
+
+    public GeneratorModel Load(ModelBundle loaded) =>
+        new(VaeBundle.Load(loaded), loaded, bundle.Tokenizer, loaded.Manifest.Kind == AraeBundle.Kind ? AraeBundle.LoadLatentGenerator(loaded) : null);
+}
+
+/// <summary>A tokenizer that has every vocabulary.</summary>
+public sealed class AnyVocabulary : IVocabularyCatalog
+{
+    public Task<bool> HasAsync(string version, CancellationToken cancellationToken) => Task.FromResult(true);
+}
+
+public sealed class TestMeterFactory : System.Diagnostics.Metrics.IMeterFactory
+{
+    public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options) => new(options.Name);
+
+    public void Dispose()
+    {
+    }
+}
