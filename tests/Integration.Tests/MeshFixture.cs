@@ -41,7 +41,7 @@ public sealed class MeshFixture : IAsyncLifetime
             await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, timeout.Token);
         }
         // The serving services are up but not ready: the store has no model yet.
-        foreach (var resource in new[] { "encoder", "generator" })
+        foreach (var resource in new[] { "encoder", "generator", "discriminator" })
         {
             await App.ResourceNotifications.WaitForResourceAsync(resource, KnownResourceStates.Running, timeout.Token);
         }
@@ -55,8 +55,8 @@ public sealed class MeshFixture : IAsyncLifetime
     /// <summary>The tiny bundle trained when the host started; the serving services loaded it.</summary>
     public string FirstBundle { get; private set; } = "";
 
-    /// <summary>Trains a tiny model (seconds) through the trainer and returns its bundle version.</summary>
-    public async Task<string> TrainTinyModelAsync(ulong seed, CancellationToken cancellationToken)
+    /// <summary>Trains a tiny model (seconds; with a short adversarial phase when asked) through the trainer and returns its bundle version.</summary>
+    public async Task<string> TrainTinyModelAsync(ulong seed, CancellationToken cancellationToken, long adversarialSteps = 0)
     {
         var trainer = new LlmMesh.Contracts.V1.Trainer.TrainerClient(Channel("trainer"));
         using var call = trainer.StartRun(new LlmMesh.Contracts.V1.StartRunRequest
@@ -65,7 +65,16 @@ public sealed class MeshFixture : IAsyncLifetime
             Steps = 40,
             BatchSize = 128,
             Seed = seed,
-            Hyperparameters = new LlmMesh.Contracts.V1.Hyperparameters { EmbeddingSize = 32, HiddenSize = 48, LatentSize = 8, CheckpointEverySteps = 1000 },
+            Hyperparameters = new LlmMesh.Contracts.V1.Hyperparameters
+            {
+                EmbeddingSize = 32,
+                HiddenSize = 48,
+                LatentSize = 8,
+                CheckpointEverySteps = 1000,
+                AdversarialSteps = adversarialSteps,
+                LatentHiddenSize = 64,
+                TextDiscriminatorEpochs = 1,
+            },
         }, cancellationToken: cancellationToken);
         await foreach (var progress in call.ResponseStream.ReadAllAsync(cancellationToken))
         {

@@ -24,7 +24,7 @@ public sealed class TrainerThroughHostTests(MeshFixture mesh)
                 Steps = 60,
                 BatchSize = 256,
                 Seed = 9,
-                Hyperparameters = new Hyperparameters { EmbeddingSize = 32, HiddenSize = 48, LatentSize = 8, CheckpointEverySteps = 25 },
+                Hyperparameters = new Hyperparameters { EmbeddingSize = 32, HiddenSize = 48, LatentSize = 8, CheckpointEverySteps = 25, AdversarialSteps = 0 },
             };
             using var call = trainer.StartRun(request, deadline: DateTime.UtcNow.AddMinutes(1));
             var updates = new List<ProgressUpdate>();
