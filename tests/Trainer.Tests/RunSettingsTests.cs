@@ -80,3 +80,36 @@ public sealed class CorpusResolverTests : IDisposable
         Directory.Delete(_outside, recursive: true);
     }
 }
+
+public sealed class RunRepositoryTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("llmmesh-runs-").FullName;
+
+    [Fact]
+    public void A_record_from_before_the_adversarial_phase_reads_as_a_vae_only_run()
+    {
+        var legacy = """
+            {"runId":"0123456789ab","settings":{"preset":"quick","corpus":"coco","embeddingSize":128,"hiddenSize":256,"latentSize":32,
+             "training":{"epochs":12,"seed":1},"validationFraction":0.05,"checkpointEverySteps":200,"vocabularyVersion":""},
+             "status":"Completed","createdAt":"2026-11-28T12:53:03Z","updatedAt":"2026-11-28T12:56:20Z"}
+            """;
+        Directory.CreateDirectory(Path.Combine(_root, "0123456789ab"));
+        File.WriteAllText(Path.Combine(_root, "0123456789ab", "run.json"), legacy);
+
+        var record = Assert.Single(new RunRepository(_root).List());
+        Assert.False(record.Settings.HasAdversarialPhase);
+    }
+
+    [Fact]
+    public void A_damaged_record_is_skipped_not_fatal()
+    {
+        Directory.CreateDirectory(Path.Combine(_root, "ba0123456789"));
+        File.WriteAllText(Path.Combine(_root, "ba0123456789", "run.json"), "{ not json");
+        var repository = new RunRepository(_root);
+
+        Assert.Empty(repository.List());
+        Assert.Contains(repository.Unreadable, u => u.RunId == "ba0123456789");
+    }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+}

@@ -83,6 +83,7 @@ public sealed partial class RunRepository
             JsonSerializer.SerializeToUtf8Bytes(record, RunJson.Options));
     }
 
+    /// <summary>A run's record; null when there is none or it cannot be read (a damaged record never stops the trainer).</summary>
     public RunRecord? Find(string runId)
     {
         if (!IsValidRunId(runId))
@@ -90,8 +91,19 @@ public sealed partial class RunRepository
             return null;
         }
         var path = Path.Combine(RunDirectory(runId), RecordFile);
-        return File.Exists(path) ? JsonSerializer.Deserialize<RunRecord>(File.ReadAllBytes(path), RunJson.Options) : null;
+        try
+        {
+            return File.Exists(path) ? JsonSerializer.Deserialize<RunRecord>(File.ReadAllBytes(path), RunJson.Options) : null;
+        }
+        catch (Exception ex) when (ex is JsonException or IOException)
+        {
+            Unreadable.Add((runId, ex.Message));
+            return null;
+        }
     }
+
+    /// <summary>Records found unreadable (for the start-up log).</summary>
+    public System.Collections.Concurrent.ConcurrentBag<(string RunId, string Reason)> Unreadable { get; } = [];
 
     public IReadOnlyList<RunRecord> List() =>
         Directory.EnumerateDirectories(_root)

@@ -19,10 +19,11 @@ public sealed record RunSettings
     public string VocabularyVersion { get; init; } = "";
     /// <summary>A bundle whose VAE the run starts from (skipping the VAE phase); "" = train the VAE.</summary>
     public string StartFromBundle { get; init; } = "";
-    public required AdversarialOptions Adversarial { get; init; }
-    public required int LatentNoiseSize { get; init; }
-    public required int LatentHiddenSize { get; init; }
-    public required int TextDiscriminatorEpochs { get; init; }
+    // Not required: records written before the adversarial phase existed read as VAE-only runs.
+    public AdversarialOptions Adversarial { get; init; } = new() { Steps = 0 };
+    public int LatentNoiseSize { get; init; } = 32;
+    public int LatentHiddenSize { get; init; } = 256;
+    public int TextDiscriminatorEpochs { get; init; } = 1;
 
     public bool HasAdversarialPhase => Adversarial.Steps > 0;
 

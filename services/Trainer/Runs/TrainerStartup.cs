@@ -23,6 +23,10 @@ public sealed class TrainerStartup(
         torch.Initialize(options.Value.Threads);
 
         var unfinished = runs.List().Where(r => !r.IsFinished).ToArray();
+        foreach (var (runId, reason) in runs.Unreadable)
+        {
+            logger.LogWarning("Ignoring run {RunId}: its run.json cannot be read ({Reason})", runId, reason);
+        }
         if (unfinished.Length > 0)
         {
             foreach (var superseded in unfinished.Skip(1))
