@@ -17,6 +17,7 @@ static int Usage()
           stream --generator http://127.0.0.1:7103 [--requests 30] [--max-tokens 64] [--prompt TEXT]
               one stream at a time through the mesh: time to first token and tokens/s
           samples --generator http://127.0.0.1:7103 [--count 10] [--temperature 0.8] [--top-p 0.95] [--variation 1]
+                  [--latent-source prior|generator] [--prompts no]
               unconditioned and prompt-conditioned samples
         """);
     return 2;

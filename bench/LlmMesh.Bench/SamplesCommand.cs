@@ -28,15 +28,20 @@ public static class SamplesCommand
         var temperature = double.Parse(options.Get("temperature", "0.8"));
         var topP = double.Parse(options.Get("top-p", "0.95"));
         var variation = double.Parse(options.Get("variation", "1.0"));
+        var source = Enum.Parse<LatentSource>(options.Get("latent-source", "Unspecified"), ignoreCase: true);
         using var channel = GrpcChannel.ForAddress(options.Get("generator", "http://127.0.0.1:7103"));
         var generator = new Generator.GeneratorClient(channel);
         var model = await generator.GetModelInfoAsync(new GetModelInfoRequest());
-        Console.WriteLine($"bundle {model.BundleVersion}; temperature {temperature}, top_p {topP}, variation {variation}, seeds 1..{count}");
+        Console.WriteLine($"bundle {model.BundleVersion} ({model.Kind}); temperature {temperature}, top_p {topP}, variation {variation}, latent source {source}, seeds 1..{count}");
 
         Console.WriteLine("\nunconditioned:");
         for (var i = 1; i <= count; i++)
         {
-            Console.WriteLine($"  {i,2}. {await GenerateAsync(generator, new GenerateRequest { Seed = (ulong)i, Temperature = temperature, TopP = topP })}");
+            Console.WriteLine($"  {i,2}. {await GenerateAsync(generator, new GenerateRequest { Seed = (ulong)i, Temperature = temperature, TopP = topP, LatentSource = source })}");
+        }
+        if (options.Get("prompts", "yes") == "no")
+        {
+            return 0;
         }
         Console.WriteLine("\nconditioned on a prompt:");
         for (var i = 1; i <= Math.Min(count, Prompts.Length); i++)

@@ -38,6 +38,7 @@ public sealed class GenerationEngine(
             throw new RpcException(new Status(StatusCode.FailedPrecondition,
                 $"best_of: bundle {lease.Info.Version} has no discriminator to score candidates (train the adversarial phase)"));
         }
+        var started = Stopwatch.GetTimestamp();
         var candidates = new List<List<GenerateResponse>>(request.BestOf);
         for (var i = 0; i < request.BestOf; i++)
         {
@@ -67,10 +68,13 @@ public sealed class GenerationEngine(
             }
         }
         var best = Enumerable.Range(0, finals.Length).MaxBy(i => scores[i]?.Probability ?? -1);
+        TimeSpan? firstChunk = null;
         foreach (var chunk in candidates[best].SkipLast(1))
         {
             await output.WriteAsync(chunk, cancellationToken);
+            firstChunk ??= Stopwatch.GetElapsedTime(started);
         }
+        var total = Stopwatch.GetElapsedTime(started);
         var final = finals[best].Clone();
         final.Seed = request.Seed;
         final.Candidates = request.BestOf;
@@ -79,6 +83,14 @@ public sealed class GenerationEngine(
         // Usage counts every candidate's tokens: they were all generated.
         var completion = finals.Sum(f => f.Usage.CompletionTokens);
         final.Usage = new Usage { PromptTokens = final.Usage.PromptTokens, CompletionTokens = completion, TotalTokens = final.Usage.PromptTokens + completion };
+        // Timings of the whole request: the client waited for every candidate and the scoring.
+        final.Timings = new Timings
+        {
+            TimeToFirstTokenMs = (firstChunk ?? total).TotalMilliseconds,
+            TotalMs = total.TotalMilliseconds,
+            TokensPerSecond = completion / Math.Max(total.TotalSeconds, 1e-9),
+            PromptMs = final.Timings.PromptMs,
+        };
         await output.WriteAsync(new GenerateResponse { Final = final }, cancellationToken);
     }
 
