@@ -8,6 +8,8 @@ apt_packages=()
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || apt_packages+=(rabbitmq-server)
 command -v node >/dev/null 2>&1 || apt_packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || apt_packages+=(npm)
+# NLTK re-checks the BLEU implementation in the tests (Debian's python, not a pyenv one).
+/usr/bin/python3 -c 'import nltk' >/dev/null 2>&1 || apt_packages+=(python3-nltk)
 
 if [ ${#apt_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
