@@ -46,7 +46,14 @@ public static class TextQuality
         return samples.Count(words => known.Contains(string.Join(' ', words))) / (double)samples.Count;
     }
 
-    /// <summary>Distinct-n: distinct n-grams over all n-grams in the samples.</summary>
+    /// <summary>Distinct-n (Li et al. 2016): distinct n-grams over all n-grams of all samples.</summary>
+    public static double Distinct(IReadOnlyList<string[]> samples, int order)
+    {
+        var vocabulary = new WordVocabulary();
+        return Distinct(samples.Select(vocabulary.GetOrAdd).ToArray(), order);
+    }
+
+    /// <summary>Distinct-n over word ids.</summary>
     public static double Distinct(IReadOnlyList<int[]> samples, int order)
     {
         var distinct = new HashSet<UInt128>();
@@ -82,4 +89,27 @@ public static class TextQuality
         });
         return new BleuScores(scores.Average(s => s.Bleu2), scores.Average(s => s.Bleu3), scores.Average(s => s.Bleu4), scores.Average(s => s.Bleu5));
     }
+}
+
+/// <summary>Forwards progress at most once per stage and tenth of its work (for logs and watchers).</summary>
+public sealed class ThrottledProgress(Action<EvaluationProgress> report) : IProgress<EvaluationProgress>
+{
+    private readonly Lock _gate = new();
+    private (string Stage, int Tenth) _last;
+
+    public void Report(EvaluationProgress value)
+    {
+        var tenth = value.Total <= 0 ? 10 : value.Done * 10 / value.Total;
+        lock (_gate)
+        {
+            if ((value.Stage, tenth) == _last)
+            {
+                return;
+            }
+            _last = (value.Stage, tenth);
+        }
+        report(value);
+    }
+
+    public static string Describe(EvaluationProgress value) => value.Total <= 1 ? value.Stage : $"{value.Stage}: {value.Done}/{value.Total}";
 }

@@ -27,7 +27,8 @@ public static class AraeBundle
     public static ModelBundle Publish(
         ModelBundleStore store, SentenceVae vae, VaeTrainingOptions training, LatentGenerator generator, LatentCritic critic,
         AdversarialOptions adversarial, TextDiscriminator textDiscriminator, DiscriminatorCalibration calibration,
-        string runId, string corpusSha256, string vocabularyVersion, IReadOnlyDictionary<string, double> metrics, JsonObject? extraHyperparameters = null)
+        string runId, string corpusSha256, string vocabularyVersion, IReadOnlyDictionary<string, double> metrics, JsonObject? extraHyperparameters = null,
+        CorpusSplit? split = null)
     {
         var hyperparameters = new JsonObject
         {
@@ -57,6 +58,7 @@ public static class AraeBundle
             critic.save(Path.Combine(directory, CriticFile));
             textDiscriminator.save(Path.Combine(directory, TextDiscriminatorFile));
             File.WriteAllBytes(Path.Combine(directory, CalibrationFile), JsonSerializer.SerializeToUtf8Bytes(calibration, BundleManifest.JsonOptions));
+            split?.WriteTo(directory);
         });
     }
 

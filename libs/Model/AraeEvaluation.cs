@@ -1,3 +1,4 @@
+using LlmMesh.Evaluation;
 using static TorchSharp.torch;
 
 namespace LlmMesh.Model;
@@ -90,27 +91,11 @@ public static class AraeEvaluation
             cancellationToken.ThrowIfCancellationRequested();
             var words = decode(VaeSampler.Sample(vae, z, MaxSampleTokens, 1.0, random))
                 .Select(t => t.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToArray();
-            metrics[$"{source}_distinct_1"] = Distinct(words, 1);
-            metrics[$"{source}_distinct_2"] = Distinct(words, 2);
+            metrics[$"{source}_distinct_1"] = TextQuality.Distinct(words, 1);
+            metrics[$"{source}_distinct_2"] = TextQuality.Distinct(words, 2);
             metrics[$"{source}_mean_length"] = words.Average(w => w.Length);
         }
         return new AraeEvaluationResult(textDiscriminator, new DiscriminatorCalibration(latent, text), metrics);
-    }
-
-    /// <summary>Distinct-n (Li et al. 2016): unique n-grams over all n-grams of all samples.</summary>
-    public static double Distinct(IReadOnlyList<string[]> samples, int n)
-    {
-        var total = 0;
-        var unique = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var words in samples)
-        {
-            for (var i = 0; i + n <= words.Length; i++)
-            {
-                unique.Add(string.Join(' ', words, i, n));
-                total++;
-            }
-        }
-        return total == 0 ? 0 : unique.Count / (double)total;
     }
 
     /// <summary>[critic(mu(text)), text logit] per sentence: the features of the combined text score.</summary>

@@ -39,6 +39,11 @@ public sealed class SentenceVae : nn.Module
     /// <summary>Encodes right-padded sentences [B, T] of the given lengths [B] (each at least 1) to mu and logvar [B, L].</summary>
     public (Tensor Mu, Tensor LogVar) Encode(Tensor tokens, Tensor lengths)
     {
+        if (!Config.UsesLatent)
+        {
+            // The posterior of a plain language model is the prior: KL 0, and z is ignored anyway.
+            return (zeros(tokens.shape[0], Config.LatentSize), zeros(tokens.shape[0], Config.LatentSize));
+        }
         using var scope = NewDisposeScope();
         var packed = nn.utils.rnn.pack_padded_sequence(embedding.call(tokens), lengths, batch_first: true, enforce_sorted: false);
         var (_, final) = encoder.call(packed, null);
@@ -76,7 +81,7 @@ public sealed class SentenceVae : nn.Module
     }
 
     /// <summary>The decoder's initial state [1, B, H] for latent codes z [B, L].</summary>
-    public Tensor InitialState(Tensor z) => latentToHidden.call(z).tanh().unsqueeze(0);
+    public Tensor InitialState(Tensor z) => latentToHidden.call(Latent(z)).tanh().unsqueeze(0);
 
     /// <summary>Teacher-forced decoding: inputs [B, T] (starting with &lt;bos&gt;) -> logits [B, T, V].</summary>
     public Tensor Decode(Tensor inputs, Tensor z)
@@ -84,7 +89,7 @@ public sealed class SentenceVae : nn.Module
         using var scope = NewDisposeScope();
         var steps = inputs.shape[1];
         var embedded = embedding.call(inputs);
-        var latent = z.unsqueeze(1).expand(z.shape[0], steps, z.shape[1]);
+        var latent = Latent(z).unsqueeze(1).expand(z.shape[0], steps, z.shape[1]);
         var (hidden, _) = decoder.call(cat([embedded, latent], 2), InitialState(z));
         return scope.MoveToOuter(output.call(hidden));
     }
@@ -93,8 +98,10 @@ public sealed class SentenceVae : nn.Module
     public (Tensor Logits, Tensor State) DecodeStep(Tensor tokens, Tensor state, Tensor z)
     {
         using var scope = NewDisposeScope();
-        var input = cat([embedding.call(tokens), z], 1).unsqueeze(1);
+        var input = cat([embedding.call(tokens), Latent(z)], 1).unsqueeze(1);
         var (hidden, next) = decoder.call(input, state);
         return scope.MoveToOuter(output.call(hidden.squeeze(1)), next);
     }
+
+    private Tensor Latent(Tensor z) => Config.UsesLatent ? z : zeros_like(z);
 }

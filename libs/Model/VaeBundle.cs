@@ -12,7 +12,7 @@ public static class VaeBundle
 
     public static ModelBundle Publish(
         ModelBundleStore store, SentenceVae model, VaeTrainingOptions training, string runId, string corpusSha256,
-        string vocabularyVersion, IReadOnlyDictionary<string, double> metrics, JsonObject? extraHyperparameters = null)
+        string vocabularyVersion, IReadOnlyDictionary<string, double> metrics, JsonObject? extraHyperparameters = null, CorpusSplit? split = null)
     {
         var hyperparameters = new JsonObject
         {
@@ -32,7 +32,11 @@ public static class VaeBundle
             Hyperparameters = hyperparameters,
             Metrics = new Dictionary<string, double>(metrics),
         };
-        return store.Publish(manifest, directory => model.save(Path.Combine(directory, WeightsFile)));
+        return store.Publish(manifest, directory =>
+        {
+            model.save(Path.Combine(directory, WeightsFile));
+            split?.WriteTo(directory);
+        });
     }
 
     /// <summary>Bundle kinds that hold a sentence VAE.</summary>

@@ -11,6 +11,8 @@ public sealed record VaeConfig
     public int BosId { get; init; } = 1;
     public int EosId { get; init; } = 2;
     public int UnkId { get; init; } = 3;
+    /// <summary>False: a plain language model (the baseline) — no encoder pass, and the decoder sees z = 0.</summary>
+    public bool UsesLatent { get; init; } = true;
 
     public void Validate()
     {

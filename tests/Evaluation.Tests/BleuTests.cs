@@ -97,4 +97,12 @@ public sealed class BleuTests
         string[][] samples = [WordTokenizer.Tokenize("a dog on a couch ."), WordTokenizer.Tokenize("a dog on a bed."), WordTokenizer.Tokenize("a cat.")];
         Assert.Equal(2 / 3.0, TextQuality.CopyRate(samples, training), 1e-12);
     }
+
+    [Fact]
+    public void Distinct_n_is_unique_over_all_ngrams()
+    {
+        string[][] samples = [["a", "cat", "a", "cat"], ["a", "dog"]];
+        Assert.Equal(3 / 6.0, TextQuality.Distinct(samples, 1), precision: 9);
+        Assert.Equal(3 / 4.0, TextQuality.Distinct(samples, 2), precision: 9); // a cat, cat a, a cat, a dog
+    }
 }

@@ -208,13 +208,4 @@ public sealed class DiscriminationTests
         var heldOut = TinyData.Sentences(200, seed: 7).Where(s => s.Length >= 4).ToArray();
         var auc = LogisticCalibration.Auc(TextDiscriminatorTraining.Score(discriminator, heldOut), TextDiscriminatorTraining.Score(discriminator, Shuffle(heldOut)));
         Assert.True(auc >= 0.8, $"AUC {auc:F3}");
-    }
-
-    [Fact]
-    public void Distinct_n_is_unique_over_all_ngrams()
-    {
-        string[][] samples = [["a", "cat", "a", "cat"], ["a", "dog"]];
-        Assert.Equal(3 / 6.0, AraeEvaluation.Distinct(samples, 1), precision: 9);
-        Assert.Equal(3 / 4.0, AraeEvaluation.Distinct(samples, 2), precision: 9); // a cat, cat a, a cat, a dog
-    }
-}
+    }}

@@ -88,6 +88,8 @@ public sealed class TrainerServiceFactory(TrainerFolders folders, InProcessToken
         builder.ConfigureServices(services =>
         {
             services.AddMassTransitTestHarness();
+            // Events leave through a background queue that may lag behind a busy run: wait longer than 1.2 s of silence.
+            services.Configure<TestHarnessOptions>(o => o.TestInactivityTimeout = TimeSpan.FromSeconds(10));
             services.AddHttpClient(nameof(TokenizerClient)).ConfigurePrimaryHttpMessageHandler(() => tokenizer.Server.CreateHandler());
         });
     }

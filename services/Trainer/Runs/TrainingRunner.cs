@@ -1,3 +1,4 @@
+using LlmMesh.Evaluation;
 using System.Text.Json.Nodes;
 using LlmMesh.Contracts.Events;
 using LlmMesh.Model;
@@ -92,6 +93,7 @@ public sealed class TrainingRunner(
         var (trainIndices, validationIndices) = Split(corpus.Sentences.Count, settings);
         var train = trainIndices.Select(i => corpus.Sentences[i]).ToArray();
         var validation = validationIndices.Select(i => corpus.Sentences[i]).ToArray();
+        var split = new CorpusSplit(trainIndices.Select(i => corpus.Lines[i]).ToArray(), validationIndices.Select(i => corpus.Lines[i]).ToArray());
         var config = startBundle is null ? settings.ModelConfig(corpus.VocabularySize) : VaeBundle.ReadConfig(startBundle);
         context.SetRecord(r => r with { VocabularyVersion = corpus.VocabularyVersion, CorpusSha256 = corpus.Sha256 });
         var totalSteps = startBundle is null ? VaeTrainer.StepsFor(settings.Training, train.Length) : settings.Adversarial.Steps;
@@ -100,8 +102,8 @@ public sealed class TrainingRunner(
         context.Logger.LogInformation(
             "Run {RunId} trains {Preset} on {Corpus}: {Train} training and {Validation} held-out sentences, vocabulary {Vocabulary}, phases: {Phases}",
             runId, settings.Preset, settings.Corpus, train.Length, validation.Length, corpus.VocabularyVersion,
-            string.Join(", ", new[] { startBundle is null ? RunPhases.Vae : null, settings.HasAdversarialPhase ? RunPhases.Adversarial : null,
-                settings.HasAdversarialPhase ? RunPhases.Evaluation : null }.OfType<string>()));
+            string.Join(", ", new[] { startBundle is null ? RunPhases.Vae : null, settings.HasAdversarialPhase ? RunPhases.Adversarial : null, RunPhases.Evaluation }
+                .OfType<string>()));
 
         if (context.Record.Phase == RunPhases.Vae)
         {
@@ -114,19 +116,26 @@ public sealed class TrainingRunner(
             else
             {
                 using var trainer = new VaeTrainer(config, settings.Training, train);
-                var published = TrainVae(context, trainer, validation, token);
-                if (!settings.HasAdversarialPhase)
-                {
-                    return VaeBundle.Publish(bundles, trainer.Model, settings.Training, runId, corpus.Sha256, corpus.VocabularyVersion,
-                        published, RunDetails(settings));
-                }
+                TrainVae(context, trainer, validation, token);
                 context.Runs.SaveWeights(context.Runs.FinalVae(runId), trainer.Model);
             }
-            context.StartPhase(RunPhases.Adversarial);
+            context.StartPhase(settings.HasAdversarialPhase ? RunPhases.Adversarial : RunPhases.Evaluation);
         }
 
         using var vae = new SentenceVae(config);
         vae.load(context.Runs.FinalVae(runId));
+        var bundleMetrics = new Dictionary<string, double>(context.Record.Validation is { } v
+            ? RunContext.VaeMetrics(v, context.Record.BestEpoch ?? context.Record.Epoch, context.Record.Step)
+            : new Dictionary<string, double>());
+        if (!settings.HasAdversarialPhase)
+        {
+            var metrics = EvaluateText(context, vae, latentGenerator: null, split, validation, corpus.VocabularyVersion, token);
+            context.CompletePhase(RunPhases.Evaluation, metrics);
+            context.ReportPhase(RunPhases.Publish, "publishing the model bundle");
+            return VaeBundle.Publish(bundles, vae, settings.Training, runId, corpus.Sha256, corpus.VocabularyVersion,
+                Merge(bundleMetrics, metrics), RunDetails(settings), split);
+        }
+
         using var gan = new LatentGanTrainer(settings.LatentGanConfig(config.LatentSize), settings.Adversarial, vae, train, settings.Training);
         if (context.Record.Phase == RunPhases.Adversarial)
         {
@@ -147,26 +156,50 @@ public sealed class TrainingRunner(
 
         var heldOut = new HeldOutText(validation, validationIndices.Select(i => shuffled![i]).ToArray());
         var evaluation = AraeEvaluation.Run(vae, gan.LatentGenerator, gan.Critic, train, trainIndices.Select(i => shuffled![i]).ToArray(), heldOut,
-            new TextDiscriminatorOptions(settings.TextDiscriminatorEpochs), settings.Training.Seed,
-            samples => tokenizer.DecodeAsync(samples, corpus.VocabularyVersion, token).GetAwaiter().GetResult(), token);
+            new TextDiscriminatorOptions(settings.TextDiscriminatorEpochs), settings.Training.Seed, Decoder(corpus.VocabularyVersion, token), token);
         using var textDiscriminator = evaluation.TextDiscriminator;
-        context.CompletePhase(RunPhases.Evaluation, evaluation.Metrics);
+        var evaluationMetrics = Merge(new Dictionary<string, double>(evaluation.Metrics),
+            EvaluateText(context, vae, gan.LatentGenerator, split, validation, corpus.VocabularyVersion, token));
+        context.CompletePhase(RunPhases.Evaluation, evaluationMetrics);
 
-        var bundleMetrics = new Dictionary<string, double>(context.Record.Validation is { } v
-            ? RunContext.VaeMetrics(v, context.Record.BestEpoch ?? context.Record.Epoch, context.Record.Step)
-            : new Dictionary<string, double>());
-        foreach (var (name, value) in evaluation.Metrics)
-        {
-            bundleMetrics[name] = value;
-        }
         bundleMetrics["adversarial_steps"] = gan.Position.Step;
         context.ReportPhase(RunPhases.Publish, "publishing the model bundle");
         return AraeBundle.Publish(bundles, vae, settings.Training, gan.LatentGenerator, gan.Critic, settings.Adversarial,
-            textDiscriminator, evaluation.Calibration, runId, corpus.Sha256, corpus.VocabularyVersion, bundleMetrics, RunDetails(settings));
+            textDiscriminator, evaluation.Calibration, runId, corpus.Sha256, corpus.VocabularyVersion, Merge(bundleMetrics, evaluationMetrics),
+            RunDetails(settings), split);
     }
 
-    /// <summary>The VAE phase; returns the metrics of the epoch the run goes on with.</summary>
-    private static Dictionary<string, double> TrainVae(RunContext context, VaeTrainer trainer, IReadOnlyList<int[]> validation, CancellationToken token)
+    /// <summary>
+    /// The text metrics of the evaluation harness: samples (z from the latent generator, or the
+    /// prior) scored against the held-out split, and the decoder on held-out text.
+    /// </summary>
+    private Dictionary<string, double> EvaluateText(RunContext context, SentenceVae vae, LatentGenerator? latentGenerator, CorpusSplit split,
+        IReadOnlyList<int[]> validation, string vocabularyVersion, CancellationToken token)
+    {
+        var settings = context.Settings;
+        var progress = new ThrottledProgress(p => context.ReportPhase(RunPhases.Evaluation, ThrottledProgress.Describe(p)));
+        var decode = Decoder(vocabularyVersion, token);
+        var evaluator = new TextEvaluator(split.HeldOut, split.Train, progress);
+        var options = new GenerationEvaluationOptions { Samples = settings.EvaluationSamples, Seed = settings.Training.Seed };
+        var samples = GenerationEvaluation.EvaluateSamples(vae, latentGenerator, evaluator, decode, options, progress, token);
+        var metrics = new Dictionary<string, double>(samples.Report.ToMetrics());
+        return Merge(metrics, GenerationEvaluation.HeldOutMetrics(vae, validation, decode, options.MaxTokens, settings.Training.Seed));
+    }
+
+    private Func<IReadOnlyList<int[]>, IReadOnlyList<string>> Decoder(string vocabularyVersion, CancellationToken token) =>
+        samples => tokenizer.DecodeAsync(samples, vocabularyVersion, token).GetAwaiter().GetResult();
+
+    private static Dictionary<string, double> Merge(Dictionary<string, double> into, IReadOnlyDictionary<string, double> more)
+    {
+        foreach (var (name, value) in more)
+        {
+            into[name] = value;
+        }
+        return into;
+    }
+
+    /// <summary>The VAE phase; the trainer ends holding the epoch the run goes on with.</summary>
+    private static void TrainVae(RunContext context, VaeTrainer trainer, IReadOnlyList<int[]> validation, CancellationToken token)
     {
         var runId = context.Run.RunId;
         var checkpoint = context.Runs.LatestCheckpoint(runId, RunPhases.Vae);
@@ -183,7 +216,6 @@ public sealed class TrainingRunner(
         context.SetRecord(r => r with { Validation = final });
         var phaseMetrics = RunContext.VaeMetrics(final, context.Record.BestEpoch ?? trainer.Position.Epoch, trainer.Position.Step);
         context.CompletePhase(RunPhases.Vae, phaseMetrics);
-        return new Dictionary<string, double>(phaseMetrics);
     }
 
     private static JsonObject RunDetails(RunSettings settings) => new()

@@ -1,0 +1,103 @@
+using System.Text.Json.Nodes;
+using LlmMesh.Eval;
+using LlmMesh.ModelStore;
+using LlmMesh.TestSupport;
+using LlmMesh.Tokenization;
+
+namespace LlmMesh.Model.Tests;
+
+/// <summary>scripts/eval.sh's program against a real (tiny) bundle in a temporary model store.</summary>
+public sealed class EvalCommandTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("llmmesh-eval-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    [Fact]
+    public void Evaluating_a_bundle_writes_metrics_samples_and_the_sweep()
+    {
+        var bundle = PublishTinyBundle(withSplit: true);
+        var output = Path.Combine(_root, "out");
+
+        Run("--bundle", bundle.Directory, "--samples", "60", "--sweep", "0.8,1.0", "--out", output);
+
+        var metrics = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")))!.AsObject();
+        foreach (var key in new[] { "bleu2", "bleu3", "bleu4", "bleu5", "self_bleu2", "self_bleu3", "self_bleu4", "self_bleu5", "train_copy_rate" })
+        {
+            Assert.InRange(metrics[key]!.GetValue<double>(), 0, 1);
+        }
+        Assert.True(metrics["bleu2"]!.GetValue<double>() > 0.1, $"samples of a trained model share bigrams with the references: {metrics}");
+        Assert.True(metrics["forward_ppl"]!.GetValue<double>() > 1 && metrics["reverse_ppl"]!.GetValue<double>() > 1);
+        Assert.Equal(60, metrics["samples"]!.GetValue<int>());
+        Assert.Equal(50, metrics["references"]!.GetValue<int>());
+        Assert.Equal(bundle.Version, metrics["bundle_version"]!.GetValue<string>());
+        Assert.Equal("prior", metrics["latent_source"]!.GetValue<string>());
+        Assert.True(metrics["heldout_ppl"]!.GetValue<double>() > 1);
+        Assert.Equal(2, metrics["sweep"]!.AsArray().Count);
+
+        Assert.Equal(60, File.ReadAllLines(Path.Combine(output, "samples.txt")).Length);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(output, "sweep.csv")).Length);
+        Assert.True(new FileInfo(Path.Combine(output, "sweep.png")).Length > 1000);
+
+        // A second evaluation draws the first one's curve beside its own.
+        Run("--bundle", bundle.Directory, "--samples", "30", "--sweep", "1.0", "--references", WriteLines("refs.txt", RepositoryPaths.CocoLines(40)),
+            "--compare", output, "--out", Path.Combine(_root, "second"));
+        Assert.Equal(40, JsonNode.Parse(File.ReadAllText(Path.Combine(_root, "second", "metrics.json")))!["references"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public void Without_bundle_the_latest_bundle_of_the_store_is_evaluated()
+    {
+        PublishTinyBundle(withSplit: true);
+        var latest = PublishTinyBundle(withSplit: true);
+        var output = Path.Combine(_root, "latest");
+        Run("--store", Path.Combine(_root, "store"), "--samples", "20", "--no-sweep", "--out", output);
+        Assert.Equal(latest.Version, JsonNode.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")))!["bundle_version"]!.GetValue<string>());
+        Assert.False(File.Exists(Path.Combine(output, "sweep.csv")));
+    }
+
+    [Fact]
+    public void Mistakes_are_reported_with_what_to_do()
+    {
+        var withoutSplit = PublishTinyBundle(withSplit: false);
+        Assert.Contains("--references FILE", Fails("--bundle", withoutSplit.Directory));
+        Assert.Contains("no such file", Fails("--bundle", withoutSplit.Directory, "--references", Path.Combine(_root, "missing.txt")));
+        Assert.Contains("--latent-source prior", Fails("--bundle", withoutSplit.Directory, "--latent-source", "generator"));
+        Assert.Contains("does not exist", Fails("--bundle", Path.Combine(_root, "store", "bundles", "nope")));
+        Assert.Contains("has no bundle", Fails("--store", Path.Combine(_root, "empty-store")));
+        Assert.Contains("--samples takes a whole number", Assert.Throws<ArgumentException>(() => EvalArguments.Parse(["--samples", "-3"])).Message);
+        Assert.Contains("(0, 10]", Assert.Throws<ArgumentException>(() => EvalArguments.Parse(["--sweep", "0.8,NaN"])).Message);
+        Assert.Contains("unknown option", Assert.Throws<ArgumentException>(() => EvalArguments.Parse(["--bogus"])).Message);
+        Assert.Contains("needs a value", Assert.Throws<ArgumentException>(() => EvalArguments.Parse(["--out"])).Message);
+    }
+
+    private void Run(params string[] args) => new EvalRunner(EvalArguments.Parse(args), TextWriter.Null).Run(CancellationToken.None);
+
+    private string Fails(params string[] args) => Assert.Throws<EvalException>(() => Run(args)).Message;
+
+    private string WriteLines(string name, IEnumerable<string> lines)
+    {
+        var path = Path.Combine(_root, name);
+        File.WriteAllLines(path, lines);
+        return path;
+    }
+
+    /// <summary>A VAE trained for a few seconds on 250 COCO captions, 50 more held out, with its vocabulary in the store.</summary>
+    private ModelBundle PublishTinyBundle(bool withSplit)
+    {
+        var store = Path.Combine(_root, "store");
+        var lines = RepositoryPaths.CocoLines(300);
+        var vocabulary = InProcessTokenizer.TrainVocabulary(lines);
+        new VocabularyStore(store).Save(vocabulary);
+        var tokenizer = ByteLevelBpeTokenizer.Create(vocabulary);
+        var config = new VaeConfig { VocabularySize = tokenizer.VocabularySize, EmbeddingSize = 32, HiddenSize = 48, LatentSize = 8 };
+        var options = new VaeTrainingOptions { Epochs = 25, BatchSize = 32, Seed = 5, LearningRate = 3e-3 };
+        using var trainer = new VaeTrainer(config, options, lines.Take(250).Select(l => tokenizer.Encode(l).ToArray()).ToArray());
+        while (!trainer.IsFinished)
+        {
+            trainer.TrainStep();
+        }
+        return VaeBundle.Publish(new ModelBundleStore(store), trainer.Model, options, $"eval{Guid.NewGuid():N}"[..12], "corpus-sha", vocabulary.Version,
+            new Dictionary<string, double>(), split: withSplit ? new CorpusSplit(lines.Take(250).ToArray(), lines.Skip(250).ToArray()) : null);
+    }
+}

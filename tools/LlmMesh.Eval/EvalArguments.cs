@@ -1,0 +1,90 @@
+using System.Globalization;
+
+namespace LlmMesh.Eval;
+
+/// <summary>The command line of <c>scripts/eval.sh</c>; every mistake is reported with what to write instead.</summary>
+public sealed record EvalArguments
+{
+    public const string Usage = """
+        usage: scripts/eval.sh [--bundle DIR] [--references FILE] [--samples N] [--out DIR] [options]
+
+          --bundle DIR            a published bundle folder (default: the latest bundle in --store)
+          --store DIR             the model store (default: .data/models of this repository)
+          --references FILE       held-out sentences, one per line (default: the bundle's held-out split)
+          --train FILE            the training sentences (default: the bundle's training split)
+          --samples N             samples drawn and scored (default 10000)
+          --temperature T         sampling temperature of the main result (default 1.0)
+          --latent-source SOURCE  generator (latent GAN, default for adversarial bundles) or prior
+          --sweep T1,T2,...       temperatures of the quality-diversity curve (default 0.7,0.8,0.9,1.0,1.1)
+          --no-sweep              skip the curve
+          --sweep-samples N       samples per curve point (default: --samples; Self-BLEU grows with the pool)
+          --self-bleu-subsample N score Self-BLEU for N samples only, each against the whole pool
+          --compare DIR           another evaluation's output folder whose curve is drawn too (repeatable)
+          --max-tokens N          longest sample in tokens (default 48)
+          --seed N                sampling seed (default 1)
+          --out DIR               output folder (default: eval/<bundle version>)
+        """;
+
+    public string? Bundle { get; init; }
+    public string? Store { get; init; }
+    public string? References { get; init; }
+    public string? Train { get; init; }
+    public int Samples { get; init; } = 10_000;
+    public double Temperature { get; init; } = 1.0;
+    public string? LatentSource { get; init; }
+    public IReadOnlyList<double> Sweep { get; init; } = [0.7, 0.8, 0.9, 1.0, 1.1];
+    public int? SweepSamples { get; init; }
+    public int? SelfBleuSubsample { get; init; }
+    public IReadOnlyList<string> Compare { get; init; } = [];
+    public int MaxTokens { get; init; } = 48;
+    public long Seed { get; init; } = 1;
+    public string? Out { get; init; }
+    public bool Help { get; init; }
+
+    public static EvalArguments Parse(IReadOnlyList<string> args)
+    {
+        var result = new EvalArguments();
+        var compare = new List<string>();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var name = args[i];
+            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{name} needs a value");
+            result = name switch
+            {
+                "--help" or "-h" => result with { Help = true },
+                "--bundle" => result with { Bundle = Value() },
+                "--store" => result with { Store = Value() },
+                "--references" => result with { References = Value() },
+                "--train" => result with { Train = Value() },
+                "--samples" => result with { Samples = Int(name, Value(), 2, 1_000_000) },
+                "--temperature" => result with { Temperature = ParseTemperature(name, Value()) },
+                "--latent-source" => result with { LatentSource = Source(Value()) },
+                "--sweep" => result with { Sweep = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t => ParseTemperature(name, t)).ToArray() },
+                "--no-sweep" => result with { Sweep = [] },
+                "--sweep-samples" => result with { SweepSamples = Int(name, Value(), 2, 1_000_000) },
+                "--self-bleu-subsample" => result with { SelfBleuSubsample = Int(name, Value(), 2, 1_000_000) },
+                "--compare" => result with { Compare = [.. compare.Append(Value())] },
+                "--max-tokens" => result with { MaxTokens = Int(name, Value(), 1, 1024) },
+                "--seed" => result with { Seed = long.TryParse(Value(), CultureInfo.InvariantCulture, out var seed) ? seed : throw new ArgumentException($"--seed takes an integer") },
+                "--out" => result with { Out = Value() },
+                _ => throw new ArgumentException($"unknown option '{name}'"),
+            };
+            compare = [.. result.Compare];
+        }
+        return result;
+    }
+
+    private static int Int(string name, string text, int min, int max) =>
+        int.TryParse(text, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
+            ? value
+            : throw new ArgumentException($"{name} takes a whole number from {min} to {max}, not '{text}'");
+
+    private static double ParseTemperature(string name, string text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value) && value > 0 && value <= 10
+            ? value
+            : throw new ArgumentException($"{name} takes temperatures in (0, 10], not '{text}'");
+
+    private static string Source(string text) => text is "generator" or "prior"
+        ? text
+        : throw new ArgumentException($"--latent-source is 'generator' or 'prior', not '{text}'");
+}

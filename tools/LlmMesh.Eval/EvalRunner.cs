@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LlmMesh.Evaluation;
+using LlmMesh.Model;
+using LlmMesh.ModelStore;
+using LlmMesh.Tokenization;
+
+namespace LlmMesh.Eval;
+
+/// <summary>
+/// Evaluates a published bundle: samples, Texygen BLEU / Self-BLEU, copies, forward and reverse
+/// perplexity, held-out decoder metrics, and the temperature sweep; writes metrics.json,
+/// samples.txt, sweep.csv and sweep.png into the output folder.
+/// </summary>
+public sealed class EvalRunner(EvalArguments args, TextWriter log)
+{
+    public const string MetricsFile = "metrics.json";
+    public const string SamplesFile = "samples.txt";
+    public const string ChartFile = "sweep.png";
+
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+    public string Run(CancellationToken cancellationToken)
+    {
+        var (bundle, storeRoot) = ResolveBundle();
+        var tokenizer = LoadTokenizer(storeRoot, bundle);
+        var source = LatentSourceOf(bundle, VaeBundle.ReadConfig(bundle));
+        var split = CorpusSplit.Read(bundle);
+        var references = ReadText(args.References, split?.HeldOut, "--references", "held-out");
+        var training = ReadText(args.Train, split?.Train, "--train", "training");
+        var output = Path.GetFullPath(args.Out ?? Path.Combine(RepositoryRoot(), ".data", "eval", bundle.Version));
+        Directory.CreateDirectory(output);
+
+        using var vae = VaeBundle.Load(bundle);
+        using var latentGenerator = source == "generator" ? AraeBundle.LoadLatentGenerator(bundle) : null;
+        Log($"bundle {bundle.Version} ({bundle.Manifest.Kind}), z from {source}; {references.Count} references, {training.Count} training sentences");
+
+        var progress = new ThrottledProgress(p => Log(ThrottledProgress.Describe(p)));
+        var evaluator = new TextEvaluator(references, training, progress);
+        IReadOnlyList<string> Decode(IReadOnlyList<int[]> ids) => ids.Select(s => tokenizer.Decode(s)).ToArray();
+        GenerationEvaluationOptions Options(double temperature, int samples) => new()
+        {
+            Samples = samples,
+            Temperature = temperature,
+            MaxTokens = args.MaxTokens,
+            SelfBleuSubsample = args.SelfBleuSubsample,
+            Seed = args.Seed,
+        };
+
+        var main = GenerationEvaluation.EvaluateSamples(vae, latentGenerator, evaluator, Decode, Options(args.Temperature, args.Samples), progress, cancellationToken);
+        File.WriteAllLines(Path.Combine(output, SamplesFile), main.Samples);
+        Log($"BLEU-2..5 {Format(main.Report.Bleu)}  Self-BLEU-2..5 {Format(main.Report.SelfBleu)}  copies {main.Report.TrainCopyRate:P2}");
+
+        Log("held-out decoder metrics");
+        var heldOutIds = references.Select(line => tokenizer.Encode(line).ToArray()).Where(ids => ids.Length > 0).ToArray();
+        var heldOut = GenerationEvaluation.HeldOutMetrics(vae, heldOutIds, Decode, args.MaxTokens, args.Seed);
+
+        var sweepSamples = args.SweepSamples ?? args.Samples;
+        var sweep = new List<SweepRow>();
+        foreach (var temperature in args.Sweep)
+        {
+            var point = temperature == args.Temperature && sweepSamples == args.Samples
+                ? main
+                : GenerationEvaluation.EvaluateSamples(vae, latentGenerator, evaluator, Decode, Options(temperature, sweepSamples), progress, cancellationToken);
+            sweep.Add(new SweepRow(temperature, point.Report.ToMetrics()));
+            Log($"T={temperature:0.###}: BLEU-4 {point.Report.Bleu.Bleu4:F3}  Self-BLEU-4 {point.Report.SelfBleu.Bleu4:F3}  copies {point.Report.TrainCopyRate:P2}");
+        }
+
+        var name = $"{bundle.Manifest.Kind} {bundle.Version[..15]} ({source})";
+        if (sweep.Count > 0)
+        {
+            var table = new SweepTable(name, sweep);
+            table.Write(output);
+            var curves = new List<CurveSeries> { table.ToCurve() };
+            curves.AddRange(args.Compare.Select(dir => SweepTable.Read(dir, CompareName(dir)).ToCurve()));
+            QualityDiversityChart.Save(Path.Combine(output, ChartFile), $"Quality-diversity, {sweepSamples} samples per point, {references.Count} references",
+                "Self-BLEU-4 (lower = more diverse)", "BLEU-4 (higher = better quality)", curves);
+        }
+
+        var metrics = new JsonObject
+        {
+            ["bundle_version"] = bundle.Version,
+            ["bundle_kind"] = bundle.Manifest.Kind,
+            ["name"] = name,
+            ["latent_source"] = source,
+            ["temperature"] = args.Temperature,
+            ["self_bleu_pool"] = main.Report.Samples,
+            ["references_file"] = args.References is null ? $"{bundle.Directory}/{CorpusSplit.HeldOutFile}" : Path.GetFullPath(args.References),
+            ["seed"] = args.Seed,
+        };
+        foreach (var (key, value) in main.Report.ToMetrics().Concat(heldOut))
+        {
+            metrics[key] = value;
+        }
+        metrics["sweep"] = new JsonArray(sweep.Select(row =>
+        {
+            var point = new JsonObject { ["temperature"] = row.Temperature };
+            foreach (var (key, value) in row.Metrics)
+            {
+                point[key] = value;
+            }
+            return (JsonNode)point;
+        }).ToArray());
+        metrics["elapsed_seconds"] = Math.Round(_clock.Elapsed.TotalSeconds, 1);
+        File.WriteAllText(Path.Combine(output, MetricsFile), metrics.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        Log($"wrote {MetricsFile}, {SamplesFile}{(sweep.Count > 0 ? $", {SweepTable.FileName}, {ChartFile}" : "")} to {output}");
+        return output;
+    }
+
+    private (ModelBundle Bundle, string StoreRoot) ResolveBundle()
+    {
+        string storeRoot, version;
+        if (args.Bundle is { } bundlePath)
+        {
+            var directory = new DirectoryInfo(Path.GetFullPath(bundlePath.TrimEnd('/')));
+            if (!directory.Exists)
+            {
+                throw new EvalException($"bundle folder {directory.FullName} does not exist");
+            }
+            if (directory.Parent?.Name != "bundles" || directory.Parent.Parent is null)
+            {
+                throw new EvalException($"{directory.FullName} is not in a model store (expected <store>/bundles/<version>)");
+            }
+            storeRoot = args.Store ?? directory.Parent.Parent.FullName;
+            version = directory.Name;
+        }
+        else
+        {
+            storeRoot = args.Store ?? Path.Combine(RepositoryRoot(), ".data", "models");
+            version = new ModelBundleStore(storeRoot).LatestVersion()
+                ?? throw new EvalException($"the model store {storeRoot} has no bundle yet: train one (scripts/run.sh) or pass --bundle DIR");
+        }
+        try
+        {
+            return (new ModelBundleStore(storeRoot).Open(version, VaeBundle.KindsWithVae), storeRoot);
+        }
+        catch (BundleException ex)
+        {
+            throw new EvalException($"bundle {version} cannot be evaluated: {ex.Message}");
+        }
+    }
+
+    private static ByteLevelBpeTokenizer LoadTokenizer(string storeRoot, ModelBundle bundle)
+    {
+        var store = new VocabularyStore(storeRoot);
+        var version = bundle.Manifest.TokenizerVersion;
+        return store.Contains(version)
+            ? store.Load(version)
+            : throw new EvalException($"the bundle's vocabulary {version} is not in {store.Root}");
+    }
+
+    private string LatentSourceOf(ModelBundle bundle, VaeConfig config)
+    {
+        if (!config.UsesLatent)
+        {
+            return "none";
+        }
+        var requested = args.LatentSource ?? (bundle.Manifest.Kind == AraeBundle.Kind ? "generator" : "prior");
+        if (requested == "generator" && bundle.Manifest.Kind != AraeBundle.Kind)
+        {
+            throw new EvalException($"bundle {bundle.Version} has no latent generator ({bundle.Manifest.Kind}): use --latent-source prior");
+        }
+        return requested;
+    }
+
+    private static IReadOnlyList<string> ReadText(string? path, IReadOnlyList<string>? fromBundle, string option, string what)
+    {
+        if (path is null)
+        {
+            return fromBundle ?? throw new EvalException($"the bundle carries no {what} split (published before evaluation existed): pass {option} FILE");
+        }
+        if (!File.Exists(path))
+        {
+            throw new EvalException($"{option} {path}: no such file");
+        }
+        var lines = File.ReadAllLines(path).Where(l => l.Trim().Length > 0).ToArray();
+        return lines.Length > 0 ? lines : throw new EvalException($"{option} {path} has no sentences");
+    }
+
+    private static string CompareName(string directory)
+    {
+        var metrics = Path.Combine(directory, MetricsFile);
+        return File.Exists(metrics) && JsonNode.Parse(File.ReadAllText(metrics))?["name"]?.GetValue<string>() is { } name ? name : Path.GetFileName(directory.TrimEnd('/'));
+    }
+
+    internal static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "LlmMesh.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+        return Directory.GetCurrentDirectory();
+    }
+
+    private static string Format(BleuScores s) => $"{s.Bleu2:F3}/{s.Bleu3:F3}/{s.Bleu4:F3}/{s.Bleu5:F3}";
+
+    private void Log(string message) => log.WriteLine($"[{_clock.Elapsed:mm\\:ss}] {message}");
+}
