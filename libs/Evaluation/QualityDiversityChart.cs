@@ -11,9 +11,9 @@ public sealed record CurveSeries(string Name, IReadOnlyList<CurvePoint> Points, 
 /// <summary>Draws BLEU (quality, up) against Self-BLEU (diversity, lower is better, right) as a PNG.</summary>
 public static class QualityDiversityChart
 {
-    private const int Width = 1000;
+    private const int Width = 1100;
     private const int Height = 700;
-    private const float Left = 80, Right = 260, Top = 50, Bottom = 70;
+    private const float Left = 80, Right = 300, Top = 50, Bottom = 70;
 
     private static readonly SKColor[] Palette =
         [new(0x1f, 0x77, 0xb4), new(0xd6, 0x27, 0x28), new(0x2c, 0xa0, 0x2c), new(0x94, 0x67, 0xbd), new(0xff, 0x7f, 0x0e), new(0x8c, 0x56, 0x4b)];
@@ -40,14 +40,15 @@ public static class QualityDiversityChart
         using var grid = new SKPaint { Color = new SKColor(0xdd, 0xdd, 0xdd), StrokeWidth = 1 };
         using var axis = new SKPaint { Color = SKColors.Black, StrokeWidth = 1.5f };
 
-        for (var i = 0; i <= 5; i++)
+        foreach (var xv in Ticks(xMin, xMax))
         {
-            var xv = xMin + (xMax - xMin) * i / 5;
-            var yv = yMin + (yMax - yMin) * i / 5;
             canvas.DrawLine(X(xv), Top, X(xv), Height - Bottom, grid);
+            canvas.DrawText(xv.ToString("0.0#"), X(xv), Height - Bottom + 20, SKTextAlign.Center, font, text);
+        }
+        foreach (var yv in Ticks(yMin, yMax))
+        {
             canvas.DrawLine(Left, Y(yv), Width - Right, Y(yv), grid);
-            canvas.DrawText(xv.ToString("0.000"), X(xv), Height - Bottom + 20, SKTextAlign.Center, font, text);
-            canvas.DrawText(yv.ToString("0.000"), Left - 8, Y(yv) + 5, SKTextAlign.Right, font, text);
+            canvas.DrawText(yv.ToString("0.0#"), Left - 8, Y(yv) + 5, SKTextAlign.Right, font, text);
         }
         canvas.DrawLine(Left, Height - Bottom, Width - Right, Height - Bottom, axis);
         canvas.DrawLine(Left, Top, Left, Height - Bottom, axis);
@@ -81,6 +82,18 @@ public static class QualityDiversityChart
         using var data = image.Encode(SKEncodedImageFormat.Png, 100);
         using var file = File.Create(path);
         data.SaveTo(file);
+    }
+
+    /// <summary>Round tick values (steps of 1, 2 or 5 times a power of ten), about eight of them.</summary>
+    private static IEnumerable<double> Ticks(double min, double max)
+    {
+        var rough = (max - min) / 8;
+        var power = Math.Pow(10, Math.Floor(Math.Log10(rough)));
+        var step = new[] { 1.0, 2.0, 5.0, 10.0 }.Select(m => m * power).First(candidate => candidate >= rough);
+        for (var tick = Math.Ceiling(min / step) * step; tick <= max; tick += step)
+        {
+            yield return Math.Round(tick, 10);
+        }
     }
 
     private static (double Min, double Max) Range(IEnumerable<double> values)

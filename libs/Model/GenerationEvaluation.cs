@@ -89,7 +89,8 @@ public static class GenerationEvaluation
 
     /// <summary>
     /// The decoder on held-out sentences: NLL per token (reconstruction + KL, with one z sample),
-    /// perplexity, KL per sentence, and reconstruction BLEU-4 of greedy decoding from the posterior mean.
+    /// perplexity per token and per word, KL per sentence, and reconstruction BLEU-4 of greedy
+    /// decoding from the posterior mean.
     /// </summary>
     public static IReadOnlyDictionary<string, double> HeldOutMetrics(
         SentenceVae vae, IReadOnlyList<int[]> heldOut, Func<IReadOnlyList<int[]>, IReadOnlyList<string>> decode, int maxTokens, long seed)
@@ -103,13 +104,17 @@ public static class GenerationEvaluation
             using var scope = NewDisposeScope();
             reconstructions.AddRange(VaeSampler.Sample(vae, AraeEvaluation.Encode(vae, batch), maxTokens, temperature: 0, random));
         }
+        var heldOutTexts = decode(nonEmpty);
+        // Per word (NLTK words plus </s>), the unit n-gram models report: comparable across vocabularies.
+        var words = heldOutTexts.Sum(t => WordTokenizer.Tokenize(t).Length + 1);
         return new Dictionary<string, double>
         {
             ["heldout_nll_per_token"] = metrics.NllPerToken,
             ["heldout_ppl"] = metrics.Perplexity,
+            ["heldout_word_ppl"] = Math.Exp(metrics.NllPerToken * metrics.Tokens / words),
             ["heldout_kl_per_sentence"] = metrics.KlPerSentence,
             ["heldout_sentences"] = metrics.Sentences,
-            ["reconstruction_bleu4"] = TextEvaluator.PairedBleu4(decode(reconstructions), decode(nonEmpty)),
+            ["reconstruction_bleu4"] = TextEvaluator.PairedBleu4(decode(reconstructions), heldOutTexts),
         };
     }
 }

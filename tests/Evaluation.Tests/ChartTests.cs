@@ -16,7 +16,7 @@ public sealed class ChartTests
                 new CurveSeries("real captions", [new(0.574, 0.337, "real")], Connected: false),
             ]);
             using var bitmap = SKBitmap.Decode(path);
-            Assert.Equal((1000, 700), (bitmap.Width, bitmap.Height));
+            Assert.Equal((1100, 700), (bitmap.Width, bitmap.Height));
             var red = Enumerable.Range(0, bitmap.Width).SelectMany(x => Enumerable.Range(0, bitmap.Height).Select(y => bitmap.GetPixel(x, y)))
                 .Count(p => p.Red > 200 && p.Green < 80 && p.Blue < 80);
             Assert.True(red > 50, "the second series is drawn in red");

@@ -74,6 +74,7 @@ public sealed class MeshFixture : IAsyncLifetime
                 AdversarialSteps = adversarialSteps,
                 LatentHiddenSize = 64,
                 TextDiscriminatorEpochs = 1,
+                EvaluationSamples = 100,
             },
         }, cancellationToken: cancellationToken);
         await foreach (var progress in call.ResponseStream.ReadAllAsync(cancellationToken))

@@ -24,7 +24,7 @@ public sealed class TrainerThroughHostTests(MeshFixture mesh)
                 Steps = 60,
                 BatchSize = 256,
                 Seed = 9,
-                Hyperparameters = new Hyperparameters { EmbeddingSize = 32, HiddenSize = 48, LatentSize = 8, CheckpointEverySteps = 25, AdversarialSteps = 0 },
+                Hyperparameters = new Hyperparameters { EmbeddingSize = 32, HiddenSize = 48, LatentSize = 8, CheckpointEverySteps = 25, AdversarialSteps = 0, EvaluationSamples = 100 },
             };
             using var call = trainer.StartRun(request, deadline: DateTime.UtcNow.AddMinutes(1));
             var updates = new List<ProgressUpdate>();
@@ -46,6 +46,9 @@ public sealed class TrainerThroughHostTests(MeshFixture mesh)
             Assert.Equal(60, final.Step);
             Assert.Contains(updates, u => u.Phase == "tokenize");
             Assert.Contains(updates, u => u.Phase == "vae" && u.Step > 0 && u.TokensPerSecond > 0);
+            var evaluation = Assert.Single(updates, u => u.Phase == "evaluation" && u.PhaseMetrics.Count > 0);
+            Assert.InRange(evaluation.PhaseMetrics["bleu4"], 0, 1);
+            Assert.Equal(100, evaluation.PhaseMetrics["samples"]);
             Assert.True(Directory.Exists(final.BundleLocation));
             Assert.StartsWith(Path.Combine(mesh.DataDirectory, "models", "bundles"), final.BundleLocation);
 

@@ -57,6 +57,26 @@ public sealed class EvalCommandTests : IDisposable
     }
 
     [Fact]
+    public void An_n_gram_baseline_is_scored_on_the_bundle_split_with_the_same_metrics()
+    {
+        var bundle = PublishTinyBundle(withSplit: true);
+        var output = Path.Combine(_root, "kn");
+        Run("--bundle", bundle.Directory, "--baseline", "kn4", "--samples", "200", "--no-sweep", "--out", output);
+
+        var metrics = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")))!.AsObject();
+        Assert.Equal("Kneser-Ney 4-gram", metrics["model"]!.GetValue<string>());
+        Assert.True(metrics["bleu2"]!.GetValue<double>() > 0.2, $"an n-gram model of captions shares bigrams with held-out captions: {metrics}");
+        Assert.InRange(metrics["train_copy_rate"]!.GetValue<double>(), 0, 0.5);
+        Assert.Equal(200, File.ReadAllLines(Path.Combine(output, "samples.txt")).Length);
+        Assert.Contains("no temperature", Fails("--bundle", bundle.Directory, "--baseline", "kn5", "--sweep", "0.8"));
+
+        Run("--bundle", bundle.Directory, "--baseline", "real", "--samples", "1000", "--no-sweep", "--out", Path.Combine(_root, "real"));
+        var real = JsonNode.Parse(File.ReadAllText(Path.Combine(_root, "real", "metrics.json")))!.AsObject();
+        Assert.Equal(250, real["samples"]!.GetValue<int>()); // every training caption, no more
+        Assert.Equal(1.0, real["train_copy_rate"]!.GetValue<double>());
+    }
+
+    [Fact]
     public void Mistakes_are_reported_with_what_to_do()
     {
         var withoutSplit = PublishTinyBundle(withSplit: false);

@@ -32,6 +32,27 @@ public sealed class RunSettingsTests
     }
 
     [Fact]
+    public void The_lm_preset_is_the_full_decoder_as_a_plain_language_model_on_the_same_split()
+    {
+        var lm = RunSettings.FromRequest(new StartRunRequest { Preset = "lm", Seed = 1 });
+        var full = RunSettings.FromRequest(new StartRunRequest { Preset = "full", Seed = 1 });
+        Assert.False(lm.UsesLatent);
+        Assert.False(lm.ModelConfig(100).UsesLatent);
+        Assert.False(lm.HasAdversarialPhase);
+        Assert.Equal(0, lm.Training.WordDropout);
+        Assert.Equal((full.EmbeddingSize, full.HiddenSize, full.ValidationFraction, full.Training.Epochs, full.EvaluationSamples),
+            (lm.EmbeddingSize, lm.HiddenSize, lm.ValidationFraction, lm.Training.Epochs, lm.EvaluationSamples));
+        var (lmTrain, lmHeldOut) = TrainingRunner.Split(10_000, lm);
+        var (fullTrain, fullHeldOut) = TrainingRunner.Split(10_000, full);
+        Assert.Equal(fullTrain, lmTrain);
+        Assert.Equal(fullHeldOut, lmHeldOut);
+
+        // Asking any preset for a plain language model drops its adversarial phase.
+        var plainQuick = RunSettings.FromRequest(new StartRunRequest { Hyperparameters = new Hyperparameters { PlainLanguageModel = true } });
+        Assert.False(plainQuick.HasAdversarialPhase);
+    }
+
+    [Fact]
     public void Without_a_seed_a_run_gets_one_and_records_it()
     {
         var settings = RunSettings.FromRequest(new StartRunRequest());

@@ -59,6 +59,7 @@ public sealed class TrainerServiceFactory(TrainerFolders folders, InProcessToken
             AdversarialSteps = adversarialSteps,
             LatentHiddenSize = 32,
             TextDiscriminatorEpochs = 1,
+            EvaluationSamples = 60,
         },
     };
 

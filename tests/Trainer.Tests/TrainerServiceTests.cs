@@ -49,6 +49,35 @@ public sealed class TrainerServiceTests : IAsyncLifetime
         using var model = VaeBundle.Load(bundle);
         Assert.Equal(32, model.Config.HiddenSize);
         Assert.False(Directory.Exists(Path.Combine(_folders.RunsDirectory, final.RunId, "checkpoints")));
+
+        // The evaluation phase scored samples against the held-out split that the bundle carries.
+        Assert.Contains(updates, u => u.Phase == "evaluation" && u.PhaseMetrics.ContainsKey("bleu4"));
+        foreach (var metric in new[] { "bleu2", "bleu3", "bleu4", "bleu5", "self_bleu2", "self_bleu3", "self_bleu4", "self_bleu5", "train_copy_rate", "reconstruction_bleu4" })
+        {
+            Assert.InRange(bundle.Manifest.Metrics[metric], 0, 1);
+        }
+        Assert.True(bundle.Manifest.Metrics["forward_ppl"] > 1 && bundle.Manifest.Metrics["reverse_ppl"] > 1);
+        Assert.Equal(60, bundle.Manifest.Metrics["samples"]);
+        var split = CorpusSplit.Read(bundle)!;
+        Assert.Equal(TrainerFolders.Corpus.Count, split.Train.Count + split.HeldOut.Count);
+        Assert.Equal(TrainerFolders.Corpus.Order(), split.Train.Concat(split.HeldOut).Order());
+        Assert.Equal(split.HeldOut.Count, (int)bundle.Manifest.Metrics["references"]);
+    }
+
+    [Fact]
+    public async Task The_plain_language_model_baseline_trains_through_the_same_trainer()
+    {
+        var request = TrainerServiceFactory.TinyRun(epochs: 2);
+        request.Hyperparameters.PlainLanguageModel = true;
+        request.Hyperparameters.ClearAdversarialSteps();
+        using var call = _service.CreateTrainerClient().StartRun(request);
+        var (_, final) = await _service.ReadToEndAsync(call.ResponseStream);
+
+        Assert.Equal(RunState.Completed, final.State);
+        var bundle = new ModelBundleStore(_folders.ModelStore).Open(final.BundleVersion, VaeBundle.Kind);
+        Assert.False(VaeBundle.ReadConfig(bundle).UsesLatent);
+        Assert.Equal(0, bundle.Manifest.Metrics["validation_kl_per_sentence"]);
+        Assert.True(bundle.Manifest.Metrics["bleu2"] > 0);
     }
 
     [Fact]
@@ -129,6 +158,9 @@ public sealed class TrainerServiceTests : IAsyncLifetime
         { "hidden_size=-5", StatusCode.InvalidArgument, "hidden_size" },
         { "kl_schedule=bogus", StatusCode.InvalidArgument, "kl_schedule" },
         { "validation_fraction=0.9", StatusCode.InvalidArgument, "validation_fraction" },
+        { "evaluation_samples=1", StatusCode.InvalidArgument, "evaluation_samples" },
+        { "evaluation_samples=-4", StatusCode.InvalidArgument, "evaluation_samples" },
+        { "plain_language_model=true", StatusCode.InvalidArgument, "adversarial" },
     };
 
     [Theory]
@@ -150,6 +182,11 @@ public sealed class TrainerServiceTests : IAsyncLifetime
             case "hidden_size": request.Hyperparameters.HiddenSize = int.Parse(value); break;
             case "kl_schedule": request.Hyperparameters.KlSchedule = value; break;
             case "validation_fraction": request.Hyperparameters.ValidationFraction = double.Parse(value); break;
+            case "evaluation_samples": request.Hyperparameters.EvaluationSamples = int.Parse(value); break;
+            case "plain_language_model":
+                request.Hyperparameters.PlainLanguageModel = bool.Parse(value);
+                request.Hyperparameters.AdversarialSteps = 10;
+                break;
         }
 
         var error = await Assert.ThrowsAsync<RpcException>(async () =>

@@ -19,6 +19,9 @@ public sealed record EvalArguments
           --no-sweep              skip the curve
           --sweep-samples N       samples per curve point (default: --samples; Self-BLEU grows with the pool)
           --self-bleu-subsample N score Self-BLEU for N samples only, each against the whole pool
+          --baseline kn4|kn5|real score a Kneser-Ney n-gram LM trained on the training text, or the
+                                  training text itself, instead of the bundle's model (same split and
+                                  metrics; no temperature)
           --compare DIR           another evaluation's output folder whose curve is drawn too (repeatable)
           --max-tokens N          longest sample in tokens (default 48)
           --seed N                sampling seed (default 1)
@@ -32,6 +35,7 @@ public sealed record EvalArguments
     public int Samples { get; init; } = 10_000;
     public double Temperature { get; init; } = 1.0;
     public string? LatentSource { get; init; }
+    public string? Baseline { get; init; }
     public IReadOnlyList<double> Sweep { get; init; } = [0.7, 0.8, 0.9, 1.0, 1.1];
     public int? SweepSamples { get; init; }
     public int? SelfBleuSubsample { get; init; }
@@ -59,6 +63,7 @@ public sealed record EvalArguments
                 "--samples" => result with { Samples = Int(name, Value(), 2, 1_000_000) },
                 "--temperature" => result with { Temperature = ParseTemperature(name, Value()) },
                 "--latent-source" => result with { LatentSource = Source(Value()) },
+                "--baseline" => result with { Baseline = Value() is "kn4" or "kn5" or "real" ? args[i] : throw new ArgumentException($"--baseline is 'kn4', 'kn5' or 'real', not '{args[i]}'") },
                 "--sweep" => result with { Sweep = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t => ParseTemperature(name, t)).ToArray() },
                 "--no-sweep" => result with { Sweep = [] },
                 "--sweep-samples" => result with { SweepSamples = Int(name, Value(), 2, 1_000_000) },

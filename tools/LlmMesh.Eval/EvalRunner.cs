@@ -24,50 +24,44 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
     public string Run(CancellationToken cancellationToken)
     {
         var (bundle, storeRoot) = ResolveBundle();
-        var tokenizer = LoadTokenizer(storeRoot, bundle);
-        var source = LatentSourceOf(bundle, VaeBundle.ReadConfig(bundle));
         var split = CorpusSplit.Read(bundle);
+        var latentSource = args.Baseline is null ? LatentSourceOf(bundle, VaeBundle.ReadConfig(bundle)) : "none";
         var references = ReadText(args.References, split?.HeldOut, "--references", "held-out");
         var training = ReadText(args.Train, split?.Train, "--train", "training");
-        var output = Path.GetFullPath(args.Out ?? Path.Combine(RepositoryRoot(), ".data", "eval", bundle.Version));
+        if (args.Baseline is not null && args.Sweep.Any(t => t != 1.0))
+        {
+            throw new EvalException($"the {args.Baseline} baseline has no temperature: add --no-sweep (or --sweep 1.0)");
+        }
+        var output = Path.GetFullPath(args.Out ?? Path.Combine(RepositoryRoot(), ".data", "eval", args.Baseline ?? bundle.Version));
         Directory.CreateDirectory(output);
 
-        using var vae = VaeBundle.Load(bundle);
-        using var latentGenerator = source == "generator" ? AraeBundle.LoadLatentGenerator(bundle) : null;
-        Log($"bundle {bundle.Version} ({bundle.Manifest.Kind}), z from {source}; {references.Count} references, {training.Count} training sentences");
-
         var progress = new ThrottledProgress(p => Log(ThrottledProgress.Describe(p)));
+        using var source = OpenSource(bundle, storeRoot, latentSource, training);
+        Log($"{source.Name}; {references.Count} references, {training.Count} training sentences (split of bundle {bundle.Version})");
         var evaluator = new TextEvaluator(references, training, progress);
-        IReadOnlyList<string> Decode(IReadOnlyList<int[]> ids) => ids.Select(s => tokenizer.Decode(s)).ToArray();
-        GenerationEvaluationOptions Options(double temperature, int samples) => new()
+        SampleEvaluation Evaluate(double temperature, int count)
         {
-            Samples = samples,
-            Temperature = temperature,
-            MaxTokens = args.MaxTokens,
-            SelfBleuSubsample = args.SelfBleuSubsample,
-            Seed = args.Seed,
-        };
+            var samples = source.Sample(count, temperature, args.Seed, progress, cancellationToken);
+            return new SampleEvaluation(samples, evaluator.Evaluate(samples, args.SelfBleuSubsample, (int)(args.Seed & int.MaxValue), cancellationToken));
+        }
 
-        var main = GenerationEvaluation.EvaluateSamples(vae, latentGenerator, evaluator, Decode, Options(args.Temperature, args.Samples), progress, cancellationToken);
+        var main = Evaluate(args.Temperature, args.Samples);
         File.WriteAllLines(Path.Combine(output, SamplesFile), main.Samples);
         Log($"BLEU-2..5 {Format(main.Report.Bleu)}  Self-BLEU-2..5 {Format(main.Report.SelfBleu)}  copies {main.Report.TrainCopyRate:P2}");
 
-        Log("held-out decoder metrics");
-        var heldOutIds = references.Select(line => tokenizer.Encode(line).ToArray()).Where(ids => ids.Length > 0).ToArray();
-        var heldOut = GenerationEvaluation.HeldOutMetrics(vae, heldOutIds, Decode, args.MaxTokens, args.Seed);
+        Log("held-out metrics of the model");
+        var heldOut = source.HeldOutMetrics(references, args.Seed);
 
         var sweepSamples = args.SweepSamples ?? args.Samples;
         var sweep = new List<SweepRow>();
         foreach (var temperature in args.Sweep)
         {
-            var point = temperature == args.Temperature && sweepSamples == args.Samples
-                ? main
-                : GenerationEvaluation.EvaluateSamples(vae, latentGenerator, evaluator, Decode, Options(temperature, sweepSamples), progress, cancellationToken);
+            var point = temperature == args.Temperature && sweepSamples == args.Samples ? main : Evaluate(temperature, sweepSamples);
             sweep.Add(new SweepRow(temperature, point.Report.ToMetrics()));
             Log($"T={temperature:0.###}: BLEU-4 {point.Report.Bleu.Bleu4:F3}  Self-BLEU-4 {point.Report.SelfBleu.Bleu4:F3}  copies {point.Report.TrainCopyRate:P2}");
         }
 
-        var name = $"{bundle.Manifest.Kind} {bundle.Version[..15]} ({source})";
+        var name = source.Name;
         if (sweep.Count > 0)
         {
             var table = new SweepTable(name, sweep);
@@ -82,8 +76,9 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
         {
             ["bundle_version"] = bundle.Version,
             ["bundle_kind"] = bundle.Manifest.Kind,
+            ["model"] = name,
             ["name"] = name,
-            ["latent_source"] = source,
+            ["latent_source"] = latentSource,
             ["temperature"] = args.Temperature,
             ["self_bleu_pool"] = main.Report.Samples,
             ["references_file"] = args.References is null ? $"{bundle.Directory}/{CorpusSplit.HeldOutFile}" : Path.GetFullPath(args.References),
@@ -106,6 +101,27 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
         File.WriteAllText(Path.Combine(output, MetricsFile), metrics.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         Log($"wrote {MetricsFile}, {SamplesFile}{(sweep.Count > 0 ? $", {SweepTable.FileName}, {ChartFile}" : "")} to {output}");
         return output;
+    }
+
+    private ISampleSource OpenSource(ModelBundle bundle, string storeRoot, string latentSource, IReadOnlyList<string> training)
+    {
+        switch (args.Baseline)
+        {
+            case "real":
+                return new RealTextSource(training);
+            case { } baseline:
+                Log($"training the {baseline} baseline on the training text");
+                return new KneserNeySampleSource(KneserNeyLanguageModel.Train(training.Select(WordTokenizer.Tokenize), baseline == "kn4" ? 4 : 5));
+        }
+        var tokenizer = LoadTokenizer(storeRoot, bundle);
+        var vae = VaeBundle.Load(bundle);
+        var name = latentSource switch
+        {
+            "generator" => $"latent GAN ({bundle.Version[..15]})",
+            "prior" => $"VAE prior ({bundle.Version[..15]})",
+            _ => $"plain LM ({bundle.Version[..15]})",
+        };
+        return new BundleSampleSource(vae, latentSource == "generator" ? AraeBundle.LoadLatentGenerator(bundle) : null, tokenizer, name, args.MaxTokens);
     }
 
     private (ModelBundle Bundle, string StoreRoot) ResolveBundle()
