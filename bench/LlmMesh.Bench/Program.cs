@@ -15,8 +15,9 @@ static int Usage()
         usage: dotnet run --project bench/LlmMesh.Bench -c Release -- <benchmark> [options]
           detokenize --tokenizer http://127.0.0.1:7101 --store .data/models [--sequences 200]
               per-token streaming detokenization: in process vs the tokenizer's DecodeStream
-          stream --generator http://127.0.0.1:7103 [--requests 30] [--max-tokens 64] [--prompt TEXT]
-              one stream at a time through the mesh: time to first token and tokens/s
+          stream --generator http://127.0.0.1:7103 [--requests 30] [--concurrency 1] [--max-tokens 64] [--prompt TEXT]
+              a fixed number of streams through the mesh, --concurrency at a time: time to first
+              token, tokens/s per stream and in aggregate
           samples --generator http://127.0.0.1:7103 [--count 10] [--temperature 0.8] [--top-p 0.95] [--variation 1]
                   [--latent-source prior|generator] [--prompts no]
               unconditioned and prompt-conditioned samples

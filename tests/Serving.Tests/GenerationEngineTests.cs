@@ -52,6 +52,21 @@ public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task Concurrent_streams_batched_together_give_what_each_gives_alone()
+    {
+        var requests = Enumerable.Range(0, 6).Select(i => new GenerateRequest { Seed = (ulong)(100 + i), MaxTokens = 24, Temperature = 0.9 }).ToArray();
+        var alone = new List<string>();
+        foreach (var request in requests)
+        {
+            alone.Add((await GenerateAsync(request)).Final.Text);
+        }
+
+        var together = await Task.WhenAll(requests.Select(r => Task.Run(() => GenerateAsync(r))));
+
+        Assert.Equal(alone, together.Select(t => t.Final.Text));
+    }
+
+    [Fact]
     public async Task The_model_ends_sentences_with_eos()
     {
         var reasons = new List<string>();

@@ -1,3 +1,4 @@
+using LlmMesh.Serving.Batching;
 using LlmMesh.Generator.Generation;
 using LlmMesh.Model;
 using LlmMesh.ModelStore;
@@ -10,8 +11,11 @@ public sealed class TinyGeneratorLoader(TinyBundle bundle) : IModelLoader<Genera
 {
     public IReadOnlyList<string> Kinds => VaeBundle.KindsWithVae;
 
+    public BatchingOptions Batching { get; init; } = new();
+
     public GeneratorModel Load(ModelBundle loaded) =>
-        new(VaeBundle.Load(loaded), loaded, bundle.Tokenizer, loaded.Manifest.Kind == AraeBundle.Kind ? AraeBundle.LoadLatentGenerator(loaded) : null);
+        GeneratorModel.Create(VaeBundle.Load(loaded), loaded, bundle.Tokenizer,
+            loaded.Manifest.Kind == AraeBundle.Kind ? AraeBundle.LoadLatentGenerator(loaded) : null, Batching, threads: 1);
 }
 
 /// <summary>A tokenizer that has every vocabulary.</summary>

@@ -1,3 +1,4 @@
+using LlmMesh.Serving.Batching;
 using LlmMesh.Generator.Generation;
 using LlmMesh.Serving.Hosting;
 using DiscriminatorClient = LlmMesh.Contracts.V1.Discriminator.DiscriminatorClient;
@@ -11,6 +12,7 @@ public static class ApplicationServiceExtensions
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<GeneratorOptions>().BindConfiguration(GeneratorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<BatchingOptions>().BindConfiguration($"{GeneratorOptions.Section}:Batching").ValidateDataAnnotations().ValidateOnStart();
         builder.AddModelServing<GeneratorModel, GeneratorModelLoader>();
         builder.Services.AddSingleton<GenerationEngine>();
         builder.Services.AddSingleton<GenerationTelemetry>();

@@ -116,7 +116,7 @@ public sealed class GenerationEngine(
         var sampler = new TokenSampler(request.Sampling, banned);
         var stops = new StopSequenceMatcher(request.Stop);
         await using var detokenizer = CreateDetokenizer(model);
-        using var decoding = model.StartDecoding(z);
+        using var decoding = await model.Batcher.JoinAsync(z, cancellationToken);
 
         var generated = new List<int>(request.MaxTokens);
         var text = new StringBuilder();
@@ -125,7 +125,12 @@ public sealed class GenerationEngine(
         var token = model.Config.BosId;
         while (generated.Count < request.MaxTokens)
         {
-            if (cancellationToken.IsCancellationRequested)
+            float[] logits;
+            try
+            {
+                logits = await decoding.StepAsync(token, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 // The client left (nothing more is delivered) or the service is stopping (the
                 // client still gets the final message).
@@ -133,7 +138,7 @@ public sealed class GenerationEngine(
                 output.TryWrite(Final("cancelled", text.ToString(), generated.Count));
                 return;
             }
-            token = sampler.Sample(decoding.Step(token), generated, random);
+            token = sampler.Sample(logits, generated, random);
             if (token == model.Config.EosId)
             {
                 finishReason = "eos";

@@ -23,6 +23,7 @@ public sealed class GenerationTelemetry
     private readonly Histogram<double> _timeToFirstToken;
     private readonly Histogram<double> _timePerOutputToken;
     private readonly Histogram<long> _tokenUsage;
+    private readonly Histogram<int> _batchSize;
 
     public GenerationTelemetry(IMeterFactory meterFactory)
     {
@@ -39,7 +40,12 @@ public sealed class GenerationTelemetry
         _tokenUsage = meter.CreateHistogram<long>("gen_ai.client.token.usage", unit: "{token}",
             description: "Number of input and output tokens used",
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = TokenBuckets.Select(b => (long)b).ToArray() });
+        _batchSize = meter.CreateHistogram("llmmesh.generator.batch.size", unit: "{sequence}",
+            description: "Sequences decoded together in one batched decoder step (continuous batching)",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128] });
     }
+
+    public void RecordBatch(int sequences) => _batchSize.Record(sequences);
 
     public static Activity? StartGeneration(string model, GenerationRequest request)
     {

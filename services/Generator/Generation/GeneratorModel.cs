@@ -1,5 +1,6 @@
 using LlmMesh.Model;
 using LlmMesh.ModelStore;
+using LlmMesh.Serving.Batching;
 using LlmMesh.Serving.Hosting;
 using LlmMesh.Serving.Sampling;
 using LlmMesh.Tokenization;
@@ -9,10 +10,11 @@ using TorchSharp;
 namespace LlmMesh.Generator.Generation;
 
 /// <summary>
-/// The decoder of one bundle, its latent generator when the bundle has one (ARAE), and, when the
-/// model store has it, the bundle's vocabulary for local detokenization.
+/// The decoder of one bundle behind its continuous batcher, its latent generator when the bundle
+/// has one (ARAE), and, when the model store has it, the bundle's vocabulary for local detokenization.
 /// </summary>
-public sealed class GeneratorModel(SentenceVae vae, ModelBundle bundle, ByteLevelBpeTokenizer? vocabulary, LatentGenerator? latentGenerator = null) : IServingModel
+public sealed class GeneratorModel(
+    SentenceVae vae, ModelBundle bundle, ByteLevelBpeTokenizer? vocabulary, DecodeBatcher batcher, LatentGenerator? latentGenerator = null) : IServingModel
 {
     public ModelBundle Bundle => bundle;
 
@@ -25,7 +27,22 @@ public sealed class GeneratorModel(SentenceVae vae, ModelBundle bundle, ByteLeve
     /// <summary>Bundles with a latent GAN have a discriminator to score candidates with.</summary>
     public bool HasDiscriminator => bundle.Manifest.Kind == AraeBundle.Kind;
 
-    public DecoderSession StartDecoding(ReadOnlySpan<float> z) => new(vae, z);
+    /// <summary>Puts the decoder behind a new batcher (libtorch on its step thread with <paramref name="threads"/> threads) and warms it up.</summary>
+    public static GeneratorModel Create(SentenceVae vae, ModelBundle bundle, ByteLevelBpeTokenizer? vocabulary, LatentGenerator? latentGenerator,
+        BatchingOptions batching, int threads, Action<int>? onStep = null)
+    {
+        var batcher = new DecodeBatcher(new TorchDecoderStep(vae), batching, onStep, () => torch.set_num_threads(threads));
+        var model = new GeneratorModel(vae, bundle, vocabulary, batcher, latentGenerator);
+        using var warmUp = batcher.JoinAsync(new float[model.Config.LatentSize], CancellationToken.None).GetAwaiter().GetResult();
+        for (var i = 0; i < 4; i++)
+        {
+            warmUp.StepAsync(model.Config.BosId, CancellationToken.None).GetAwaiter().GetResult();
+        }
+        return model;
+    }
+
+    /// <summary>Concurrent streams share its decoder steps.</summary>
+    public DecodeBatcher Batcher => batcher;
 
     /// <summary>z = G(noise), the noise drawn in C# from <paramref name="random"/> (the same z on every backend).</summary>
     public float[] GenerateLatent(SplitMixRandom random)
@@ -40,6 +57,7 @@ public sealed class GeneratorModel(SentenceVae vae, ModelBundle bundle, ByteLeve
 
     public void Dispose()
     {
+        batcher.Dispose();
         vae.Dispose();
         latentGenerator?.Dispose();
     }
@@ -48,10 +66,17 @@ public sealed class GeneratorModel(SentenceVae vae, ModelBundle bundle, ByteLeve
 public sealed class GeneratorModelLoader : IModelLoader<GeneratorModel>
 {
     private readonly VocabularyStore _vocabularies;
+    private readonly GeneratorOptions _options;
+    private readonly BatchingOptions _batching;
+    private readonly GenerationTelemetry _telemetry;
 
-    public GeneratorModelLoader(IOptions<GeneratorOptions> options, IOptions<ModelStoreOptions> store, IHostEnvironment environment)
+    public GeneratorModelLoader(IOptions<GeneratorOptions> options, IOptions<BatchingOptions> batching, IOptions<ModelStoreOptions> store,
+        IHostEnvironment environment, GenerationTelemetry telemetry)
     {
-        torch.set_num_threads(options.Value.Threads);
+        _options = options.Value;
+        _batching = batching.Value;
+        _telemetry = telemetry;
+        torch.set_num_threads(_options.Threads);
         _vocabularies = new VocabularyStore(store.Value.ResolvePath(environment.ContentRootPath));
     }
 
@@ -62,12 +87,6 @@ public sealed class GeneratorModelLoader : IModelLoader<GeneratorModel>
         var vocabularyVersion = bundle.Manifest.TokenizerVersion;
         var vocabulary = _vocabularies.Contains(vocabularyVersion) ? _vocabularies.Load(vocabularyVersion) : null;
         var latentGenerator = bundle.Manifest.Kind == AraeBundle.Kind ? AraeBundle.LoadLatentGenerator(bundle) : null;
-        var model = new GeneratorModel(VaeBundle.Load(bundle), bundle, vocabulary, latentGenerator);
-        using var warmUp = model.StartDecoding(new float[model.Config.LatentSize]);
-        for (var i = 0; i < 4; i++)
-        {
-            warmUp.Step(model.Config.BosId);
-        }
-        return model;
+        return GeneratorModel.Create(VaeBundle.Load(bundle), bundle, vocabulary, latentGenerator, _batching, _options.Threads, _telemetry.RecordBatch);
     }
 }
