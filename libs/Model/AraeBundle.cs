@@ -54,6 +54,7 @@ public static class AraeBundle
         return store.Publish(manifest, directory =>
         {
             vae.save(Path.Combine(directory, VaeBundle.WeightsFile));
+            OnnxExport.WriteDecoder(vae, directory);
             generator.save(Path.Combine(directory, LatentGeneratorFile));
             critic.save(Path.Combine(directory, CriticFile));
             textDiscriminator.save(Path.Combine(directory, TextDiscriminatorFile));

@@ -35,6 +35,7 @@ public static class VaeBundle
         return store.Publish(manifest, directory =>
         {
             model.save(Path.Combine(directory, WeightsFile));
+            OnnxExport.WriteDecoder(model, directory);
             split?.WriteTo(directory);
         });
     }

@@ -29,6 +29,9 @@ public sealed class ModelBundleTests : IDisposable
         Assert.Equal("coco", opened.Manifest.Hyperparameters["corpus"]!.GetValue<string>());
         Assert.Contains(VaeBundle.WeightsFile, opened.Manifest.Files.Keys);
         Assert.Matches("^[0-9a-f]{64}$", opened.Manifest.Files[VaeBundle.WeightsFile].Sha256);
+        // The decoder is also published as ONNX graphs, checksummed like the weights.
+        Assert.Contains(OnnxExport.DecoderStepFile, opened.Manifest.Files.Keys);
+        Assert.Contains(OnnxExport.DecoderInitFile, opened.Manifest.Files.Keys);
         Assert.Equal([published.Version], _store.ListVersions());
         Assert.Equal(published.Version, _store.LatestVersion());
     }

@@ -1,0 +1,63 @@
+using LlmMesh.Generator.Generation;
+using LlmMesh.Model;
+using LlmMesh.Serving.Onnx;
+
+namespace LlmMesh.Serving.Tests;
+
+public sealed class OnnxDecoderStepTests(TinyBundleFixture fixture) : IClassFixture<TinyBundleFixture>, IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("llmmesh-onnx-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void The_exported_decoder_on_onnx_runtime_agrees_with_torch_within_1e_4(bool usesLatent)
+    {
+        using var trained = VaeBundle.Load(fixture.Bundle.Bundle);
+        using var vae = usesLatent ? null : new SentenceVae(trained.Config with { UsesLatent = false });
+        var model = vae ?? trained;
+        if (vae is not null)
+        {
+            vae.load_state_dict(trained.state_dict());
+        }
+        OnnxExport.WriteDecoder(model, _directory);
+        var torch = new TorchDecoderStep(model);
+        using var onnx = new OnnxDecoderStep(Path.Combine(_directory, OnnxExport.DecoderStepFile), Path.Combine(_directory, OnnxExport.DecoderInitFile), threads: 1);
+        Assert.Equal((torch.LatentSize, torch.StateSize, torch.VocabularySize), (onnx.LatentSize, onnx.StateSize, onnx.VocabularySize));
+
+        const int count = 4;
+        var random = new Random(7);
+        var z = Enumerable.Range(0, count * torch.LatentSize).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var (torchState, onnxState) = (new float[count * torch.StateSize], new float[count * torch.StateSize]);
+        torch.InitialStates(z, count, torchState);
+        onnx.InitialStates(z, count, onnxState);
+        AssertClose(torchState, onnxState, 1e-5f);
+
+        var tokens = Enumerable.Repeat(model.Config.BosId, count).ToArray();
+        var (torchLogits, onnxLogits) = (new float[count * torch.VocabularySize], new float[count * torch.VocabularySize]);
+        var (torchNext, onnxNext) = (new float[torchState.Length], new float[onnxState.Length]);
+        for (var step = 0; step < 20; step++) // tokens fed back, as in generation
+        {
+            torch.Step(tokens, torchState, z, count, torchLogits, torchNext);
+            onnx.Step(tokens, onnxState, z, count, onnxLogits, onnxNext);
+            AssertClose(torchLogits, onnxLogits, 1e-4f);
+            AssertClose(torchNext, onnxNext, 1e-5f);
+            for (var i = 0; i < count; i++)
+            {
+                // Greedy among ordinary tokens (ids from 4 on).
+                var row = torchLogits.AsSpan(i * torch.VocabularySize, torch.VocabularySize);
+                tokens[i] = 4 + System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row[4..]);
+            }
+            (torchState, torchNext) = (torchNext, torchState);
+            (onnxState, onnxNext) = (onnxNext, onnxState);
+        }
+    }
+
+    private static void AssertClose(float[] expected, float[] actual, float tolerance)
+    {
+        var worst = expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(worst <= tolerance, $"largest difference {worst} > {tolerance}");
+    }
+}
