@@ -42,6 +42,8 @@ var discriminator = builder.AddProject<Projects.LlmMesh_Discriminator>("discrimi
 
 builder.AddProject<Projects.LlmMesh_Generator>("generator")
     .AsMeshService(messaging, modelStore)
+    // Torch or Onnx (the bundle's exported graphs, no libtorch); clients see the same contract.
+    .WithEnvironment("Generator__Backend", builder.Configuration["LlmMesh:Backends:Generator"] ?? "Torch")
     .WithReference(tokenizer)
     .WithReference(encoder)
     .WithReference(discriminator)

@@ -56,6 +56,7 @@ public static class AraeBundle
             vae.save(Path.Combine(directory, VaeBundle.WeightsFile));
             OnnxExport.WriteDecoder(vae, directory);
             generator.save(Path.Combine(directory, LatentGeneratorFile));
+            OnnxExport.WriteLatentGenerator(generator, directory);
             critic.save(Path.Combine(directory, CriticFile));
             textDiscriminator.save(Path.Combine(directory, TextDiscriminatorFile));
             File.WriteAllBytes(Path.Combine(directory, CalibrationFile), JsonSerializer.SerializeToUtf8Bytes(calibration, BundleManifest.JsonOptions));

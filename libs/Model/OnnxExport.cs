@@ -14,6 +14,7 @@ public static class OnnxExport
 {
     public const string DecoderStepFile = "decoder-step.onnx";
     public const string DecoderInitFile = "decoder-init.onnx";
+    public const string LatentGeneratorFile = "latent-generator.onnx";
     private const string Producer = "LlmMesh";
 
     public static void WriteDecoder(SentenceVae vae, string directory)
@@ -81,10 +82,33 @@ public static class OnnxExport
             .ToBytes(Producer);
     }
 
-    private static Dictionary<string, float[]> Weights(SentenceVae vae)
+    /// <summary>The latent generator: noise [B, N] -> z [B, L] (Gemm, Relu, Gemm, Relu, Gemm).</summary>
+    public static void WriteLatentGenerator(LatentGenerator generator, string directory)
+    {
+        var config = generator.Config;
+        var weights = Weights(generator);
+        var bytes = new OnnxGraph("latent_generator")
+            .Input("noise", DataType.Float, config.NoiseSize)
+            .Initializer("w1", weights["input.weight"], config.HiddenSize, config.NoiseSize)
+            .Initializer("b1", weights["input.bias"], config.HiddenSize)
+            .Initializer("w2", weights["hidden.weight"], config.HiddenSize, config.HiddenSize)
+            .Initializer("b2", weights["hidden.bias"], config.HiddenSize)
+            .Initializer("w3", weights["output.weight"], config.LatentSize, config.HiddenSize)
+            .Initializer("b3", weights["output.bias"], config.LatentSize)
+            .Node("Gemm", ["noise", "w1", "b1"], ["a1"], OnnxGraph.Int("transB", 1))
+            .Node("Relu", ["a1"], ["r1"])
+            .Node("Gemm", ["r1", "w2", "b2"], ["a2"], OnnxGraph.Int("transB", 1))
+            .Node("Relu", ["a2"], ["r2"])
+            .Node("Gemm", ["r2", "w3", "b3"], ["z"], OnnxGraph.Int("transB", 1))
+            .Output("z", config.LatentSize)
+            .ToBytes(Producer);
+        File.WriteAllBytes(Path.Combine(directory, LatentGeneratorFile), bytes);
+    }
+
+    private static Dictionary<string, float[]> Weights(TorchSharp.torch.nn.Module module)
     {
         using var noGrad = no_grad();
-        return vae.named_parameters().ToDictionary(p => p.name, p => p.parameter.contiguous().data<float>().ToArray());
+        return module.named_parameters().ToDictionary(p => p.name, p => p.parameter.contiguous().data<float>().ToArray());
     }
 
     private static void ZeroColumns(float[] matrix, long rows, long columns, long from)

@@ -20,9 +20,18 @@ public sealed class GenerationThroughHostTests(MeshFixture mesh)
         await WaitForAsync(async () => (await _encoder.GetModelInfoAsync(new GetModelInfoRequest())).BundleVersion == version);
         var info = await _generator.GetModelInfoAsync(new GetModelInfoRequest());
         Assert.Equal("sentence-vae", info.Kind);
-        Assert.Equal("torch", info.Backend);
+        Assert.Equal("onnx", info.Backend);
         Assert.Equal(8, info.LatentSize);
         Assert.Matches("^[0-9a-f]{16}$", info.VocabularyVersion);
+    }
+
+    [Fact]
+    public void The_generator_on_the_onnx_backend_never_loads_libtorch()
+    {
+        using var generator = mesh.ServiceProcess("LlmMesh.Generator");
+        var libraries = File.ReadAllText($"/proc/{generator.Id}/maps");
+        Assert.Contains("libonnxruntime", libraries);
+        Assert.DoesNotContain("libtorch", libraries);
     }
 
     [Fact]

@@ -28,7 +28,10 @@ public sealed class MeshFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LlmMesh_AppHost>(
+            // The generator runs the ONNX backend here: every generation test is also the proof
+            // that a swapped backend serves the same contract to unchanged clients.
             ["--LlmMesh:RandomPorts=true", $"--LlmMesh:DataDirectory={_dataDirectory}", "--LlmMesh:AutoTrainPreset=",
+             "--LlmMesh:Backends:Generator=Onnx",
              $"--AppHost:DashboardApiKey={DashboardApiKey}"],
             (options, _) => options.DisableDashboard = false);
         builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
@@ -51,6 +54,11 @@ public sealed class MeshFixture : IAsyncLifetime
             await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, timeout.Token);
         }
     }
+
+    /// <summary>The process of a mesh service of this host (found by its model store folder in its environment).</summary>
+    public System.Diagnostics.Process ServiceProcess(string executable) =>
+        System.Diagnostics.Process.GetProcessesByName(executable).Single(p =>
+            File.ReadAllText($"/proc/{p.Id}/environ").Contains(_dataDirectory, StringComparison.Ordinal));
 
     /// <summary>The tiny bundle trained when the host started; the serving services loaded it.</summary>
     public string FirstBundle { get; private set; } = "";

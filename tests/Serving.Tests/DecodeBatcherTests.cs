@@ -26,6 +26,10 @@ internal sealed class RecordingDecoder : IDecoderStep
 
     public void InitialStates(float[] z, int count, float[] states) => Array.Clear(states, 0, count);
 
+    public void Dispose()
+    {
+    }
+
     public void Step(int[] tokens, float[] states, float[] z, int count, float[] logits, float[] nextStates)
     {
         Batches.Enqueue(count);

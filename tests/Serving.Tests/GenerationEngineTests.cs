@@ -19,7 +19,8 @@ public sealed class TinyBundleFixture : IDisposable
 public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFixture<TinyBundleFixture>, IDisposable
 {
     private readonly GrpcChannel _nowhere = GrpcChannel.ForAddress("http://127.0.0.1:9");
-    private readonly Lazy<ModelHost<GeneratorModel>> _host = new(() => CreateHost(fixture.Bundle));
+    private readonly Lazy<ModelHost<GeneratorModel>> _host = new(() => CreateHost(fixture.Bundle, GeneratorBackend.Torch));
+    private readonly Lazy<ModelHost<GeneratorModel>> _onnxHost = new(() => CreateHost(fixture.Bundle, GeneratorBackend.Onnx));
 
     [Fact]
     public async Task Every_token_is_a_chunk_and_the_final_adds_them_up()
@@ -64,6 +65,21 @@ public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFix
         var together = await Task.WhenAll(requests.Select(r => Task.Run(() => GenerateAsync(r))));
 
         Assert.Equal(alone, together.Select(t => t.Final.Text));
+    }
+
+    [Fact]
+    public async Task The_onnx_backend_generates_what_the_torch_backend_generates()
+    {
+        foreach (var seed in new ulong[] { 1, 2, 3, 4, 5 })
+        {
+            var request = new GenerateRequest { Seed = seed, MaxTokens = 24, Temperature = 0.8 };
+            var torch = await GenerateAsync(_host.Value, request);
+            var onnx = await GenerateAsync(_onnxHost.Value, request);
+            Assert.Equal(torch.Chunks.SelectMany(c => c.TokenIds), onnx.Chunks.SelectMany(c => c.TokenIds));
+            Assert.Equal(torch.Final.Text, onnx.Final.Text);
+        }
+        using var lease = _onnxHost.Value.Acquire();
+        Assert.Equal(GeneratorBackend.Onnx, lease.Model.Backend);
     }
 
     [Fact]
@@ -190,9 +206,11 @@ public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFix
 
     private static IOptions<GeneratorOptions> Options { get; } = Microsoft.Extensions.Options.Options.Create(new GeneratorOptions());
 
-    private async Task<(List<GenerateChunk> Chunks, GenerateFinal Final)> GenerateAsync(GenerateRequest request)
+    private Task<(List<GenerateChunk> Chunks, GenerateFinal Final)> GenerateAsync(GenerateRequest request) => GenerateAsync(_host.Value, request);
+
+    private async Task<(List<GenerateChunk> Chunks, GenerateFinal Final)> GenerateAsync(ModelHost<GeneratorModel> host, GenerateRequest request)
     {
-        using var lease = _host.Value.Acquire();
+        using var lease = host.Acquire();
         var output = Channel.CreateUnbounded<GenerateResponse>();
         await CreateEngine().RunAsync(lease, GenerationRequest.From(request, Options.Value), output.Writer, CancellationToken.None);
         output.Writer.Complete();
@@ -207,9 +225,9 @@ public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFix
         new GenerationTelemetry(new TestMeterFactory()),
         Options);
 
-    private static ModelHost<GeneratorModel> CreateHost(TinyBundle bundle)
+    private static ModelHost<GeneratorModel> CreateHost(TinyBundle bundle, GeneratorBackend backend)
     {
-        var host = new ModelHost<GeneratorModel>(bundle.Store, new TinyGeneratorLoader(bundle), new AnyVocabulary(),
+        var host = new ModelHost<GeneratorModel>(bundle.Store, new TinyGeneratorLoader(bundle) { Backend = backend }, new AnyVocabulary(),
             Microsoft.Extensions.Logging.Abstractions.NullLogger<ModelHost<GeneratorModel>>.Instance);
         host.LoadAsync(null, CancellationToken.None).GetAwaiter().GetResult();
         return host;

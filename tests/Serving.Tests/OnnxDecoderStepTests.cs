@@ -23,7 +23,7 @@ public sealed class OnnxDecoderStepTests(TinyBundleFixture fixture) : IClassFixt
             vae.load_state_dict(trained.state_dict());
         }
         OnnxExport.WriteDecoder(model, _directory);
-        var torch = new TorchDecoderStep(model);
+        var torch = new TorchDecoderStep(model); // not disposed: the test disposes the models
         using var onnx = new OnnxDecoderStep(Path.Combine(_directory, OnnxExport.DecoderStepFile), Path.Combine(_directory, OnnxExport.DecoderInitFile), threads: 1);
         Assert.Equal((torch.LatentSize, torch.StateSize, torch.VocabularySize), (onnx.LatentSize, onnx.StateSize, onnx.VocabularySize));
 
@@ -59,5 +59,34 @@ public sealed class OnnxDecoderStepTests(TinyBundleFixture fixture) : IClassFixt
     {
         var worst = expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second));
         Assert.True(worst <= tolerance, $"largest difference {worst} > {tolerance}");
+    }
+
+    [Fact]
+    public void The_exported_latent_generator_agrees_with_torch()
+    {
+        var arae = fixture.Bundle.PublishArae(seed: 9);
+        using var torch = new TorchLatentGenerator(AraeBundle.LoadLatentGenerator(arae));
+        using var onnx = new OnnxLatentGenerator(arae.PathOf(OnnxExport.LatentGeneratorFile), threads: 1);
+        var random = new Random(4);
+        for (var i = 0; i < 5; i++)
+        {
+            var noise = Enumerable.Range(0, torch.NoiseSize).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            AssertClose(torch.Generate(noise), onnx.Generate(noise), 1e-5f);
+        }
+    }
+
+    [Fact]
+    public void A_bundle_without_onnx_graphs_is_refused_by_the_onnx_backend_with_the_way_out()
+    {
+        var source = fixture.Bundle.Bundle;
+        var store = fixture.Bundle.Store;
+        var bare = store.Publish(source.Manifest with { RunId = "noonnx" },
+            directory => File.Copy(source.PathOf(VaeBundle.WeightsFile), Path.Combine(directory, VaeBundle.WeightsFile)));
+        var opened = store.Open(bare.Version, VaeBundle.Kind);
+        var error = Assert.Throws<LlmMesh.ModelStore.BundleIncompatibleException>(() =>
+            GeneratorModel.Load(opened, null, GeneratorBackend.Onnx, threads: 1, new LlmMesh.Serving.Batching.BatchingOptions()));
+        Assert.Contains("Torch backend", error.Message);
+        using var torch = GeneratorModel.Load(opened, null, GeneratorBackend.Torch, threads: 1, new LlmMesh.Serving.Batching.BatchingOptions());
+        Assert.Equal(GeneratorBackend.Torch, torch.Backend);
     }
 }

@@ -11,11 +11,9 @@ public sealed class TinyGeneratorLoader(TinyBundle bundle) : IModelLoader<Genera
 {
     public IReadOnlyList<string> Kinds => VaeBundle.KindsWithVae;
 
-    public BatchingOptions Batching { get; init; } = new();
+    public GeneratorBackend Backend { get; init; } = GeneratorBackend.Torch;
 
-    public GeneratorModel Load(ModelBundle loaded) =>
-        GeneratorModel.Create(VaeBundle.Load(loaded), loaded, bundle.Tokenizer,
-            loaded.Manifest.Kind == AraeBundle.Kind ? AraeBundle.LoadLatentGenerator(loaded) : null, Batching, threads: 1);
+    public GeneratorModel Load(ModelBundle loaded) => GeneratorModel.Load(loaded, bundle.Tokenizer, Backend, threads: 1, new BatchingOptions());
 }
 
 /// <summary>A tokenizer that has every vocabulary.</summary>

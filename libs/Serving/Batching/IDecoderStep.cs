@@ -2,9 +2,10 @@ namespace LlmMesh.Serving.Batching;
 
 /// <summary>
 /// One autoregressive decoder step for a batch of sequences, on plain row-major arrays so that
-/// any backend (TorchSharp, ONNX Runtime) fits behind it. Called from one thread at a time.
+/// any backend (TorchSharp, ONNX Runtime) fits behind it. Called from one thread at a time;
+/// disposing it releases the backend's model.
 /// </summary>
-public interface IDecoderStep
+public interface IDecoderStep : IDisposable
 {
     int LatentSize { get; }
 

@@ -7,7 +7,7 @@ namespace LlmMesh.Serving.Onnx;
 /// The decoder step on ONNX Runtime (no libtorch): runs the exported decoder-step and
 /// decoder-init graphs with inputs and outputs bound straight to the batcher's arrays.
 /// </summary>
-public sealed class OnnxDecoderStep : IDecoderStep, IDisposable
+public sealed class OnnxDecoderStep : IDecoderStep
 {
     private readonly InferenceSession _step;
     private readonly InferenceSession _init;

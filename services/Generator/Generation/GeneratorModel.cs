@@ -2,6 +2,7 @@ using LlmMesh.Model;
 using LlmMesh.ModelStore;
 using LlmMesh.Serving.Batching;
 using LlmMesh.Serving.Hosting;
+using LlmMesh.Serving.Onnx;
 using LlmMesh.Serving.Sampling;
 using LlmMesh.Tokenization;
 using Microsoft.Extensions.Options;
@@ -10,56 +11,87 @@ using TorchSharp;
 namespace LlmMesh.Generator.Generation;
 
 /// <summary>
-/// The decoder of one bundle behind its continuous batcher, its latent generator when the bundle
-/// has one (ARAE), and, when the model store has it, the bundle's vocabulary for local detokenization.
+/// The decoder of one bundle on one backend behind its continuous batcher, its latent generator
+/// when the bundle has one (ARAE), and, when the model store has it, the bundle's vocabulary for
+/// local detokenization.
 /// </summary>
-public sealed class GeneratorModel(
-    SentenceVae vae, ModelBundle bundle, ByteLevelBpeTokenizer? vocabulary, DecodeBatcher batcher, LatentGenerator? latentGenerator = null) : IServingModel
+public sealed class GeneratorModel : IServingModel
 {
-    public ModelBundle Bundle => bundle;
+    private readonly IDecoderStep _decoder;
+    private readonly ILatentCodeGenerator? _latentGenerator;
 
-    public VaeConfig Config => vae.Config;
+    private GeneratorModel(ModelBundle bundle, VaeConfig config, GeneratorBackend backend, ByteLevelBpeTokenizer? vocabulary,
+        IDecoderStep decoder, ILatentCodeGenerator? latentGenerator, DecodeBatcher batcher)
+    {
+        (Bundle, Config, Backend, Vocabulary, Batcher) = (bundle, config, backend, vocabulary, batcher);
+        (_decoder, _latentGenerator) = (decoder, latentGenerator);
+    }
 
-    public ByteLevelBpeTokenizer? Vocabulary => vocabulary;
+    public ModelBundle Bundle { get; }
 
-    public bool HasLatentGenerator => latentGenerator is not null;
+    public VaeConfig Config { get; }
+
+    public GeneratorBackend Backend { get; }
+
+    public ByteLevelBpeTokenizer? Vocabulary { get; }
+
+    /// <summary>Concurrent streams share its decoder steps.</summary>
+    public DecodeBatcher Batcher { get; }
+
+    public bool HasLatentGenerator => _latentGenerator is not null;
 
     /// <summary>Bundles with a latent GAN have a discriminator to score candidates with.</summary>
-    public bool HasDiscriminator => bundle.Manifest.Kind == AraeBundle.Kind;
+    public bool HasDiscriminator => Bundle.Manifest.Kind == AraeBundle.Kind;
 
-    /// <summary>Puts the decoder behind a new batcher (libtorch on its step thread with <paramref name="threads"/> threads) and warms it up.</summary>
-    public static GeneratorModel Create(SentenceVae vae, ModelBundle bundle, ByteLevelBpeTokenizer? vocabulary, LatentGenerator? latentGenerator,
-        BatchingOptions batching, int threads, Action<int>? onStep = null)
+    /// <summary>
+    /// Loads a bundle's decoder (and latent generator) on a backend, puts the decoder behind a new
+    /// batcher and warms it up. The ONNX backend reads the bundle's exported graphs and never
+    /// touches libtorch.
+    /// </summary>
+    public static GeneratorModel Load(ModelBundle bundle, ByteLevelBpeTokenizer? vocabulary, GeneratorBackend backend, int threads,
+        BatchingOptions batching, Action<int>? onStep = null)
     {
-        var batcher = new DecodeBatcher(new TorchDecoderStep(vae), batching, onStep, () => torch.set_num_threads(threads));
-        var model = new GeneratorModel(vae, bundle, vocabulary, batcher, latentGenerator);
-        using var warmUp = batcher.JoinAsync(new float[model.Config.LatentSize], CancellationToken.None).GetAwaiter().GetResult();
+        var config = VaeBundle.ReadConfig(bundle);
+        var hasLatentGenerator = bundle.Manifest.Kind == AraeBundle.Kind;
+        IDecoderStep decoder;
+        ILatentCodeGenerator? latentGenerator;
+        Action? threadStart = null;
+        if (backend == GeneratorBackend.Onnx)
+        {
+            string Graph(string file) => bundle.Manifest.Files.ContainsKey(file)
+                ? bundle.PathOf(file)
+                : throw new BundleIncompatibleException(bundle.Version, $"it has no {file} (published before ONNX export): serve it with the Torch backend");
+            decoder = new OnnxDecoderStep(Graph(OnnxExport.DecoderStepFile), Graph(OnnxExport.DecoderInitFile), threads);
+            latentGenerator = hasLatentGenerator ? new OnnxLatentGenerator(Graph(OnnxExport.LatentGeneratorFile), threads) : null;
+        }
+        else
+        {
+            decoder = new TorchDecoderStep(VaeBundle.Load(bundle));
+            latentGenerator = hasLatentGenerator ? new TorchLatentGenerator(AraeBundle.LoadLatentGenerator(bundle)) : null;
+            threadStart = () => torch.set_num_threads(threads);
+        }
+        var model = new GeneratorModel(bundle, config, backend, vocabulary, decoder, latentGenerator,
+            new DecodeBatcher(decoder, batching, onStep, threadStart));
+        using var warmUp = model.Batcher.JoinAsync(new float[config.LatentSize], CancellationToken.None).GetAwaiter().GetResult();
         for (var i = 0; i < 4; i++)
         {
-            warmUp.StepAsync(model.Config.BosId, CancellationToken.None).GetAwaiter().GetResult();
+            warmUp.StepAsync(config.BosId, CancellationToken.None).GetAwaiter().GetResult();
         }
         return model;
     }
 
-    /// <summary>Concurrent streams share its decoder steps.</summary>
-    public DecodeBatcher Batcher => batcher;
-
     /// <summary>z = G(noise), the noise drawn in C# from <paramref name="random"/> (the same z on every backend).</summary>
     public float[] GenerateLatent(SplitMixRandom random)
     {
-        var generator = latentGenerator ?? throw new InvalidOperationException("the bundle has no latent generator");
-        var noise = LatentSampler.Prior(generator.Config.NoiseSize, random);
-        using var inference = torch.inference_mode();
-        using var scope = torch.NewDisposeScope();
-        generator.eval();
-        return generator.call(torch.tensor(noise).reshape(1, noise.Length)).data<float>().ToArray();
+        var generator = _latentGenerator ?? throw new InvalidOperationException("the bundle has no latent generator");
+        return generator.Generate(LatentSampler.Prior(generator.NoiseSize, random));
     }
 
     public void Dispose()
     {
-        batcher.Dispose();
-        vae.Dispose();
-        latentGenerator?.Dispose();
+        Batcher.Dispose();
+        _decoder.Dispose();
+        _latentGenerator?.Dispose();
     }
 }
 
@@ -76,7 +108,6 @@ public sealed class GeneratorModelLoader : IModelLoader<GeneratorModel>
         _options = options.Value;
         _batching = batching.Value;
         _telemetry = telemetry;
-        torch.set_num_threads(_options.Threads);
         _vocabularies = new VocabularyStore(store.Value.ResolvePath(environment.ContentRootPath));
     }
 
@@ -86,7 +117,6 @@ public sealed class GeneratorModelLoader : IModelLoader<GeneratorModel>
     {
         var vocabularyVersion = bundle.Manifest.TokenizerVersion;
         var vocabulary = _vocabularies.Contains(vocabularyVersion) ? _vocabularies.Load(vocabularyVersion) : null;
-        var latentGenerator = bundle.Manifest.Kind == AraeBundle.Kind ? AraeBundle.LoadLatentGenerator(bundle) : null;
-        return GeneratorModel.Create(VaeBundle.Load(bundle), bundle, vocabulary, latentGenerator, _batching, _options.Threads, _telemetry.RecordBatch);
+        return GeneratorModel.Load(bundle, vocabulary, _options.Backend, _options.Threads, _batching, _telemetry.RecordBatch);
     }
 }

@@ -10,6 +10,14 @@ public enum DetokenizationMode
     Tokenizer,
 }
 
+public enum GeneratorBackend
+{
+    /// <summary>TorchSharp (libtorch): serves every bundle.</summary>
+    Torch,
+    /// <summary>ONNX Runtime on the graphs exported with the bundle; libtorch is never loaded.</summary>
+    Onnx,
+}
+
 public sealed class GeneratorOptions
 {
     public const string Section = "Generator";
@@ -25,7 +33,9 @@ public sealed class GeneratorOptions
 
     public DetokenizationMode Detokenization { get; set; } = DetokenizationMode.Local;
 
-    /// <summary>libtorch intra-op threads; 1 keeps concurrent streams from fighting over cores.</summary>
+    public GeneratorBackend Backend { get; set; } = GeneratorBackend.Torch;
+
+    /// <summary>Intra-op threads of the backend; 1 keeps concurrent streams from fighting over cores.</summary>
     [Range(1, 256)]
     public int Threads { get; set; } = 1;
 

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace LlmMesh.Generator.Generation;
 
-/// <summary>The sentence VAE's GRU decoder step on TorchSharp, for the <see cref="DecodeBatcher"/>.</summary>
+/// <summary>The sentence VAE's GRU decoder step on TorchSharp, for the <see cref="DecodeBatcher"/>; owns the model.</summary>
 public sealed class TorchDecoderStep(SentenceVae vae) : IDecoderStep
 {
     public int LatentSize => vae.Config.LatentSize;
@@ -36,4 +36,6 @@ public sealed class TorchDecoderStep(SentenceVae vae) : IDecoderStep
 
     private static Tensor Rows(float[] values, int count, int width) =>
         tensor(values.AsSpan(0, count * width).ToArray(), [count, width]);
+
+    public void Dispose() => vae.Dispose();
 }

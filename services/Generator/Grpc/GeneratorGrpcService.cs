@@ -11,8 +11,6 @@ namespace LlmMesh.Generator.Grpc;
 public sealed class GeneratorGrpcService(
     ModelHost<GeneratorModel> host, GenerationEngine engine, IOptions<GeneratorOptions> options, IHostApplicationLifetime lifetime) : GeneratorBase
 {
-    private const string Backend = "torch";
-
     public override async Task Generate(GenerateRequest request, IServerStreamWriter<GenerateResponse> responseStream, ServerCallContext context)
     {
         var generation = ServingGrpc.Guard(() => GenerationRequest.From(request, options.Value));
@@ -60,5 +58,5 @@ public sealed class GeneratorGrpcService(
         ServingGrpc.LoadModelAsync(host, request, Info, context.CancellationToken);
 
     private static ModelInfo Info(ModelLease<GeneratorModel> lease) =>
-        lease.ToModelInfo(lease.Model.Config.VocabularySize, lease.Model.Config.LatentSize, Backend);
+        lease.ToModelInfo(lease.Model.Config.VocabularySize, lease.Model.Config.LatentSize, lease.Model.Backend.ToString().ToLowerInvariant());
 }
