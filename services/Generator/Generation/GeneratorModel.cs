@@ -61,8 +61,10 @@ public sealed class GeneratorModel : IServingModel
             string Graph(string file) => bundle.Manifest.Files.ContainsKey(file)
                 ? bundle.PathOf(file)
                 : throw new BundleIncompatibleException(bundle.Version, $"it has no {file} (published before ONNX export): serve it with the Torch backend");
-            decoder = new OnnxDecoderStep(Graph(OnnxExport.DecoderStepFile), Graph(OnnxExport.DecoderInitFile), threads);
-            latentGenerator = hasLatentGenerator ? new OnnxLatentGenerator(Graph(OnnxExport.LatentGeneratorFile), threads) : null;
+            var (step, init) = (Graph(OnnxExport.DecoderStepFile), Graph(OnnxExport.DecoderInitFile));
+            var latent = hasLatentGenerator ? Graph(OnnxExport.LatentGeneratorFile) : null;
+            decoder = new OnnxDecoderStep(step, init, threads);
+            latentGenerator = latent is null ? null : new OnnxLatentGenerator(latent, threads);
         }
         else
         {
