@@ -4,7 +4,7 @@ using LlmMesh.Model;
 using LlmMesh.ModelStore;
 using LlmMesh.Serving.Onnx;
 
-namespace LlmMesh.Bench.DecodeStep;
+namespace LlmMesh.Bench.InProcess;
 
 /// <summary>One batched decoder step of a bundle's decoder: TorchSharp against ONNX Runtime, both on one thread.</summary>
 [SimpleJob(warmupCount: 3, iterationCount: 15)]
