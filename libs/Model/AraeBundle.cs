@@ -30,38 +30,21 @@ public static class AraeBundle
         string runId, string corpusSha256, string vocabularyVersion, IReadOnlyDictionary<string, double> metrics, JsonObject? extraHyperparameters = null,
         CorpusSplit? split = null)
     {
-        var hyperparameters = new JsonObject
+        JsonObject sections = new()
         {
-            ["model"] = JsonSerializer.SerializeToNode(vae.Config, BundleManifest.JsonOptions),
-            ["training"] = JsonSerializer.SerializeToNode(training, BundleManifest.JsonOptions),
             ["latent_gan"] = JsonSerializer.SerializeToNode(generator.Config, BundleManifest.JsonOptions),
             ["adversarial"] = JsonSerializer.SerializeToNode(adversarial, BundleManifest.JsonOptions),
             ["text_discriminator"] = JsonSerializer.SerializeToNode(textDiscriminator.Config, BundleManifest.JsonOptions),
         };
-        foreach (var (name, value) in extraHyperparameters ?? [])
-        {
-            hyperparameters[name] = value?.DeepClone();
-        }
-        var manifest = new BundleManifest
-        {
-            Kind = Kind,
-            RunId = runId,
-            CorpusSha256 = corpusSha256,
-            TokenizerVersion = vocabularyVersion,
-            Hyperparameters = hyperparameters,
-            Metrics = new Dictionary<string, double>(metrics),
-        };
-        return store.Publish(manifest, directory =>
-        {
-            vae.save(Path.Combine(directory, VaeBundle.WeightsFile));
-            OnnxExport.WriteDecoder(vae, directory);
-            generator.save(Path.Combine(directory, LatentGeneratorFile));
-            OnnxExport.WriteLatentGenerator(generator, directory);
-            critic.save(Path.Combine(directory, CriticFile));
-            textDiscriminator.save(Path.Combine(directory, TextDiscriminatorFile));
-            File.WriteAllBytes(Path.Combine(directory, CalibrationFile), JsonSerializer.SerializeToUtf8Bytes(calibration, BundleManifest.JsonOptions));
-            split?.WriteTo(directory);
-        });
+        return VaeBundle.PublishWithVae(store, Kind, vae, training, sections, runId, corpusSha256, vocabularyVersion, metrics, extraHyperparameters, split,
+            directory =>
+            {
+                generator.save(Path.Combine(directory, LatentGeneratorFile));
+                OnnxExport.WriteLatentGenerator(generator, directory);
+                critic.save(Path.Combine(directory, CriticFile));
+                textDiscriminator.save(Path.Combine(directory, TextDiscriminatorFile));
+                File.WriteAllBytes(Path.Combine(directory, CalibrationFile), JsonSerializer.SerializeToUtf8Bytes(calibration, BundleManifest.JsonOptions));
+            });
     }
 
     public static LatentGenerator LoadLatentGenerator(ModelBundle bundle) =>

@@ -12,20 +12,30 @@ public static class VaeBundle
 
     public static ModelBundle Publish(
         ModelBundleStore store, SentenceVae model, VaeTrainingOptions training, string runId, string corpusSha256,
-        string vocabularyVersion, IReadOnlyDictionary<string, double> metrics, JsonObject? extraHyperparameters = null, CorpusSplit? split = null)
+        string vocabularyVersion, IReadOnlyDictionary<string, double> metrics, JsonObject? extraHyperparameters = null, CorpusSplit? split = null) =>
+        PublishWithVae(store, Kind, model, training, [], runId, corpusSha256, vocabularyVersion, metrics, extraHyperparameters, split, _ => { });
+
+    /// <summary>
+    /// Publishes a bundle that holds a VAE: its weights, its decoder as ONNX graphs and the corpus
+    /// split, with the model and training settings (plus <paramref name="sections"/> and
+    /// <paramref name="extraHyperparameters"/>) in the manifest; <paramref name="writeMore"/> adds the kind's own files.
+    /// </summary>
+    internal static ModelBundle PublishWithVae(
+        ModelBundleStore store, string kind, SentenceVae vae, VaeTrainingOptions training, JsonObject sections, string runId, string corpusSha256,
+        string vocabularyVersion, IReadOnlyDictionary<string, double> metrics, JsonObject? extraHyperparameters, CorpusSplit? split, Action<string> writeMore)
     {
         var hyperparameters = new JsonObject
         {
-            ["model"] = JsonSerializer.SerializeToNode(model.Config, BundleManifest.JsonOptions),
+            ["model"] = JsonSerializer.SerializeToNode(vae.Config, BundleManifest.JsonOptions),
             ["training"] = JsonSerializer.SerializeToNode(training, BundleManifest.JsonOptions),
         };
-        foreach (var (name, value) in extraHyperparameters ?? [])
+        foreach (var (name, value) in sections.Concat(extraHyperparameters ?? []))
         {
             hyperparameters[name] = value?.DeepClone();
         }
         var manifest = new BundleManifest
         {
-            Kind = Kind,
+            Kind = kind,
             RunId = runId,
             CorpusSha256 = corpusSha256,
             TokenizerVersion = vocabularyVersion,
@@ -34,9 +44,10 @@ public static class VaeBundle
         };
         return store.Publish(manifest, directory =>
         {
-            model.save(Path.Combine(directory, WeightsFile));
-            OnnxExport.WriteDecoder(model, directory);
+            vae.save(Path.Combine(directory, WeightsFile));
+            OnnxExport.WriteDecoder(vae, directory);
             split?.WriteTo(directory);
+            writeMore(directory);
         });
     }
 

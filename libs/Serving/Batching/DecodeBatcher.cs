@@ -154,20 +154,27 @@ public sealed class DecodeBatcher : IDisposable
     /// <summary>Sequences stepping for the first time get their initial state from z, batched.</summary>
     private void InitializeNewSequences(List<PendingStep> batch, float[] z, float[] states)
     {
-        var fresh = batch.Select(s => s.Sequence).Where(s => !s.Initialized).ToArray();
-        if (fresh.Length == 0)
+        var count = 0;
+        foreach (var step in batch)
         {
-            return;
+            if (!step.Sequence.Initialized)
+            {
+                step.Sequence.Z.CopyTo(z, count++ * _decoder.LatentSize);
+            }
         }
-        for (var i = 0; i < fresh.Length; i++)
+        if (count == 0)
         {
-            fresh[i].Z.CopyTo(z, i * _decoder.LatentSize);
+            return; // the usual tick: no allocation on the hot path
         }
-        _decoder.InitialStates(z, fresh.Length, states);
-        for (var i = 0; i < fresh.Length; i++)
+        _decoder.InitialStates(z, count, states);
+        var row = 0;
+        foreach (var step in batch)
         {
-            Array.Copy(states, i * _decoder.StateSize, fresh[i].State, 0, _decoder.StateSize);
-            fresh[i].Initialized = true;
+            if (!step.Sequence.Initialized)
+            {
+                Array.Copy(states, row++ * _decoder.StateSize, step.Sequence.State, 0, _decoder.StateSize);
+                step.Sequence.Initialized = true;
+            }
         }
     }
 
