@@ -31,19 +31,20 @@ builder.AddProject<Projects.LlmMesh_Trainer>("trainer")
 
 var encoder = builder.AddProject<Projects.LlmMesh_Encoder>("encoder")
     .AsMeshService(messaging, modelStore)
+    .WithModelBackend("Encoder")
     .WithReference(tokenizer)
     .WaitFor(tokenizer);
 
 var discriminator = builder.AddProject<Projects.LlmMesh_Discriminator>("discriminator")
     .AsMeshService(messaging, modelStore)
+    .WithModelBackend("Discriminator")
     .WithReference(tokenizer)
     .WithReference(encoder)
     .WaitFor(tokenizer);
 
 builder.AddProject<Projects.LlmMesh_Generator>("generator")
     .AsMeshService(messaging, modelStore)
-    // Torch or Onnx (the bundle's exported graphs, no libtorch); clients see the same contract.
-    .WithEnvironment("Generator__Backend", builder.Configuration["LlmMesh:Backends:Generator"] ?? "Torch")
+    .WithModelBackend("Generator")
     .WithReference(tokenizer)
     .WithReference(encoder)
     .WithReference(discriminator)

@@ -26,4 +26,19 @@ public static class MeshResourceExtensions
             .WithEnvironment("OTEL_EXPORTER_OTLP_TIMEOUT", "1000")
             .WithHttpHealthCheck("/health", endpointName: "http");
     }
+
+    /// <summary>
+    /// Runs a serving service on the backend in LlmMesh:Backends:{name} (Torch, or Onnx: the
+    /// bundle's exported graphs, no libtorch); clients see the same contract on either.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithModelBackend(this IResourceBuilder<ProjectResource> service, string optionsSection)
+    {
+        var name = service.Resource.Name;
+        var backend = service.ApplicationBuilder.Configuration[$"LlmMesh:Backends:{name}"] ?? "Onnx";
+        if (!backend.Equals("Torch", StringComparison.OrdinalIgnoreCase) && !backend.Equals("Onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException($"LlmMesh:Backends:{name} is '{backend}'; use Torch or Onnx");
+        }
+        return service.WithEnvironment($"{optionsSection}__Backend", backend);
+    }
 }

@@ -34,7 +34,7 @@ public class DecodeStepBenchmark
         var bundle = new ModelBundleStore(directory.Parent!.Parent!.FullName).Open(directory.Name, VaeBundle.KindsWithVae);
         _vae = VaeBundle.Load(bundle);
         _onnxDirectory = Directory.CreateTempSubdirectory("llmmesh-bench-onnx-").FullName;
-        OnnxExport.WriteDecoder(_vae, _onnxDirectory);
+        OnnxExport.WriteVae(_vae, _onnxDirectory);
         _torch = new TorchDecoderStep(_vae);
         _onnx = new OnnxDecoderStep(Path.Combine(_onnxDirectory, OnnxExport.DecoderStepFile), Path.Combine(_onnxDirectory, OnnxExport.DecoderInitFile), threads: 1);
 

@@ -1,3 +1,4 @@
+using LlmMesh.Serving.Backends;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
@@ -18,7 +19,7 @@ namespace LlmMesh.Bench.InProcess;
 /// </summary>
 public static class InProcessLoop
 {
-    public static async Task<int> RunAsync(string bundleFolder, GeneratorBackend backend, int requests, int maxTokens)
+    public static async Task<int> RunAsync(string bundleFolder, ModelBackend backend, int requests, int maxTokens)
     {
         var directory = new DirectoryInfo(Path.GetFullPath(bundleFolder));
         var storeRoot = directory.Parent!.Parent!.FullName;
@@ -84,7 +85,7 @@ public static class InProcessLoop
         return sorted[(int)Math.Min(sorted.Length - 1, Math.Round(p * (sorted.Length - 1)))];
     }
 
-    private sealed class Loader(string storeRoot, GeneratorBackend backend) : IModelLoader<GeneratorModel>
+    private sealed class Loader(string storeRoot, ModelBackend backend) : IModelLoader<GeneratorModel>
     {
         public IReadOnlyList<string> Kinds => LlmMesh.Model.VaeBundle.KindsWithVae;
 

@@ -1,3 +1,4 @@
+using LlmMesh.Serving.Backends;
 using BenchmarkDotNet.Running;
 using LlmMesh.Bench.InProcess;
 using LlmMesh.Generator.Generation;
@@ -18,7 +19,7 @@ if (bundle is null || !Directory.Exists(bundle) || args.FirstOrDefault() is not 
 }
 if (args[0] == "loop")
 {
-    var backend = Enum.Parse<GeneratorBackend>(Option("--backend") ?? "Torch", ignoreCase: true);
+    var backend = Enum.Parse<ModelBackend>(Option("--backend") ?? "Torch", ignoreCase: true);
     return await InProcessLoop.RunAsync(bundle, backend, int.Parse(Option("--requests") ?? "60"), int.Parse(Option("--max-tokens") ?? "64"));
 }
 // BenchmarkDotNet measures in child processes: they find the bundle through the environment.

@@ -42,7 +42,9 @@ public static class AraeBundle
                 generator.save(Path.Combine(directory, LatentGeneratorFile));
                 OnnxExport.WriteLatentGenerator(generator, directory);
                 critic.save(Path.Combine(directory, CriticFile));
+                OnnxExport.WriteCritic(critic, directory);
                 textDiscriminator.save(Path.Combine(directory, TextDiscriminatorFile));
+                OnnxExport.WriteTextDiscriminator(textDiscriminator, directory);
                 File.WriteAllBytes(Path.Combine(directory, CalibrationFile), JsonSerializer.SerializeToUtf8Bytes(calibration, BundleManifest.JsonOptions));
             });
     }

@@ -5,22 +5,125 @@ using static TorchSharp.torch;
 namespace LlmMesh.Model;
 
 /// <summary>
-/// Exports the sentence VAE's decoder to ONNX, built from basic operators in PyTorch's GRU gate
+/// Exports bundle models to ONNX. The decoder is built from basic operators in PyTorch's GRU gate
 /// order (r, z, n): <see cref="DecoderStepFile"/> maps (token [B], state [B, H], z [B, L]) to
 /// (logits [B, V], next_state [B, H]); <see cref="DecoderInitFile"/> maps z [B, L] to the initial
-/// state [B, H]. A plain language model exports with its z weights zeroed (z is ignored).
+/// state [B, H]. Sentence readers (<see cref="EncoderFile"/>, <see cref="TextDiscriminatorFile"/>)
+/// map right-padded tokens [B, T] (int64) and lengths [B] (int32) through ONNX's bidirectional GRU
+/// with sequence lengths, as PyTorch's packed sequences. A plain language model exports with its z
+/// weights zeroed (z is ignored) and an encoder that returns the prior (mu = logvar = 0).
 /// </summary>
 public static class OnnxExport
 {
     public const string DecoderStepFile = "decoder-step.onnx";
     public const string DecoderInitFile = "decoder-init.onnx";
+    public const string EncoderFile = "encoder.onnx";
     public const string LatentGeneratorFile = "latent-generator.onnx";
+    public const string CriticFile = "latent-critic.onnx";
+    public const string TextDiscriminatorFile = "text-discriminator.onnx";
     private const string Producer = "LlmMesh";
 
-    public static void WriteDecoder(SentenceVae vae, string directory)
+    /// <summary>Writes the VAE's decoder step, decoder init and encoder graphs.</summary>
+    public static void WriteVae(SentenceVae vae, string directory)
     {
         File.WriteAllBytes(Path.Combine(directory, DecoderStepFile), DecoderStep(vae));
         File.WriteAllBytes(Path.Combine(directory, DecoderInitFile), DecoderInit(vae));
+        File.WriteAllBytes(Path.Combine(directory, EncoderFile), Encoder(vae));
+    }
+
+    /// <summary>(tokens [B, T], lengths [B]) -> (mu [B, L], logvar [B, L]).</summary>
+    public static byte[] Encoder(SentenceVae vae)
+    {
+        var config = vae.Config;
+        var (h, l) = ((long)config.HiddenSize, (long)config.LatentSize);
+        var weights = Weights(vae);
+        if (!config.UsesLatent)
+        {
+            foreach (var name in new[] { "toMu.weight", "toMu.bias", "toLogVar.weight", "toLogVar.bias" })
+            {
+                Array.Clear(weights[name]);
+            }
+        }
+        return SentenceReader("encoder", weights, config.VocabularySize, config.EmbeddingSize, config.HiddenSize)
+            .Initializer("w_mu", weights["toMu.weight"], l, 2 * h)
+            .Initializer("b_mu", weights["toMu.bias"], l)
+            .Initializer("w_logvar", weights["toLogVar.weight"], l, 2 * h)
+            .Initializer("b_logvar", weights["toLogVar.bias"], l)
+            .Node("Gemm", ["summary", "w_mu", "b_mu"], ["mu"], OnnxGraph.Int("transB", 1))
+            .Node("Gemm", ["summary", "w_logvar", "b_logvar"], ["logvar"], OnnxGraph.Int("transB", 1))
+            .Output("mu", l)
+            .Output("logvar", l)
+            .ToBytes(Producer);
+    }
+
+    /// <summary>The fluency discriminator: (tokens [B, T], lengths [B]) -> logit [B, 1].</summary>
+    public static void WriteTextDiscriminator(TextDiscriminator discriminator, string directory)
+    {
+        var config = discriminator.Config;
+        var weights = Weights(discriminator);
+        var bytes = SentenceReader("text_discriminator", weights, config.VocabularySize, config.EmbeddingSize, config.HiddenSize)
+            .Initializer("w_out", weights["output.weight"], 1, 2L * config.HiddenSize)
+            .Initializer("b_out", weights["output.bias"], 1)
+            .Node("Gemm", ["summary", "w_out", "b_out"], ["logit"], OnnxGraph.Int("transB", 1))
+            .Output("logit", 1)
+            .ToBytes(Producer);
+        File.WriteAllBytes(Path.Combine(directory, TextDiscriminatorFile), bytes);
+    }
+
+    /// <summary>The latent critic: z [B, L] -> score [B, 1] (Gemm, LeakyRelu, Gemm, LeakyRelu, Gemm).</summary>
+    public static void WriteCritic(LatentCritic critic, string directory)
+    {
+        var config = critic.Config;
+        var weights = Weights(critic);
+        const float slope = 0.2f;
+        var bytes = new OnnxGraph("latent_critic")
+            .Input("z", DataType.Float, config.LatentSize)
+            .Initializer("w1", weights["input.weight"], config.HiddenSize, config.LatentSize)
+            .Initializer("b1", weights["input.bias"], config.HiddenSize)
+            .Initializer("w2", weights["hidden.weight"], config.HiddenSize, config.HiddenSize)
+            .Initializer("b2", weights["hidden.bias"], config.HiddenSize)
+            .Initializer("w3", weights["output.weight"], 1, config.HiddenSize)
+            .Initializer("b3", weights["output.bias"], 1)
+            .Node("Gemm", ["z", "w1", "b1"], ["a1"], OnnxGraph.Int("transB", 1))
+            .Node("LeakyRelu", ["a1"], ["r1"], OnnxGraph.Float("alpha", slope))
+            .Node("Gemm", ["r1", "w2", "b2"], ["a2"], OnnxGraph.Int("transB", 1))
+            .Node("LeakyRelu", ["a2"], ["r2"], OnnxGraph.Float("alpha", slope))
+            .Node("Gemm", ["r2", "w3", "b3"], ["score"], OnnxGraph.Int("transB", 1))
+            .Output("score", 1)
+            .ToBytes(Producer);
+        File.WriteAllBytes(Path.Combine(directory, CriticFile), bytes);
+    }
+
+    /// <summary>
+    /// Inputs tokens [B, T] and lengths [B] read by "embedding" and the bidirectional "encoder" GRU
+    /// into "summary" [B, 2H]: the final forward and backward states side by side.
+    /// </summary>
+    private static OnnxGraph SentenceReader(string name, Dictionary<string, float[]> weights, long v, long e, long h)
+    {
+        float[] Directions(string parameter) => [.. UpdateGateFirst(weights[$"encoder.{parameter}_l0"]), .. UpdateGateFirst(weights[$"encoder.{parameter}_l0_reverse"])];
+        float[] Biases(string suffix) =>
+            [.. UpdateGateFirst(weights[$"encoder.bias_ih_l0{suffix}"]), .. UpdateGateFirst(weights[$"encoder.bias_hh_l0{suffix}"])];
+        return new OnnxGraph(name)
+            .SequenceInput("tokens", DataType.Int64)
+            .Input("lengths", DataType.Int32)
+            .Initializer("embedding", weights["embedding.weight"], v, e)
+            .Initializer("w", Directions("weight_ih"), 2, 3 * h, e)
+            .Initializer("r", Directions("weight_hh"), 2, 3 * h, h)
+            .Initializer("b", [.. Biases(""), .. Biases("_reverse")], 2, 6 * h)
+            .Initializer("summary_shape", new[] { 0, 2 * h }, 2)
+            .Node("Gather", ["embedding", "tokens"], ["embedded"], OnnxGraph.Int("axis", 0))
+            .Node("Transpose", ["embedded"], ["time_major"], OnnxGraph.Ints("perm", 1, 0, 2))
+            .Node("GRU", ["time_major", "w", "r", "b", "lengths"], ["", "final"],
+                OnnxGraph.Int("hidden_size", h), OnnxGraph.String("direction", "bidirectional"), OnnxGraph.Int("linear_before_reset", 1))
+            .Node("Transpose", ["final"], ["batch_major"], OnnxGraph.Ints("perm", 1, 0, 2))
+            .Node("Reshape", ["batch_major", "summary_shape"], ["summary"]);
+    }
+
+    /// <summary>PyTorch stacks GRU gates as (reset, update, new); ONNX as (update, reset, new).</summary>
+    private static float[] UpdateGateFirst(float[] gates)
+    {
+        var block = gates.Length / 3;
+        return [.. gates.AsSpan(block, block), .. gates.AsSpan(0, block), .. gates.AsSpan(2 * block, block)];
     }
 
     public static byte[] DecoderStep(SentenceVae vae)

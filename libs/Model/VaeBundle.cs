@@ -16,7 +16,7 @@ public static class VaeBundle
         PublishWithVae(store, Kind, model, training, [], runId, corpusSha256, vocabularyVersion, metrics, extraHyperparameters, split, _ => { });
 
     /// <summary>
-    /// Publishes a bundle that holds a VAE: its weights, its decoder as ONNX graphs and the corpus
+    /// Publishes a bundle that holds a VAE: its weights, its encoder and decoder as ONNX graphs and the corpus
     /// split, with the model and training settings (plus <paramref name="sections"/> and
     /// <paramref name="extraHyperparameters"/>) in the manifest; <paramref name="writeMore"/> adds the kind's own files.
     /// </summary>
@@ -45,7 +45,7 @@ public static class VaeBundle
         return store.Publish(manifest, directory =>
         {
             vae.save(Path.Combine(directory, WeightsFile));
-            OnnxExport.WriteDecoder(vae, directory);
+            OnnxExport.WriteVae(vae, directory);
             split?.WriteTo(directory);
             writeMore(directory);
         });

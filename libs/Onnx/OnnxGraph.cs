@@ -13,6 +13,7 @@ public sealed class OnnxGraph(string name)
     public const long IrVersion = 8;
     public const long Opset = 17;
     public const string Batch = "batch";
+    public const string Sequence = "sequence";
 
     private readonly GraphProto _graph = new() { Name = name };
     private int _nodes;
@@ -36,6 +37,15 @@ public sealed class OnnxGraph(string name)
         return this;
     }
 
+    /// <summary>A graph input [batch, sequence] (right-padded token ids, for example).</summary>
+    public OnnxGraph SequenceInput(string valueName, TensorProto.Types.DataType type)
+    {
+        var input = Value(valueName, type, []);
+        input.Type.TensorType.Shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = Sequence });
+        _graph.Input.Add(input);
+        return this;
+    }
+
     public OnnxGraph Output(string valueName, params long[] width)
     {
         _graph.Output.Add(Value(valueName, TensorProto.Types.DataType.Float, width));
@@ -54,6 +64,15 @@ public sealed class OnnxGraph(string name)
 
     public static AttributeProto Int(string attributeName, long value) =>
         new() { Name = attributeName, I = value, Type = AttributeProto.Types.AttributeType.Int };
+
+    public static AttributeProto Ints(string attributeName, params long[] values) =>
+        new() { Name = attributeName, Ints = { values }, Type = AttributeProto.Types.AttributeType.Ints };
+
+    public static AttributeProto Float(string attributeName, float value) =>
+        new() { Name = attributeName, F = value, Type = AttributeProto.Types.AttributeType.Float };
+
+    public static AttributeProto String(string attributeName, string value) =>
+        new() { Name = attributeName, S = ByteString.CopyFromUtf8(value), Type = AttributeProto.Types.AttributeType.String };
 
     public byte[] ToBytes(string producer) => new ModelProto
     {

@@ -26,15 +26,6 @@ public sealed class GenerationThroughHostTests(MeshFixture mesh)
     }
 
     [Fact]
-    public void The_generator_on_the_onnx_backend_never_loads_libtorch()
-    {
-        using var generator = mesh.ServiceProcess("LlmMesh.Generator");
-        var libraries = File.ReadAllText($"/proc/{generator.Id}/maps");
-        Assert.Contains("libonnxruntime", libraries);
-        Assert.DoesNotContain("libtorch", libraries);
-    }
-
-    [Fact]
     public async Task Chunks_stream_as_tokens_are_decoded_and_the_first_arrives_long_before_the_final()
     {
         var clock = Stopwatch.StartNew();

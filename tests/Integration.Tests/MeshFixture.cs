@@ -27,22 +27,10 @@ public sealed class MeshFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LlmMesh_AppHost>(
-            // The generator runs the ONNX backend here: every generation test is also the proof
-            // that a swapped backend serves the same contract to unchanged clients.
-            ["--LlmMesh:RandomPorts=true", $"--LlmMesh:DataDirectory={_dataDirectory}", "--LlmMesh:AutoTrainPreset=",
-             "--LlmMesh:Backends:Generator=Onnx",
-             $"--AppHost:DashboardApiKey={DashboardApiKey}"],
-            (options, _) => options.DisableDashboard = false);
-        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
-
-        App = await builder.BuildAsync();
         using var timeout = new CancellationTokenSource(StartTimeout);
-        await App.StartAsync(timeout.Token);
-        foreach (var resource in new[] { "messaging", "tokenizer", "trainer" })
-        {
-            await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, timeout.Token);
-        }
+        // The serving services run the ONNX backend here: every serving test is also the proof
+        // that a swapped backend serves the same contract to unchanged clients.
+        App = await StartAsync(_dataDirectory, "Onnx", timeout.Token, DashboardApiKey);
         // The serving services are up but not ready: the store has no model yet.
         foreach (var resource in new[] { "encoder", "generator", "discriminator" })
         {
@@ -53,6 +41,29 @@ public sealed class MeshFixture : IAsyncLifetime
         {
             await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, timeout.Token);
         }
+    }
+
+    /// <summary>
+    /// Starts the AppHost on random ports over <paramref name="dataDirectory"/> with every serving
+    /// service on <paramref name="backend"/>, no automatic training, and waits for the broker,
+    /// the tokenizer and the trainer to be healthy.
+    /// </summary>
+    public static async Task<DistributedApplication> StartAsync(
+        string dataDirectory, string backend, CancellationToken cancellationToken, string? dashboardApiKey = null)
+    {
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LlmMesh_AppHost>(
+            ["--LlmMesh:RandomPorts=true", $"--LlmMesh:DataDirectory={dataDirectory}", "--LlmMesh:AutoTrainPreset=",
+             $"--LlmMesh:Backends:Encoder={backend}", $"--LlmMesh:Backends:Generator={backend}", $"--LlmMesh:Backends:Discriminator={backend}",
+             $"--AppHost:DashboardApiKey={dashboardApiKey ?? Guid.NewGuid().ToString("N")}"],
+            (options, _) => options.DisableDashboard = dashboardApiKey is null);
+        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        var app = await builder.BuildAsync();
+        await app.StartAsync(cancellationToken);
+        foreach (var resource in new[] { "messaging", "tokenizer", "trainer" })
+        {
+            await app.ResourceNotifications.WaitForResourceHealthyAsync(resource, cancellationToken);
+        }
+        return app;
     }
 
     /// <summary>The process of a mesh service of this host (found by its model store folder in its environment).</summary>

@@ -1,3 +1,4 @@
+using LlmMesh.Serving.Backends;
 using System.Threading.Channels;
 using Grpc.Net.Client;
 using LlmMesh.Contracts.V1;
@@ -19,8 +20,8 @@ public sealed class TinyBundleFixture : IDisposable
 public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFixture<TinyBundleFixture>, IDisposable
 {
     private readonly GrpcChannel _nowhere = GrpcChannel.ForAddress("http://127.0.0.1:9");
-    private readonly Lazy<ModelHost<GeneratorModel>> _host = new(() => CreateHost(fixture.Bundle, GeneratorBackend.Torch));
-    private readonly Lazy<ModelHost<GeneratorModel>> _onnxHost = new(() => CreateHost(fixture.Bundle, GeneratorBackend.Onnx));
+    private readonly Lazy<ModelHost<GeneratorModel>> _host = new(() => CreateHost(fixture.Bundle, ModelBackend.Torch));
+    private readonly Lazy<ModelHost<GeneratorModel>> _onnxHost = new(() => CreateHost(fixture.Bundle, ModelBackend.Onnx));
 
     [Fact]
     public async Task Every_token_is_a_chunk_and_the_final_adds_them_up()
@@ -79,7 +80,7 @@ public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFix
             Assert.Equal(torch.Final.Text, onnx.Final.Text);
         }
         using var lease = _onnxHost.Value.Acquire();
-        Assert.Equal(GeneratorBackend.Onnx, lease.Model.Backend);
+        Assert.Equal(ModelBackend.Onnx, lease.Model.Backend);
     }
 
     [Fact]
@@ -225,7 +226,7 @@ public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFix
         new GenerationTelemetry(new TestMeterFactory()),
         Options);
 
-    private static ModelHost<GeneratorModel> CreateHost(TinyBundle bundle, GeneratorBackend backend)
+    private static ModelHost<GeneratorModel> CreateHost(TinyBundle bundle, ModelBackend backend)
     {
         var host = new ModelHost<GeneratorModel>(bundle.Store, new TinyGeneratorLoader(bundle) { Backend = backend }, new AnyVocabulary(),
             Microsoft.Extensions.Logging.Abstractions.NullLogger<ModelHost<GeneratorModel>>.Instance);

@@ -1,3 +1,4 @@
+using LlmMesh.Serving.Backends;
 using LlmMesh.Generator.Generation;
 using LlmMesh.Model;
 using LlmMesh.Serving.Onnx;
@@ -22,7 +23,7 @@ public sealed class OnnxDecoderStepTests(TinyBundleFixture fixture) : IClassFixt
         {
             vae.load_state_dict(trained.state_dict());
         }
-        OnnxExport.WriteDecoder(model, _directory);
+        OnnxExport.WriteVae(model, _directory);
         var torch = new TorchDecoderStep(model); // not disposed: the test disposes the models
         using var onnx = new OnnxDecoderStep(Path.Combine(_directory, OnnxExport.DecoderStepFile), Path.Combine(_directory, OnnxExport.DecoderInitFile), threads: 1);
         Assert.Equal((torch.LatentSize, torch.StateSize, torch.VocabularySize), (onnx.LatentSize, onnx.StateSize, onnx.VocabularySize));
@@ -84,9 +85,9 @@ public sealed class OnnxDecoderStepTests(TinyBundleFixture fixture) : IClassFixt
             directory => File.Copy(source.PathOf(VaeBundle.WeightsFile), Path.Combine(directory, VaeBundle.WeightsFile)));
         var opened = store.Open(bare.Version, VaeBundle.Kind);
         var error = Assert.Throws<LlmMesh.ModelStore.BundleIncompatibleException>(() =>
-            GeneratorModel.Load(opened, null, GeneratorBackend.Onnx, threads: 1, new LlmMesh.Serving.Batching.BatchingOptions()));
+            GeneratorModel.Load(opened, null, ModelBackend.Onnx, threads: 1, new LlmMesh.Serving.Batching.BatchingOptions()));
         Assert.Contains("Torch backend", error.Message);
-        using var torch = GeneratorModel.Load(opened, null, GeneratorBackend.Torch, threads: 1, new LlmMesh.Serving.Batching.BatchingOptions());
-        Assert.Equal(GeneratorBackend.Torch, torch.Backend);
+        using var torch = GeneratorModel.Load(opened, null, ModelBackend.Torch, threads: 1, new LlmMesh.Serving.Batching.BatchingOptions());
+        Assert.Equal(ModelBackend.Torch, torch.Backend);
     }
 }

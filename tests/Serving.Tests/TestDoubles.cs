@@ -1,3 +1,4 @@
+using LlmMesh.Serving.Backends;
 using LlmMesh.Serving.Batching;
 using LlmMesh.Generator.Generation;
 using LlmMesh.Model;
@@ -11,7 +12,7 @@ public sealed class TinyGeneratorLoader(TinyBundle bundle) : IModelLoader<Genera
 {
     public IReadOnlyList<string> Kinds => VaeBundle.KindsWithVae;
 
-    public GeneratorBackend Backend { get; init; } = GeneratorBackend.Torch;
+    public ModelBackend Backend { get; init; } = ModelBackend.Torch;
 
     public GeneratorModel Load(ModelBundle loaded) => GeneratorModel.Load(loaded, bundle.Tokenizer, Backend, threads: 1, new BatchingOptions());
 }

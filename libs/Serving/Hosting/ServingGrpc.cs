@@ -1,3 +1,4 @@
+using LlmMesh.Serving.Backends;
 using Grpc.Core;
 using LlmMesh.Contracts.V1;
 using LlmMesh.ModelStore;
@@ -50,7 +51,7 @@ public static class ServingGrpc
     }
 
     /// <summary>Model info of a lease's model; active requests exclude the lease asking.</summary>
-    public static ModelInfo ToModelInfo<TModel>(this ModelLease<TModel> lease, int vocabularySize, int latentSize, string backend)
+    public static ModelInfo ToModelInfo<TModel>(this ModelLease<TModel> lease, int vocabularySize, int latentSize, ModelBackend backend)
         where TModel : IServingModel
     {
         var loaded = lease.Info;
@@ -66,7 +67,7 @@ public static class ServingGrpc
             VocabularySize = vocabularySize,
             LatentSize = latentSize,
             HyperparametersJson = manifest.Hyperparameters.ToJsonString(),
-            Backend = backend,
+            Backend = backend.ToString().ToLowerInvariant(),
             ActiveRequests = lease.ActiveLeases - 1,
         };
         info.Metrics.Add(manifest.Metrics);

@@ -17,13 +17,11 @@ public sealed class OnnxDecoderStep : IDecoderStep
     /// <param name="initModel">decoder-init.onnx</param>
     public OnnxDecoderStep(string stepModel, string initModel, int threads)
     {
-        using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
-        _step = new InferenceSession(stepModel, options);
-        _init = new InferenceSession(initModel, options);
-        var shapes = _step.InputMetadata;
-        StateSize = checked((int)shapes["state"].Dimensions[1]);
-        LatentSize = checked((int)shapes["z"].Dimensions[1]);
-        VocabularySize = checked((int)_step.OutputMetadata["logits"].Dimensions[1]);
+        _step = OnnxSessions.Open(stepModel, threads);
+        _init = OnnxSessions.Open(initModel, threads);
+        StateSize = OnnxSessions.Width(_step.InputMetadata["state"]);
+        LatentSize = OnnxSessions.Width(_step.InputMetadata["z"]);
+        VocabularySize = OnnxSessions.Width(_step.OutputMetadata["logits"]);
     }
 
     public int LatentSize { get; }

@@ -10,10 +10,9 @@ public sealed class OnnxLatentGenerator : ILatentCodeGenerator
 
     public OnnxLatentGenerator(string model, int threads)
     {
-        using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
-        _session = new InferenceSession(model, options);
-        NoiseSize = checked((int)_session.InputMetadata["noise"].Dimensions[1]);
-        LatentSize = checked((int)_session.OutputMetadata["z"].Dimensions[1]);
+        _session = OnnxSessions.Open(model, threads);
+        NoiseSize = OnnxSessions.Width(_session.InputMetadata["noise"]);
+        LatentSize = OnnxSessions.Width(_session.OutputMetadata["z"]);
     }
 
     public int NoiseSize { get; }

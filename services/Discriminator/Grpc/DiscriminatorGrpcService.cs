@@ -8,8 +8,6 @@ namespace LlmMesh.Discriminator.Grpc;
 
 public sealed class DiscriminatorGrpcService(ModelHost<DiscriminatorModel> host, Scorer scorer) : DiscriminatorBase
 {
-    private const string Backend = "torch";
-
     public override async Task Score(IAsyncStreamReader<ScoreRequest> requestStream, IServerStreamWriter<ScoreResponse> responseStream, ServerCallContext context)
     {
         ModelLease<DiscriminatorModel>? lease = null;
@@ -52,5 +50,5 @@ public sealed class DiscriminatorGrpcService(ModelHost<DiscriminatorModel> host,
         ServingGrpc.Guard(() => version.Length == 0 ? host.Acquire() : host.Acquire(version));
 
     private static ModelInfo Info(ModelLease<DiscriminatorModel> lease) =>
-        lease.ToModelInfo(lease.Model.VocabularySize, lease.Model.LatentSize, Backend);
+        lease.ToModelInfo(lease.Model.VocabularySize, lease.Model.LatentSize, lease.Model.Backend);
 }

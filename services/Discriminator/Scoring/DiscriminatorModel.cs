@@ -1,10 +1,11 @@
 using System.ComponentModel.DataAnnotations;
 using LlmMesh.Model;
 using LlmMesh.ModelStore;
+using LlmMesh.Serving.Backends;
 using LlmMesh.Serving.Hosting;
+using LlmMesh.Serving.Onnx;
 using Microsoft.Extensions.Options;
 using TorchSharp;
-using static TorchSharp.torch;
 
 namespace LlmMesh.Discriminator.Scoring;
 
@@ -18,35 +19,45 @@ public sealed class DiscriminatorOptions
     [Range(1, 1 << 20)]
     public int MaxTextBytes { get; set; } = 4096;
 
+    /// <summary>Torch or Onnx (the bundle's exported critic and fluency graphs, no libtorch).</summary>
+    public ModelBackend Backend { get; set; } = ModelBackend.Torch;
+
     [Range(1, 256)]
     public int Threads { get; set; } = 1;
 }
 
-/// <summary>The latent critic, the fluency discriminator and their calibration, from one ARAE bundle.</summary>
+/// <summary>The latent critic, the fluency discriminator and their calibration, from one ARAE bundle, on one backend.</summary>
 public sealed class DiscriminatorModel(
-    ModelBundle bundle, LatentCritic critic, TextDiscriminator fluency, DiscriminatorCalibration calibration) : IServingModel
+    ModelBundle bundle, ModelBackend backend, ILatentCritic critic, ISentenceClassifier fluency, DiscriminatorCalibration calibration) : IServingModel
 {
     public ModelBundle Bundle => bundle;
 
-    public int LatentSize => critic.Config.LatentSize;
+    public ModelBackend Backend => backend;
 
-    public int VocabularySize => fluency.Config.VocabularySize;
+    public int LatentSize => critic.LatentSize;
+
+    public int VocabularySize { get; } = VaeBundle.ReadConfig(bundle).VocabularySize;
 
     public DiscriminatorCalibration Calibration => calibration;
 
-    public double[] CriticScores(IReadOnlyList<float[]> codes)
-    {
-        if (codes.Count == 0)
-        {
-            return [];
-        }
-        using var scope = NewDisposeScope();
-        var batch = tensor(codes.SelectMany(c => c).ToArray(), [codes.Count, LatentSize]);
-        return AraeEvaluation.CriticScores(critic, batch);
-    }
+    public double[] CriticScores(IReadOnlyList<float[]> codes) => critic.Score(codes);
 
-    public double[] Fluency(IReadOnlyList<int[]> sentences) =>
-        sentences.Count == 0 ? [] : TextDiscriminatorTraining.Score(fluency, sentences);
+    public double[] Fluency(IReadOnlyList<int[]> sentences) => fluency.Score(sentences);
+
+    /// <summary>Loads a bundle's critic and fluency discriminator on a backend and warms them up; the ONNX backend never touches libtorch.</summary>
+    public static DiscriminatorModel Load(ModelBundle bundle, ModelBackend backend, int threads)
+    {
+        var calibration = AraeBundle.ReadCalibration(bundle);
+        var model = backend == ModelBackend.Onnx
+            ? new DiscriminatorModel(bundle, backend,
+                new OnnxLatentCritic(OnnxSessions.GraphPath(bundle, OnnxExport.CriticFile), threads),
+                new OnnxSentenceClassifier(OnnxSessions.GraphPath(bundle, OnnxExport.TextDiscriminatorFile), threads), calibration)
+            : new DiscriminatorModel(bundle, backend,
+                new TorchLatentCritic(AraeBundle.LoadCritic(bundle)), new TorchSentenceClassifier(AraeBundle.LoadTextDiscriminator(bundle)), calibration);
+        model.CriticScores([new float[model.LatentSize]]);
+        model.Fluency([[4, 5, 6]]);
+        return model;
+    }
 
     public void Dispose()
     {
@@ -57,17 +68,18 @@ public sealed class DiscriminatorModel(
 
 public sealed class DiscriminatorModelLoader : IModelLoader<DiscriminatorModel>
 {
-    public DiscriminatorModelLoader(IOptions<DiscriminatorOptions> options) => torch.set_num_threads(options.Value.Threads);
+    private readonly DiscriminatorOptions _options;
+
+    public DiscriminatorModelLoader(IOptions<DiscriminatorOptions> options)
+    {
+        _options = options.Value;
+        if (_options.Backend == ModelBackend.Torch)
+        {
+            torch.set_num_threads(_options.Threads);
+        }
+    }
 
     public IReadOnlyList<string> Kinds => [AraeBundle.Kind];
 
-    public DiscriminatorModel Load(ModelBundle bundle)
-    {
-        var calibration = AraeBundle.ReadCalibration(bundle);
-        var critic = AraeBundle.LoadCritic(bundle);
-        var model = new DiscriminatorModel(bundle, critic, AraeBundle.LoadTextDiscriminator(bundle), calibration);
-        model.CriticScores([new float[model.LatentSize]]);
-        model.Fluency([[4, 5, 6]]);
-        return model;
-    }
+    public DiscriminatorModel Load(ModelBundle bundle) => DiscriminatorModel.Load(bundle, _options.Backend, _options.Threads);
 }

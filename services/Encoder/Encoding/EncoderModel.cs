@@ -1,50 +1,53 @@
 using LlmMesh.Model;
 using LlmMesh.ModelStore;
+using LlmMesh.Serving.Backends;
 using LlmMesh.Serving.Hosting;
+using LlmMesh.Serving.Onnx;
 using Microsoft.Extensions.Options;
 using TorchSharp;
-using static TorchSharp.torch;
 
 namespace LlmMesh.Encoder.Encoding;
 
-/// <summary>The VAE encoder of one bundle.</summary>
-public sealed class EncoderModel(SentenceVae vae, ModelBundle bundle) : IServingModel
+/// <summary>The VAE encoder of one bundle on one backend.</summary>
+public sealed class EncoderModel(ModelBundle bundle, VaeConfig config, ModelBackend backend, ISentenceEncoder encoder) : IServingModel
 {
     public ModelBundle Bundle => bundle;
 
-    public VaeConfig Config => vae.Config;
+    public VaeConfig Config => config;
+
+    public ModelBackend Backend => backend;
 
     /// <summary>Posterior parameters for a batch of token sequences (each non-empty).</summary>
-    public (float[][] Mu, float[][] LogVar) Encode(IReadOnlyList<int[]> sentences)
+    public (float[][] Mu, float[][] LogVar) Encode(IReadOnlyList<int[]> sentences) => encoder.Encode(sentences);
+
+    /// <summary>Loads a bundle's encoder on a backend and warms it up; the ONNX backend never touches libtorch.</summary>
+    public static EncoderModel Load(ModelBundle bundle, ModelBackend backend, int threads)
     {
-        using var inference = inference_mode();
-        using var scope = NewDisposeScope();
-        var batcher = new SentenceBatcher(sentences, sentences.Count, vae.Config);
-        using var batch = batcher.Build(Enumerable.Range(0, sentences.Count).ToArray());
-        var (mu, logVar) = vae.Encode(batch.Tokens, batch.Lengths);
-        return (Rows(mu), Rows(logVar));
+        ISentenceEncoder encoder = backend == ModelBackend.Onnx
+            ? new OnnxSentenceEncoder(OnnxSessions.GraphPath(bundle, OnnxExport.EncoderFile), threads)
+            : new TorchSentenceEncoder(VaeBundle.Load(bundle));
+        var model = new EncoderModel(bundle, VaeBundle.ReadConfig(bundle), backend, encoder);
+        model.Encode([[4, 5, 6], [7, 8]]);
+        return model;
     }
 
-    private static float[][] Rows(Tensor matrix)
-    {
-        var width = (int)matrix.shape[1];
-        var data = matrix.data<float>().ToArray();
-        return Enumerable.Range(0, data.Length / width).Select(r => data.AsSpan(r * width, width).ToArray()).ToArray();
-    }
-
-    public void Dispose() => vae.Dispose();
+    public void Dispose() => encoder.Dispose();
 }
 
 public sealed class EncoderModelLoader : IModelLoader<EncoderModel>
 {
-    public EncoderModelLoader(IOptions<EncoderOptions> options) => torch.set_num_threads(options.Value.Threads);
+    private readonly EncoderOptions _options;
+
+    public EncoderModelLoader(IOptions<EncoderOptions> options)
+    {
+        _options = options.Value;
+        if (_options.Backend == ModelBackend.Torch)
+        {
+            torch.set_num_threads(_options.Threads);
+        }
+    }
 
     public IReadOnlyList<string> Kinds => VaeBundle.KindsWithVae;
 
-    public EncoderModel Load(ModelBundle bundle)
-    {
-        var model = new EncoderModel(VaeBundle.Load(bundle), bundle);
-        model.Encode([[4, 5, 6], [7, 8]]); // warm up before taking requests
-        return model;
-    }
+    public EncoderModel Load(ModelBundle bundle) => EncoderModel.Load(bundle, _options.Backend, _options.Threads);
 }

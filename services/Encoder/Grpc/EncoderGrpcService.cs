@@ -11,7 +11,6 @@ namespace LlmMesh.Encoder.Grpc;
 public sealed class EncoderGrpcService(
     ModelHost<EncoderModel> host, TextEncoder encoder, IOptions<EncoderOptions> options) : EncoderBase
 {
-    private const string Backend = "torch";
     private readonly EncoderOptions _limits = options.Value;
 
     public override Task<EncodeTextsResponse> Encode(EncodeTextsRequest request, ServerCallContext context) =>
@@ -70,5 +69,5 @@ public sealed class EncoderGrpcService(
     }
 
     private static ModelInfo Info(ModelLease<EncoderModel> lease) =>
-        lease.ToModelInfo(lease.Model.Config.VocabularySize, lease.Model.Config.LatentSize, Backend);
+        lease.ToModelInfo(lease.Model.Config.VocabularySize, lease.Model.Config.LatentSize, lease.Model.Backend);
 }

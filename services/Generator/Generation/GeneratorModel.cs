@@ -1,3 +1,4 @@
+using LlmMesh.Serving.Backends;
 using LlmMesh.Model;
 using LlmMesh.ModelStore;
 using LlmMesh.Serving.Batching;
@@ -20,7 +21,7 @@ public sealed class GeneratorModel : IServingModel
     private readonly IDecoderStep _decoder;
     private readonly ILatentCodeGenerator? _latentGenerator;
 
-    private GeneratorModel(ModelBundle bundle, VaeConfig config, GeneratorBackend backend, ByteLevelBpeTokenizer? vocabulary,
+    private GeneratorModel(ModelBundle bundle, VaeConfig config, ModelBackend backend, ByteLevelBpeTokenizer? vocabulary,
         IDecoderStep decoder, ILatentCodeGenerator? latentGenerator, DecodeBatcher batcher)
     {
         (Bundle, Config, Backend, Vocabulary, Batcher) = (bundle, config, backend, vocabulary, batcher);
@@ -31,7 +32,7 @@ public sealed class GeneratorModel : IServingModel
 
     public VaeConfig Config { get; }
 
-    public GeneratorBackend Backend { get; }
+    public ModelBackend Backend { get; }
 
     public ByteLevelBpeTokenizer? Vocabulary { get; }
 
@@ -48,7 +49,7 @@ public sealed class GeneratorModel : IServingModel
     /// batcher and warms it up. The ONNX backend reads the bundle's exported graphs and never
     /// touches libtorch.
     /// </summary>
-    public static GeneratorModel Load(ModelBundle bundle, ByteLevelBpeTokenizer? vocabulary, GeneratorBackend backend, int threads,
+    public static GeneratorModel Load(ModelBundle bundle, ByteLevelBpeTokenizer? vocabulary, ModelBackend backend, int threads,
         BatchingOptions batching, Action<int>? onStep = null)
     {
         var config = VaeBundle.ReadConfig(bundle);
@@ -56,13 +57,10 @@ public sealed class GeneratorModel : IServingModel
         IDecoderStep decoder;
         ILatentCodeGenerator? latentGenerator;
         Action? threadStart = null;
-        if (backend == GeneratorBackend.Onnx)
+        if (backend == ModelBackend.Onnx)
         {
-            string Graph(string file) => bundle.Manifest.Files.ContainsKey(file)
-                ? bundle.PathOf(file)
-                : throw new BundleIncompatibleException(bundle.Version, $"it has no {file} (published before ONNX export): serve it with the Torch backend");
-            var (step, init) = (Graph(OnnxExport.DecoderStepFile), Graph(OnnxExport.DecoderInitFile));
-            var latent = hasLatentGenerator ? Graph(OnnxExport.LatentGeneratorFile) : null;
+            var (step, init) = (OnnxSessions.GraphPath(bundle, OnnxExport.DecoderStepFile), OnnxSessions.GraphPath(bundle, OnnxExport.DecoderInitFile));
+            var latent = hasLatentGenerator ? OnnxSessions.GraphPath(bundle, OnnxExport.LatentGeneratorFile) : null;
             decoder = new OnnxDecoderStep(step, init, threads);
             latentGenerator = latent is null ? null : new OnnxLatentGenerator(latent, threads);
         }

@@ -1,3 +1,4 @@
+using LlmMesh.Serving.Backends;
 using System.ComponentModel.DataAnnotations;
 
 namespace LlmMesh.Generator.Generation;
@@ -8,14 +9,6 @@ public enum DetokenizationMode
     Local,
     /// <summary>Through the tokenizer service's DecodeStream.</summary>
     Tokenizer,
-}
-
-public enum GeneratorBackend
-{
-    /// <summary>TorchSharp (libtorch): serves every bundle.</summary>
-    Torch,
-    /// <summary>ONNX Runtime on the graphs exported with the bundle; libtorch is never loaded.</summary>
-    Onnx,
 }
 
 public sealed class GeneratorOptions
@@ -33,7 +26,7 @@ public sealed class GeneratorOptions
 
     public DetokenizationMode Detokenization { get; set; } = DetokenizationMode.Local;
 
-    public GeneratorBackend Backend { get; set; } = GeneratorBackend.Torch;
+    public ModelBackend Backend { get; set; } = ModelBackend.Torch;
 
     /// <summary>Intra-op threads of the backend; 1 keeps concurrent streams from fighting over cores.</summary>
     [Range(1, 256)]

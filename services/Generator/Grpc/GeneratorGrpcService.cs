@@ -58,5 +58,5 @@ public sealed class GeneratorGrpcService(
         ServingGrpc.LoadModelAsync(host, request, Info, context.CancellationToken);
 
     private static ModelInfo Info(ModelLease<GeneratorModel> lease) =>
-        lease.ToModelInfo(lease.Model.Config.VocabularySize, lease.Model.Config.LatentSize, lease.Model.Backend.ToString().ToLowerInvariant());
+        lease.ToModelInfo(lease.Model.Config.VocabularySize, lease.Model.Config.LatentSize, lease.Model.Backend);
 }
