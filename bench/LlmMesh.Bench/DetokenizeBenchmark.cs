@@ -69,7 +69,7 @@ public static class DetokenizeBenchmark
     private static void Report(string name, List<double> micros) =>
         Console.WriteLine($"{name,-24} {Percentile(micros, 0.5),10:F2} {Percentile(micros, 0.99),10:F2} {micros.Average(),10:F2}");
 
-    private static double Percentile(List<double> values, double p) => StreamBenchmark.Percentile(values, p);
+    private static double Percentile(List<double> values, double p) => LoadGenerator.Percentile(values, p);
 }
 
 internal sealed class Options(Dictionary<string, string> values)

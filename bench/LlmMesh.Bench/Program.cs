@@ -4,6 +4,8 @@ return args.FirstOrDefault() switch
 {
     "detokenize" => await DetokenizeBenchmark.RunAsync(args[1..]),
     "stream" => await StreamBenchmark.RunAsync(args[1..]),
+    "serving" => await ServingBenchmark.RunAsync(args[1..]),
+    "report" => await BenchReport.RunAsync(args[1..]),
     "samples" => await SamplesCommand.RunAsync(args[1..]),
     "bleu" => await BleuBenchmark.RunAsync(args[1..]),
     _ => Usage(),
@@ -17,7 +19,12 @@ static int Usage()
               per-token streaming detokenization: in process vs the tokenizer's DecodeStream
           stream --generator http://127.0.0.1:7103 [--requests 30] [--concurrency 1] [--max-tokens 64] [--prompt TEXT]
               a fixed number of streams through the mesh, --concurrency at a time: time to first
-              token, tokens/s per stream and in aggregate
+              token, inter-token latency, tokens/s per stream and in aggregate
+          serving --generator URL --out FILE [--concurrency 1,8,32,64] [--max-tokens 64] [--duration 60] [--data-directory DIR]
+              waits for the generator, then service memory at idle, a bounded load per concurrency
+              (max(48, 4c) streams, none started after --duration s) and peak memory, as JSON
+          report --parts DIR --out bench/results.json
+              merges scripts/bench.sh's parts (serving-*.json, inprocess-*.json, decode-step.json) with the ratios
           samples --generator http://127.0.0.1:7103 [--count 10] [--temperature 0.8] [--top-p 0.95] [--variation 1]
                   [--latent-source prior|generator] [--prompts no]
               unconditioned and prompt-conditioned samples

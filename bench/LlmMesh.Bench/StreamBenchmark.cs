@@ -1,16 +1,9 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using Grpc.Core;
 using Grpc.Net.Client;
 using LlmMesh.Contracts.V1;
 
 namespace LlmMesh.Bench;
 
-/// <summary>
-/// Streams through the mesh, measured at the client: a fixed number of requests, at most
-/// <c>--concurrency</c> at a time (a bounded load that stops by itself), reporting time to first
-/// token, tokens/s per stream and in aggregate.
-/// </summary>
+/// <summary>One bounded load through the mesh, printed: time to first token, tokens/s per stream and in aggregate.</summary>
 public static class StreamBenchmark
 {
     public static async Task<int> RunAsync(string[] args)
@@ -24,55 +17,14 @@ public static class StreamBenchmark
         var generator = new Generator.GeneratorClient(channel);
         var model = await generator.GetModelInfoAsync(new GetModelInfoRequest());
 
-        await RunRequestsAsync(generator, Math.Min(3, requests), concurrency, maxTokens, prompt, seedBase: 1_000); // warm-up
-        var clock = Stopwatch.StartNew();
-        var results = await RunRequestsAsync(generator, requests, concurrency, maxTokens, prompt, seedBase: 100);
-        var elapsed = clock.Elapsed.TotalSeconds;
-
-        var firstTokens = results.Select(r => r.FirstTokenMs).ToArray();
-        var rates = results.Where(r => r.Tokens > 1).Select(r => (r.Tokens - 1) / ((r.TotalMs - r.FirstTokenMs) / 1000)).ToArray();
+        await LoadGenerator.RunAsync(generator, Math.Min(3, requests), concurrency, maxTokens, prompt, TimeSpan.MaxValue, seedBase: 1_000); // warm-up
+        var result = await LoadGenerator.RunAsync(generator, requests, concurrency, maxTokens, prompt, TimeSpan.MaxValue, seedBase: 100);
         Console.WriteLine($"stream: {requests} requests, {concurrency} at a time, {maxTokens} tokens each, prompt: {(prompt.Length == 0 ? "none" : $"\"{prompt}\"")}, bundle {model.BundleVersion} ({model.Backend})");
-        Console.WriteLine($"time to first token: p50 {Percentile(firstTokens, 0.5):F2} ms, p99 {Percentile(firstTokens, 0.99):F2} ms");
-        Console.WriteLine($"tokens/s per stream: p50 {Percentile(rates, 0.5):F0}, mean {rates.Average():F0}");
-        Console.WriteLine($"aggregate: {results.Sum(r => r.Tokens) / elapsed:F0} tokens/s over {elapsed:F1} s");
+        Console.WriteLine($"time to first token: p50 {LoadGenerator.Percentile(result.FirstTokenMs, 0.5):F2} ms, p99 {LoadGenerator.Percentile(result.FirstTokenMs, 0.99):F2} ms");
+        Console.WriteLine($"inter-token: p50 {LoadGenerator.Percentile(result.InterTokenMs, 0.5):F3} ms, p99 {LoadGenerator.Percentile(result.InterTokenMs, 0.99):F3} ms");
+        Console.WriteLine($"tokens/s per stream (whole call): p50 {LoadGenerator.Percentile(result.StreamTokensPerSecond, 0.5):F0}, mean {result.StreamTokensPerSecond.Average():F0}");
+        Console.WriteLine($"outside the server's timing per call: p50 {LoadGenerator.Percentile(result.OutsideServerMs, 0.5):F2} ms");
+        Console.WriteLine($"aggregate: {result.AggregateTokensPerSecond:F0} tokens/s over {result.Seconds:F1} s");
         return 0;
-    }
-
-    private sealed record StreamResult(double FirstTokenMs, double TotalMs, int Tokens);
-
-    private static async Task<IReadOnlyList<StreamResult>> RunRequestsAsync(
-        Generator.GeneratorClient generator, int requests, int concurrency, int maxTokens, string prompt, int seedBase)
-    {
-        var results = new ConcurrentBag<StreamResult>();
-        var next = -1;
-        var workers = Enumerable.Range(0, concurrency).Select(async _ =>
-        {
-            int i;
-            while ((i = Interlocked.Increment(ref next)) < requests)
-            {
-                var clock = Stopwatch.StartNew();
-                double? first = null;
-                var tokens = 0;
-                using var call = generator.Generate(new GenerateRequest { Prompt = prompt, MaxTokens = maxTokens, IgnoreEos = true, Seed = (ulong)(seedBase + i) },
-                    deadline: DateTime.UtcNow.AddMinutes(2));
-                await foreach (var response in call.ResponseStream.ReadAllAsync())
-                {
-                    if (response.Chunk is { } chunk)
-                    {
-                        first ??= clock.Elapsed.TotalMilliseconds;
-                        tokens += chunk.TokenIds.Count;
-                    }
-                }
-                results.Add(new StreamResult(first ?? clock.Elapsed.TotalMilliseconds, clock.Elapsed.TotalMilliseconds, tokens));
-            }
-        });
-        await Task.WhenAll(workers);
-        return results.ToArray();
-    }
-
-    internal static double Percentile(IReadOnlyCollection<double> values, double p)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted[(int)Math.Min(sorted.Length - 1, Math.Round(p * (sorted.Length - 1)))];
     }
 }

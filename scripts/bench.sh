@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The serving benchmark in one run (about 5-8 minutes on 2 cores) on one bundle:
+#   - the mesh (AppHost, Release) once per generator backend (Onnx, Torch), each driven by the
+#     bounded load generator at concurrency 1, 8, 32 and 64, with service memory idle and under load;
+#   - the in-process generation loop on the same bundle, per backend (the mesh-overhead baseline);
+#   - Torch vs ONNX decode step at batch 1 and 32 (BenchmarkDotNet);
+# then writes bench/results.json (headline figures for the ONNX backend, both backends' figures,
+# target ratios). Uses its own ports (72xx, dashboard 189xx), so a running mesh is not disturbed.
+# usage: scripts/bench.sh [--bundle DIR] [--out FILE]   (default bundle: the newest in .data/models)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+bundle=""
+out="bench/results.json"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --bundle) bundle="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    *) echo "usage: scripts/bench.sh [--bundle DIR] [--out FILE]" >&2; exit 2 ;;
+  esac
+done
+if [[ -z "$bundle" ]]; then
+  bundle="$(ls -d .data/models/bundles/*/ 2>/dev/null | sort | tail -n 1 || true)"
+fi
+bundle="${bundle%/}"
+if [[ -z "$bundle" || ! -f "$bundle/manifest.json" ]]; then
+  echo "no model bundle: run scripts/run.sh first (it trains the quick preset) or pass --bundle <bundle folder>" >&2
+  exit 2
+fi
+bundle="$(cd "$bundle" && pwd)"
+store="$(dirname "$(dirname "$bundle")")"
+echo "bench: bundle $bundle" >&2
+
+work="$(mktemp -d -t llmmesh-bench-XXXXXX)"
+parts="$work/parts"
+mkdir -p "$parts"
+host_pid=""
+stop_host() {
+  if [[ -n "$host_pid" ]]; then
+    kill -TERM -- "-$host_pid" 2>/dev/null || true
+    wait "$host_pid" 2>/dev/null || true
+    host_pid=""
+  fi
+}
+trap 'stop_host; rm -rf "$work"' EXIT
+
+dotnet build AppHost/LlmMesh.AppHost.csproj -c Release -nologo -v quiet
+dotnet build bench/LlmMesh.Bench/LlmMesh.Bench.csproj -c Release -nologo -v quiet
+dotnet build bench/LlmMesh.Bench.InProcess/LlmMesh.Bench.InProcess.csproj -c Release -nologo -v quiet
+bench() { dotnet bench/LlmMesh.Bench/bin/Release/net10.0/LlmMesh.Bench.dll "$@"; }
+inprocess() { dotnet bench/LlmMesh.Bench.InProcess/bin/Release/net10.0/linux-x64/LlmMesh.Bench.InProcess.dll "$@"; }
+
+for backend in Onnx Torch; do
+  label="${backend,,}"
+  data="$work/mesh-$label"
+  mkdir -p "$data/models/bundles"
+  cp -r "$store/tokenizer" "$data/models/"
+  cp -r "$bundle" "$data/models/bundles/"
+  echo "bench: mesh on $backend" >&2
+  ASPNETCORE_ENVIRONMENT=Development DOTNET_ENVIRONMENT=Development ASPIRE_ALLOW_UNSECURED_TRANSPORT=true \
+  ASPNETCORE_URLS=http://127.0.0.1:18988 ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL=http://127.0.0.1:18989 \
+  ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL=http://127.0.0.1:18990 \
+  setsid dotnet AppHost/bin/Release/net10.0/LlmMesh.AppHost.dll \
+    --LlmMesh:DataDirectory="$data" --LlmMesh:AutoTrainPreset= \
+    --LlmMesh:Backends:Encoder="$backend" --LlmMesh:Backends:Generator="$backend" --LlmMesh:Backends:Discriminator="$backend" \
+    --LlmMesh:Ports:gateway=7200 --LlmMesh:Ports:tokenizer=7201 --LlmMesh:Ports:encoder=7202 \
+    --LlmMesh:Ports:generator=7203 --LlmMesh:Ports:discriminator=7204 --LlmMesh:Ports:trainer=7205 \
+    > "$work/apphost-$label.log" 2>&1 &
+  host_pid=$!
+  if ! bench serving --generator http://127.0.0.1:7203 --data-directory "$data" --out "$parts/serving-$label.json"; then
+    tail -n 40 "$work/apphost-$label.log" >&2
+    exit 1
+  fi
+  stop_host
+  echo "bench: in-process loop on $backend" >&2
+  inprocess loop --bundle "$bundle" --backend "$backend" --requests 48 --max-tokens 64 --json "$parts/inprocess-$label.json"
+done
+
+echo "bench: decode step, Torch vs ONNX (BenchmarkDotNet)" >&2
+(cd "$work" && inprocess_dll="$root/bench/LlmMesh.Bench.InProcess/bin/Release/net10.0/linux-x64/LlmMesh.Bench.InProcess.dll" &&
+  dotnet "$inprocess_dll" decode-step --bundle "$bundle" --json "$parts/decode-step.json" > "$work/decode-step.log") || {
+  tail -n 40 "$work/decode-step.log" >&2
+  exit 1
+}
+grep -E '^\| *(Torch|Onnx) ' "$work/decode-step.log" >&2 || true
+
+mkdir -p "$(dirname "$out")"
+bench report --parts "$parts" --out "$out"
+echo "bench: wrote $out" >&2
