@@ -74,15 +74,15 @@ for backend in Onnx Torch; do
   fi
   stop_host
   echo "bench: in-process loop on $backend" >&2
-  inprocess loop --bundle "$bundle" --backend "$backend" --requests 48 --max-tokens 64 --json "$parts/inprocess-$label.json"
+  inprocess loop --bundle "$bundle" --backend "$backend" --requests 96 --max-tokens 64 --json "$parts/inprocess-$label.json"
 done
 
 echo "bench: decode step, Torch vs ONNX (BenchmarkDotNet)" >&2
-(cd "$work" && inprocess_dll="$root/bench/LlmMesh.Bench.InProcess/bin/Release/net10.0/linux-x64/LlmMesh.Bench.InProcess.dll" &&
-  dotnet "$inprocess_dll" decode-step --bundle "$bundle" --json "$parts/decode-step.json" > "$work/decode-step.log") || {
+# BenchmarkDotNet builds its runner next to the project: run from the repository, artifacts aside.
+if ! inprocess decode-step --bundle "$bundle" --json "$parts/decode-step.json" --artifacts "$work/decode-step" > "$work/decode-step.log"; then
   tail -n 40 "$work/decode-step.log" >&2
   exit 1
-}
+fi
 grep -E '^\| *(Torch|Onnx) ' "$work/decode-step.log" >&2 || true
 
 mkdir -p "$(dirname "$out")"

@@ -22,7 +22,7 @@ static int Usage()
               token, inter-token latency, tokens/s per stream and in aggregate
           serving --generator URL --out FILE [--concurrency 1,8,32,64] [--max-tokens 64] [--duration 60] [--data-directory DIR]
               waits for the generator, then service memory at idle, a bounded load per concurrency
-              (max(48, 4c) streams, none started after --duration s) and peak memory, as JSON
+              (max(96, 8c) streams, none started after --duration s) and peak memory, as JSON
           report --parts DIR --out bench/results.json
               merges scripts/bench.sh's parts (serving-*.json, inprocess-*.json, decode-step.json) with the ratios
           samples --generator http://127.0.0.1:7103 [--count 10] [--temperature 0.8] [--top-p 0.95] [--variation 1]

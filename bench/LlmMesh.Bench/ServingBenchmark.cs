@@ -26,7 +26,7 @@ public static class ServingBenchmark
 
         var model = await WaitForModelAsync(generator, TimeSpan.FromMinutes(double.Parse(options.Get("ready-timeout-minutes", "5"))));
         Console.Error.WriteLine($"serving: bundle {model.BundleVersion} on {model.Backend}");
-        await LoadGenerator.RunAsync(generator, 16, 8, maxTokens, "", duration, seedBase: 10_000); // warm-up
+        await LoadGenerator.RunAsync(generator, 128, 32, maxTokens, "", duration, seedBase: 10_000); // warm-up (JIT tiers, pools, the batcher at full width)
         await Task.Delay(1000);
         var idle = ServiceMemory.Sample(dataDirectory);
 
@@ -34,13 +34,13 @@ public static class ServingBenchmark
         IReadOnlyDictionary<string, long> underLoad = new Dictionary<string, long>();
         foreach (var concurrency in levels)
         {
-            var requests = Math.Max(48, 4 * concurrency);
+            var requests = Math.Max(96, 8 * concurrency);
             await using var memory = ServiceMemory.StartPeak(dataDirectory);
             var result = await LoadGenerator.RunAsync(generator, requests, concurrency, maxTokens, "", duration, seedBase: 100);
             underLoad = memory.Peak;
             loads[$"c{concurrency}"] = Describe(result);
             Console.Error.WriteLine($"  c={concurrency}: {result.AggregateTokensPerSecond:F0} tok/s aggregate, TTFT p50 {LoadGenerator.Percentile(result.FirstTokenMs, 0.5):F1} ms " +
-                $"p99 {LoadGenerator.Percentile(result.FirstTokenMs, 0.99):F1} ms, {result.Requests} streams in {result.Seconds:F1} s");
+                $"p99 {LoadGenerator.Percentile(result.FirstTokenMs, 0.99):F1} ms, per stream p50 {LoadGenerator.Percentile(result.StreamTokensPerSecond, 0.5):F0} tok/s, outside server p50 {LoadGenerator.Percentile(result.OutsideServerMs, 0.5):F1} ms, {result.Requests} streams in {result.Seconds:F1} s");
         }
         var report = new JsonObject
         {

@@ -31,12 +31,14 @@ public sealed class GenerationThroughHostTests(MeshFixture mesh)
         var clock = Stopwatch.StartNew();
         using var call = _generator.Generate(new GenerateRequest { MaxTokens = 200, IgnoreEos = true, Seed = 4 });
         var chunkTimes = new List<double>();
+        var tokens = 0;
         GenerateFinal? final = null;
         await foreach (var response in call.ResponseStream.ReadAllAsync())
         {
             if (response.Chunk is not null)
             {
                 chunkTimes.Add(clock.Elapsed.TotalMilliseconds);
+                tokens += response.Chunk.TokenIds.Count;
             }
             else
             {
@@ -47,7 +49,9 @@ public sealed class GenerationThroughHostTests(MeshFixture mesh)
 
         Assert.NotNull(final);
         Assert.Equal(200, final.Usage.CompletionTokens);
-        Assert.Equal(200, chunkTimes.Count);
+        // Every token arrives in a chunk; chunks that waited behind a slow transport merge.
+        Assert.Equal(200, tokens);
+        Assert.InRange(chunkTimes.Count, 2, 200);
         Assert.True(chunkTimes[0] < finalTime / 2, $"first chunk at {chunkTimes[0]:F0} ms, final at {finalTime:F0} ms");
         Assert.True(final.Timings.TimeToFirstTokenMs < final.Timings.TotalMs / 2);
     }

@@ -38,9 +38,12 @@ public sealed class GeneratorGrpcService(
         });
         try
         {
-            await foreach (var response in chunks.Reader.ReadAllAsync(context.CancellationToken))
+            while (await chunks.Reader.WaitToReadAsync(context.CancellationToken))
             {
-                await responseStream.WriteAsync(response, context.CancellationToken);
+                while (ChunkCoalescer.TryTakeNext(chunks.Reader, out var response))
+                {
+                    await responseStream.WriteAsync(response, context.CancellationToken);
+                }
             }
         }
         finally
