@@ -1,4 +1,5 @@
 using LlmMesh.Onnx;
+using LlmMesh.Onnx.Proto;
 using static LlmMesh.Onnx.Proto.TensorProto.Types;
 using static TorchSharp.torch;
 
@@ -74,23 +75,7 @@ public static class OnnxExport
     public static void WriteCritic(LatentCritic critic, string directory)
     {
         var config = critic.Config;
-        var weights = Weights(critic);
-        const float slope = 0.2f;
-        var bytes = new OnnxGraph("latent_critic")
-            .Input("z", DataType.Float, config.LatentSize)
-            .Initializer("w1", weights["input.weight"], config.HiddenSize, config.LatentSize)
-            .Initializer("b1", weights["input.bias"], config.HiddenSize)
-            .Initializer("w2", weights["hidden.weight"], config.HiddenSize, config.HiddenSize)
-            .Initializer("b2", weights["hidden.bias"], config.HiddenSize)
-            .Initializer("w3", weights["output.weight"], 1, config.HiddenSize)
-            .Initializer("b3", weights["output.bias"], 1)
-            .Node("Gemm", ["z", "w1", "b1"], ["a1"], OnnxGraph.Int("transB", 1))
-            .Node("LeakyRelu", ["a1"], ["r1"], OnnxGraph.Float("alpha", slope))
-            .Node("Gemm", ["r1", "w2", "b2"], ["a2"], OnnxGraph.Int("transB", 1))
-            .Node("LeakyRelu", ["a2"], ["r2"], OnnxGraph.Float("alpha", slope))
-            .Node("Gemm", ["r2", "w3", "b3"], ["score"], OnnxGraph.Int("transB", 1))
-            .Output("score", 1)
-            .ToBytes(Producer);
+        var bytes = Perceptron("latent_critic", critic, ("z", config.LatentSize), config.HiddenSize, ("score", 1), "LeakyRelu", OnnxGraph.Float("alpha", 0.2f));
         File.WriteAllBytes(Path.Combine(directory, CriticFile), bytes);
     }
 
@@ -193,23 +178,30 @@ public static class OnnxExport
     public static void WriteLatentGenerator(LatentGenerator generator, string directory)
     {
         var config = generator.Config;
-        var weights = Weights(generator);
-        var bytes = new OnnxGraph("latent_generator")
-            .Input("noise", DataType.Float, config.NoiseSize)
-            .Initializer("w1", weights["input.weight"], config.HiddenSize, config.NoiseSize)
-            .Initializer("b1", weights["input.bias"], config.HiddenSize)
-            .Initializer("w2", weights["hidden.weight"], config.HiddenSize, config.HiddenSize)
-            .Initializer("b2", weights["hidden.bias"], config.HiddenSize)
-            .Initializer("w3", weights["output.weight"], config.LatentSize, config.HiddenSize)
-            .Initializer("b3", weights["output.bias"], config.LatentSize)
-            .Node("Gemm", ["noise", "w1", "b1"], ["a1"], OnnxGraph.Int("transB", 1))
-            .Node("Relu", ["a1"], ["r1"])
-            .Node("Gemm", ["r1", "w2", "b2"], ["a2"], OnnxGraph.Int("transB", 1))
-            .Node("Relu", ["a2"], ["r2"])
-            .Node("Gemm", ["r2", "w3", "b3"], ["z"], OnnxGraph.Int("transB", 1))
-            .Output("z", config.LatentSize)
-            .ToBytes(Producer);
+        var bytes = Perceptron("latent_generator", generator, ("noise", config.NoiseSize), config.HiddenSize, ("z", config.LatentSize), "Relu");
         File.WriteAllBytes(Path.Combine(directory, LatentGeneratorFile), bytes);
+    }
+
+    /// <summary>The three linear layers "input", "hidden" and "output" of a module with an activation after the first two.</summary>
+    private static byte[] Perceptron(string name, TorchSharp.torch.nn.Module module, (string Name, long Size) input, long hiddenSize,
+        (string Name, long Size) output, string activation, params AttributeProto[] activationAttributes)
+    {
+        var weights = Weights(module);
+        return new OnnxGraph(name)
+            .Input(input.Name, DataType.Float, input.Size)
+            .Initializer("w1", weights["input.weight"], hiddenSize, input.Size)
+            .Initializer("b1", weights["input.bias"], hiddenSize)
+            .Initializer("w2", weights["hidden.weight"], hiddenSize, hiddenSize)
+            .Initializer("b2", weights["hidden.bias"], hiddenSize)
+            .Initializer("w3", weights["output.weight"], output.Size, hiddenSize)
+            .Initializer("b3", weights["output.bias"], output.Size)
+            .Node("Gemm", [input.Name, "w1", "b1"], ["a1"], OnnxGraph.Int("transB", 1))
+            .Node(activation, ["a1"], ["r1"], activationAttributes)
+            .Node("Gemm", ["r1", "w2", "b2"], ["a2"], OnnxGraph.Int("transB", 1))
+            .Node(activation, ["a2"], ["r2"], activationAttributes)
+            .Node("Gemm", ["r2", "w3", "b3"], [output.Name], OnnxGraph.Int("transB", 1))
+            .Output(output.Name, output.Size)
+            .ToBytes(Producer);
     }
 
     private static Dictionary<string, float[]> Weights(TorchSharp.torch.nn.Module module)
