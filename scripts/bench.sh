@@ -45,6 +45,7 @@ stop_host() {
 }
 trap 'stop_host; rm -rf "$work"' EXIT
 
+scripts/prereqs.sh
 dotnet build AppHost/LlmMesh.AppHost.csproj -c Release -nologo -v quiet
 dotnet build bench/LlmMesh.Bench/LlmMesh.Bench.csproj -c Release -nologo -v quiet
 dotnet build bench/LlmMesh.Bench.InProcess/LlmMesh.Bench.InProcess.csproj -c Release -nologo -v quiet
