@@ -42,12 +42,20 @@ var discriminator = builder.AddProject<Projects.LlmMesh_Discriminator>("discrimi
     .WithReference(encoder)
     .WaitFor(tokenizer);
 
-builder.AddProject<Projects.LlmMesh_Generator>("generator")
+var generator = builder.AddProject<Projects.LlmMesh_Generator>("generator")
     .AsMeshService(messaging, modelStore)
     .WithModelBackend("Generator")
     .WithReference(tokenizer)
     .WithReference(encoder)
     .WithReference(discriminator)
     .WaitFor(tokenizer);
+
+// OpenAI-compatible HTTP API over the generator; it starts before a model exists and is ready once
+// the generator is.
+builder.AddProject<Projects.LlmMesh_Gateway>("gateway")
+    .WithPinnedPort("http")
+    .WithReference(generator)
+    .WithEnvironment("OTEL_EXPORTER_OTLP_TIMEOUT", "1000")
+    .WithHttpHealthCheck("/health", endpointName: "http");
 
 builder.Build().Run();

@@ -10,21 +10,31 @@ public static class MeshResourceExtensions
     public static IResourceBuilder<ProjectResource> AsMeshService(
         this IResourceBuilder<ProjectResource> service, IResourceBuilder<IResourceWithConnectionString> messaging, string modelStore)
     {
-        var configuration = service.ApplicationBuilder.Configuration;
-        var name = service.Resource.Name;
-        if (!configuration.GetValue("LlmMesh:RandomPorts", false))
-        {
-            var port = configuration.GetValue<int?>($"LlmMesh:Ports:{name}")
-                ?? throw new InvalidOperationException($"LlmMesh:Ports:{name} is not configured");
-            service.WithEndpoint("grpc", endpoint => endpoint.Port = port);
-        }
         return service
+            .WithPinnedPort("grpc")
             .WithReference(messaging)
             .WaitFor(messaging)
             .WithEnvironment("ModelStore__Path", modelStore)
             // Services otherwise wait ~10 s at shutdown for a dashboard that is already gone.
             .WithEnvironment("OTEL_EXPORTER_OTLP_TIMEOUT", "1000")
             .WithHttpHealthCheck("/health", endpointName: "http");
+    }
+
+    /// <summary>
+    /// Pins a service's endpoint to its loopback port from LlmMesh:Ports:{name}, unless
+    /// LlmMesh:RandomPorts is true (as in integration tests).
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithPinnedPort(this IResourceBuilder<ProjectResource> service, string endpointName)
+    {
+        var configuration = service.ApplicationBuilder.Configuration;
+        var name = service.Resource.Name;
+        if (!configuration.GetValue("LlmMesh:RandomPorts", false))
+        {
+            var port = configuration.GetValue<int?>($"LlmMesh:Ports:{name}")
+                ?? throw new InvalidOperationException($"LlmMesh:Ports:{name} is not configured");
+            service.WithEndpoint(endpointName, endpoint => endpoint.Port = port);
+        }
+        return service;
     }
 
     /// <summary>

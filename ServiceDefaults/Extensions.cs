@@ -1,4 +1,5 @@
 using Grpc.AspNetCore.Server;
+using LlmMesh.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,8 +32,8 @@ public static class Extensions
         builder.Services.AddOptions<GrpcServiceOptions>()
             .Configure(o =>
             {
-                o.MaxReceiveMessageSize = 8 * 1024 * 1024;
-                o.MaxSendMessageSize = 8 * 1024 * 1024;
+                o.MaxReceiveMessageSize = LlmMeshChannelDefaults.MaxMessageBytes;
+                o.MaxSendMessageSize = LlmMeshChannelDefaults.MaxMessageBytes;
             })
             .BindConfiguration("Grpc");
         return builder;

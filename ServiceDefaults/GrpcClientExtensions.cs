@@ -1,5 +1,4 @@
-using Grpc.Core;
-using Grpc.Net.Client.Configuration;
+using LlmMesh.Client;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Microsoft.Extensions.Hosting;
@@ -19,29 +18,7 @@ public static class GrpcClientExtensions
         var address = builder.Configuration[$"GrpcClients:{serviceName}:Address"] ?? $"http://_grpc.{serviceName}";
         return builder.Services
             .AddGrpcClient<TClient>(o => o.Address = new Uri(address))
-            .ConfigureChannel(channel =>
-            {
-                channel.MaxReceiveMessageSize = 8 * 1024 * 1024;
-                channel.MaxSendMessageSize = 8 * 1024 * 1024;
-                channel.ServiceConfig = new ServiceConfig
-                {
-                    MethodConfigs =
-                    {
-                        new MethodConfig
-                        {
-                            Names = { MethodName.Default },
-                            RetryPolicy = new RetryPolicy
-                            {
-                                MaxAttempts = 5,
-                                InitialBackoff = TimeSpan.FromMilliseconds(200),
-                                MaxBackoff = TimeSpan.FromSeconds(2),
-                                BackoffMultiplier = 2,
-                                RetryableStatusCodes = { StatusCode.Unavailable },
-                            },
-                        },
-                    },
-                };
-            })
+            .ConfigureChannel(channel => LlmMeshChannelDefaults.Apply(channel))
             .EnableCallContextPropagation(o => o.SuppressContextNotFoundErrors = true);
     }
 }

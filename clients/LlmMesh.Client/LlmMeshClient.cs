@@ -1,0 +1,91 @@
+using System.Runtime.CompilerServices;
+using Grpc.Core;
+using LlmMesh.Contracts.V1;
+
+namespace LlmMesh.Client;
+
+/// <summary>
+/// Typed access to the whole mesh: server streams as <see cref="IAsyncEnumerable{T}"/> (leaving the
+/// loop or cancelling ends the call, and the server stops its work), unary calls as tasks. Errors
+/// are the services' <see cref="RpcException"/>s, whose status and message say what went wrong.
+/// </summary>
+public sealed class LlmMeshClient(
+    Tokenizer.TokenizerClient tokenizer,
+    Encoder.EncoderClient encoder,
+    Generator.GeneratorClient generator,
+    Discriminator.DiscriminatorClient discriminator,
+    Trainer.TrainerClient trainer)
+{
+    public Tokenizer.TokenizerClient Tokenizer => tokenizer;
+    public Encoder.EncoderClient Encoder => encoder;
+    public Generator.GeneratorClient Generator => generator;
+    public Discriminator.DiscriminatorClient Discriminator => discriminator;
+    public Trainer.TrainerClient Trainer => trainer;
+
+    /// <summary>Streams a generation: chunks as tokens are decoded, then one final message.</summary>
+    public IAsyncEnumerable<GenerateResponse> GenerateStreamingAsync(GenerateRequest request, CancellationToken cancellationToken = default) =>
+        ReadAllAsync(() => generator.Generate(request, cancellationToken: cancellationToken), cancellationToken);
+
+    /// <summary>Runs a generation to its end and returns the final message (its text included).</summary>
+    public async Task<GenerateFinal> GenerateAsync(GenerateRequest request, CancellationToken cancellationToken = default)
+    {
+        await foreach (var response in GenerateStreamingAsync(request, cancellationToken))
+        {
+            if (response.Final is { } final)
+            {
+                return final;
+            }
+        }
+        throw new RpcException(new Status(StatusCode.Internal, "the generation stream ended without a final message"));
+    }
+
+    public async Task<EncodeTextsResponse> EncodeAsync(IEnumerable<string> texts, ulong? seed = null, CancellationToken cancellationToken = default)
+    {
+        var request = new EncodeTextsRequest { Texts = { texts } };
+        if (seed is { } value)
+        {
+            request.Seed = value;
+        }
+        return await encoder.EncodeAsync(request, cancellationToken: cancellationToken);
+    }
+
+    public async Task<ScoreBatchResponse> ScoreAsync(IEnumerable<ScoreInput> inputs, CancellationToken cancellationToken = default) =>
+        await discriminator.ScoreBatchAsync(new ScoreBatchRequest { Inputs = { inputs } }, cancellationToken: cancellationToken);
+
+    public Task<ScoreBatchResponse> ScoreTextsAsync(IEnumerable<string> texts, CancellationToken cancellationToken = default) =>
+        ScoreAsync(texts.Select(text => new ScoreInput { Text = text }), cancellationToken);
+
+    /// <summary>Starts a training run and streams its progress. Leaving the stream does not stop the run: <see cref="CancelRunAsync"/> does.</summary>
+    public IAsyncEnumerable<RunProgress> StartRunAsync(StartRunRequest request, CancellationToken cancellationToken = default) =>
+        ReadAllAsync(() => trainer.StartRun(request, cancellationToken: cancellationToken), cancellationToken);
+
+    public IAsyncEnumerable<RunProgress> WatchRunAsync(string runId, CancellationToken cancellationToken = default) =>
+        ReadAllAsync(() => trainer.WatchRun(new WatchRunRequest { RunId = runId }, cancellationToken: cancellationToken), cancellationToken);
+
+    public async Task<IReadOnlyList<RunInfo>> ListRunsAsync(int limit = 0, CancellationToken cancellationToken = default) =>
+        (await trainer.ListRunsAsync(new ListRunsRequest { Limit = limit }, cancellationToken: cancellationToken)).Runs;
+
+    public async Task<RunInfo> GetRunAsync(string runId, CancellationToken cancellationToken = default) =>
+        await trainer.GetRunAsync(new GetRunRequest { RunId = runId }, cancellationToken: cancellationToken);
+
+    public async Task<RunInfo> CancelRunAsync(string runId, CancellationToken cancellationToken = default) =>
+        await trainer.CancelRunAsync(new CancelRunRequest { RunId = runId }, cancellationToken: cancellationToken);
+
+    public async Task<ModelInfo> GetModelInfoAsync(MeshModelService service, CancellationToken cancellationToken = default) => service switch
+    {
+        MeshModelService.Encoder => await encoder.GetModelInfoAsync(new GetModelInfoRequest(), cancellationToken: cancellationToken),
+        MeshModelService.Generator => await generator.GetModelInfoAsync(new GetModelInfoRequest(), cancellationToken: cancellationToken),
+        MeshModelService.Discriminator => await discriminator.GetModelInfoAsync(new GetModelInfoRequest(), cancellationToken: cancellationToken),
+        _ => throw new ArgumentOutOfRangeException(nameof(service), service, "not a model-serving service"),
+    };
+
+    /// <summary>Starts the call when enumeration starts; disposing it cancels the call when the caller stops reading early.</summary>
+    private static async IAsyncEnumerable<T> ReadAllAsync<T>(Func<AsyncServerStreamingCall<T>> start, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var call = start();
+        await foreach (var message in call.ResponseStream.ReadAllAsync(cancellationToken))
+        {
+            yield return message;
+        }
+    }
+}

@@ -1,0 +1,183 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Grpc.Core;
+using LlmMesh.Client;
+using LlmMesh.Contracts.V1;
+using LlmMesh.Gateway.OpenAi;
+using Microsoft.Extensions.Options;
+
+namespace LlmMesh.Gateway.Api;
+
+/// <summary>
+/// OpenAI-compatible HTTP API over the generator: /v1/models, /v1/completions and
+/// /v1/chat/completions, whole responses or server-sent events ending in "data: [DONE]".
+/// </summary>
+public static class OpenAiEndpoints
+{
+    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
+    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
+    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+
+    public static IEndpointRouteBuilder MapOpenAiEndpoints(this IEndpointRouteBuilder app)
+    {
+        var v1 = app.MapGroup("/v1");
+        v1.MapGet("/models", (HttpContext context, LlmMeshClient mesh, IOptions<GatewayOptions> options) =>
+            HandleAsync(context, async () => await WriteJsonAsync(context, await ListModelsAsync(mesh, options.Value, context.RequestAborted), OpenAiJsonContext.Default.ModelListResponse)));
+        v1.MapGet("/models/{id}", (string id, HttpContext context, LlmMeshClient mesh, IOptions<GatewayOptions> options) =>
+            HandleAsync(context, async () =>
+            {
+                var models = await ListModelsAsync(mesh, options.Value, context.RequestAborted);
+                var model = models.Data.FirstOrDefault(m => m.Id == id) ?? throw OpenAiException.ModelNotFound(id, models.Data[0].Id);
+                await WriteJsonAsync(context, model, OpenAiJsonContext.Default.ModelResponse);
+            }));
+        v1.MapPost("/completions", (HttpContext context, LlmMeshClient mesh, IOptions<GatewayOptions> options) =>
+            HandleAsync(context, async () =>
+            {
+                var request = await ReadAsync(context, OpenAiJsonContext.Default.CompletionRequest);
+                var choices = OpenAiRequestMapper.ForCompletion(request, options.Value.MaxChoices);
+                var model = await ResolveModelAsync(mesh, request.Model, options.Value, context.RequestAborted);
+                await CompleteAsync(context, mesh, request, choices, new CompletionBuilder(chat: false, model, choices, request.Echo));
+            }));
+        v1.MapPost("/chat/completions", (HttpContext context, LlmMeshClient mesh, IOptions<GatewayOptions> options) =>
+            HandleAsync(context, async () =>
+            {
+                var request = await ReadAsync(context, OpenAiJsonContext.Default.ChatCompletionRequest);
+                var choices = OpenAiRequestMapper.ForChat(request, options.Value.MaxChoices);
+                var model = await ResolveModelAsync(mesh, request.Model, options.Value, context.RequestAborted);
+                await CompleteAsync(context, mesh, request, choices, new CompletionBuilder(chat: true, model, choices));
+            }));
+        return app;
+    }
+
+    private static async Task CompleteAsync(
+        HttpContext context, LlmMeshClient mesh, SamplingRequest request, IReadOnlyList<GenerateRequest> choices, CompletionBuilder builder)
+    {
+        var cancellationToken = context.RequestAborted;
+        await using var messages = ChoiceStreams.RunAsync(mesh, choices, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        if (!request.Stream)
+        {
+            while (await NextAsync(messages))
+            {
+                builder.Add(messages.Current);
+            }
+            await WriteJsonAsync(context, builder.Response(), OpenAiJsonContext.Default.Object);
+            return;
+        }
+        // The first message decides the status: a request the generator refuses is an HTTP error, not a stream.
+        var any = await NextAsync(messages);
+        context.Response.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+        context.Response.Headers["X-Accel-Buffering"] = "no";
+        try
+        {
+            for (var more = any; more; more = await NextAsync(messages))
+            {
+                if (builder.Add(messages.Current) is { } chunk)
+                {
+                    await WriteEventAsync(context, chunk, cancellationToken);
+                }
+            }
+            if (request.StreamOptions?.IncludeUsage == true)
+            {
+                await WriteEventAsync(context, builder.UsageChunk(), cancellationToken);
+            }
+        }
+        catch (OpenAiException ex) when (ex.StatusCode != StatusCodes.Status499ClientClosedRequest)
+        {
+            // Headers are gone: the error becomes the stream's last event.
+            await WriteEventAsync(context, ex.ToResponse(), cancellationToken);
+        }
+        await context.Response.Body.WriteAsync(Done, cancellationToken);
+        await context.Response.Body.FlushAsync(cancellationToken);
+    }
+
+    private static async Task<bool> NextAsync(IAsyncEnumerator<ChoiceEvent> messages)
+    {
+        try
+        {
+            return await messages.MoveNextAsync();
+        }
+        catch (RpcException ex)
+        {
+            throw OpenAiException.FromRpc(ex);
+        }
+    }
+
+    private static async Task<string> ResolveModelAsync(LlmMeshClient mesh, string? requested, GatewayOptions options, CancellationToken cancellationToken)
+    {
+        var served = (await GetModelInfoAsync(mesh, cancellationToken)).BundleVersion;
+        return string.IsNullOrEmpty(requested) || requested == options.ModelAlias || requested == served
+            ? served
+            : throw OpenAiException.ModelNotFound(requested, served);
+    }
+
+    private static async Task<ModelListResponse> ListModelsAsync(LlmMeshClient mesh, GatewayOptions options, CancellationToken cancellationToken)
+    {
+        var info = await GetModelInfoAsync(mesh, cancellationToken);
+        var created = DateTimeOffset.TryParse(info.CreatedAt, out var at) ? at.ToUnixTimeSeconds() : 0;
+        return new ModelListResponse("list",
+        [
+            new ModelResponse(info.BundleVersion, "model", created, "llmmesh"),
+            new ModelResponse(options.ModelAlias, "model", created, "llmmesh"),
+        ]);
+    }
+
+    private static async Task<ModelInfo> GetModelInfoAsync(LlmMeshClient mesh, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await mesh.Generator.GetModelInfoAsync(new GetModelInfoRequest(), cancellationToken: cancellationToken);
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable)
+        {
+            throw new OpenAiException(StatusCodes.Status503ServiceUnavailable, "service_unavailable",
+                $"the generator has no model to serve yet: {ex.Status.Detail}");
+        }
+        catch (RpcException ex)
+        {
+            throw OpenAiException.FromRpc(ex);
+        }
+    }
+
+    private static async Task<T> ReadAsync<T>(HttpContext context, JsonTypeInfo<T> type) where T : class
+    {
+        try
+        {
+            return await JsonSerializer.DeserializeAsync(context.Request.Body, type, context.RequestAborted)
+                ?? throw OpenAiException.InvalidRequest("the request body must be a JSON object");
+        }
+        catch (JsonException ex)
+        {
+            throw OpenAiException.InvalidRequest($"the request body is not valid: {ex.Message}", ex.Path?.TrimStart('$', '.'));
+        }
+    }
+
+    private static async Task HandleAsync(HttpContext context, Func<Task> handle)
+    {
+        try
+        {
+            await handle();
+        }
+        catch (OpenAiException ex) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
+        {
+            context.Response.StatusCode = ex.StatusCode;
+            await WriteJsonAsync(context, ex.ToResponse(), OpenAiJsonContext.Default.ErrorResponse);
+        }
+        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client left; its generations were cancelled with the request.
+        }
+    }
+
+    private static Task WriteJsonAsync<T>(HttpContext context, T value, JsonTypeInfo<T> type) =>
+        context.Response.WriteAsJsonAsync(value, type, cancellationToken: context.RequestAborted);
+
+    private static async Task WriteEventAsync(HttpContext context, object value, CancellationToken cancellationToken)
+    {
+        var body = context.Response.Body;
+        await body.WriteAsync(DataPrefix, cancellationToken);
+        await JsonSerializer.SerializeAsync(body, value, value.GetType(), OpenAiJsonContext.Default, cancellationToken);
+        await body.WriteAsync(EventEnd, cancellationToken);
+        await body.FlushAsync(cancellationToken);
+    }
+}

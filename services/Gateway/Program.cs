@@ -1,0 +1,17 @@
+using LlmMesh.Gateway.Api;
+using LlmMesh.Gateway.Extensions;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.AddApplicationServices();
+builder.Services.AddGrpc();
+
+var app = builder.Build();
+
+app.MapDefaultEndpoints();
+app.MapOpenAiEndpoints();
+
+app.Run();
+
+public partial class Program;
