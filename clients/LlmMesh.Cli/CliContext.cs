@@ -2,7 +2,6 @@ using System.Text.Json;
 using Google.Protobuf;
 using Grpc.Core;
 using LlmMesh.Client;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmMesh.Cli;
@@ -21,7 +20,6 @@ public sealed class CliContext : IDisposable
         Error = error;
         Interactive = interactive;
         _services = new ServiceCollection()
-            .AddSingleton<IConfiguration>(new ConfigurationBuilder().Build())
             .AddLlmMeshClient(addresses.CopyTo)
             .BuildServiceProvider();
         Mesh = _services.GetRequiredService<LlmMeshClient>();

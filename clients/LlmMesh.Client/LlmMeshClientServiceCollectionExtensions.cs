@@ -1,6 +1,7 @@
 using LlmMesh.Client;
 using LlmMesh.Contracts.V1;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -30,6 +31,8 @@ public static class LlmMeshClientServiceCollectionExtensions
         {
             options.Configure(configure);
         }
+        // Service discovery reads IConfiguration; outside a host (a console tool) there may be none.
+        services.TryAddSingleton<IConfiguration>(_ => new ConfigurationBuilder().Build());
         services.AddServiceDiscovery();
         AddMeshClient<Tokenizer.TokenizerClient>(services, o => o.Tokenizer);
         AddMeshClient<Encoder.EncoderClient>(services, o => o.Encoder);

@@ -22,18 +22,18 @@ public static class OpenAiEndpoints
     {
         var v1 = app.MapGroup("/v1");
         v1.MapGet("/models", (HttpContext context, LlmMeshClient mesh, IOptions<GatewayOptions> options) =>
-            HandleAsync(context, async () => await WriteJsonAsync(context, await ListModelsAsync(mesh, options.Value, context.RequestAborted), OpenAiJsonContext.Default.ModelListResponse)));
+            HandleAsync(context, async () => await WriteJsonAsync(context, await ListModelsAsync(mesh, options.Value, context.RequestAborted), OpenAiJsonContext.Readable.ModelListResponse)));
         v1.MapGet("/models/{id}", (string id, HttpContext context, LlmMeshClient mesh, IOptions<GatewayOptions> options) =>
             HandleAsync(context, async () =>
             {
                 var models = await ListModelsAsync(mesh, options.Value, context.RequestAborted);
                 var model = models.Data.FirstOrDefault(m => m.Id == id) ?? throw OpenAiException.ModelNotFound(id, models.Data[0].Id);
-                await WriteJsonAsync(context, model, OpenAiJsonContext.Default.ModelResponse);
+                await WriteJsonAsync(context, model, OpenAiJsonContext.Readable.ModelResponse);
             }));
         v1.MapPost("/completions", (HttpContext context, LlmMeshClient mesh, IOptions<GatewayOptions> options) =>
             HandleAsync(context, async () =>
             {
-                var request = await ReadAsync(context, OpenAiJsonContext.Default.CompletionRequest);
+                var request = await ReadAsync(context, OpenAiJsonContext.Readable.CompletionRequest);
                 var choices = OpenAiRequestMapper.ForCompletion(request, options.Value.MaxChoices);
                 var model = await ResolveModelAsync(mesh, request.Model, options.Value, context.RequestAborted);
                 await CompleteAsync(context, mesh, request, choices, new CompletionBuilder(chat: false, model, choices, request.Echo));
@@ -41,7 +41,7 @@ public static class OpenAiEndpoints
         v1.MapPost("/chat/completions", (HttpContext context, LlmMeshClient mesh, IOptions<GatewayOptions> options) =>
             HandleAsync(context, async () =>
             {
-                var request = await ReadAsync(context, OpenAiJsonContext.Default.ChatCompletionRequest);
+                var request = await ReadAsync(context, OpenAiJsonContext.Readable.ChatCompletionRequest);
                 var choices = OpenAiRequestMapper.ForChat(request, options.Value.MaxChoices);
                 var model = await ResolveModelAsync(mesh, request.Model, options.Value, context.RequestAborted);
                 await CompleteAsync(context, mesh, request, choices, new CompletionBuilder(chat: true, model, choices));
@@ -60,7 +60,7 @@ public static class OpenAiEndpoints
             {
                 builder.Add(messages.Current);
             }
-            await WriteJsonAsync(context, builder.Response(), OpenAiJsonContext.Default.Object);
+            await WriteJsonAsync(context, builder.Response(), OpenAiJsonContext.Readable.Object);
             return;
         }
         // The first message decides the status: a request the generator refuses is an HTTP error, not a stream.
@@ -148,7 +148,9 @@ public static class OpenAiEndpoints
         }
         catch (JsonException ex)
         {
-            throw OpenAiException.InvalidRequest($"the request body is not valid: {ex.Message}", ex.Path?.TrimStart('$', '.'));
+            var field = ex.Path?.TrimStart('$', '.');
+            throw OpenAiException.InvalidRequest(
+                string.IsNullOrEmpty(field) ? "the request body is not a valid JSON object" : $"{field} has the wrong type or is malformed JSON", field);
         }
     }
 
@@ -161,7 +163,7 @@ public static class OpenAiEndpoints
         catch (OpenAiException ex) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
         {
             context.Response.StatusCode = ex.StatusCode;
-            await WriteJsonAsync(context, ex.ToResponse(), OpenAiJsonContext.Default.ErrorResponse);
+            await WriteJsonAsync(context, ex.ToResponse(), OpenAiJsonContext.Readable.ErrorResponse);
         }
         catch (Exception) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -176,7 +178,7 @@ public static class OpenAiEndpoints
     {
         var body = context.Response.Body;
         await body.WriteAsync(DataPrefix, cancellationToken);
-        await JsonSerializer.SerializeAsync(body, value, value.GetType(), OpenAiJsonContext.Default, cancellationToken);
+        await JsonSerializer.SerializeAsync(body, value, value.GetType(), OpenAiJsonContext.Readable, cancellationToken);
         await body.WriteAsync(EventEnd, cancellationToken);
         await body.FlushAsync(cancellationToken);
     }

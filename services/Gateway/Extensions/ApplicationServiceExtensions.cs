@@ -9,7 +9,6 @@ public static class ApplicationServiceExtensions
         builder.Services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.AddLlmMeshClient();
         builder.Services.AddHealthChecks().AddCheck<GeneratorReadyHealthCheck>("generator");
-        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, OpenAiJsonContext.Default));
         return builder;
     }
 }

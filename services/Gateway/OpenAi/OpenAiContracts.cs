@@ -106,4 +106,13 @@ public sealed record ErrorResponse(ErrorBody Error);
 [JsonSerializable(typeof(ModelResponse))]
 [JsonSerializable(typeof(object))]
 [JsonSerializable(typeof(ErrorResponse))]
-public sealed partial class OpenAiJsonContext : JsonSerializerContext;
+public sealed partial class OpenAiJsonContext : JsonSerializerContext
+{
+    /// <summary>As <see cref="Default"/>, writing quotes and '&lt;' as themselves: error messages stay readable in a terminal.</summary>
+    public static OpenAiJsonContext Readable { get; } = new(new JsonSerializerOptions
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}
