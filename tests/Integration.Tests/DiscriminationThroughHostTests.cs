@@ -12,7 +12,7 @@ public sealed class DiscriminationThroughHostTests(MeshFixture mesh)
     [Fact]
     public async Task An_adversarial_run_publishes_a_bundle_the_discriminator_and_generator_serve()
     {
-        var version = await AraeBundleAsync();
+        var version = await mesh.AraeBundleAsync();
 
         var info = await _discriminator.GetModelInfoAsync(new GetModelInfoRequest());
         Assert.Equal("arae", info.Kind);
@@ -54,7 +54,7 @@ public sealed class DiscriminationThroughHostTests(MeshFixture mesh)
     [Fact]
     public async Task Bad_score_inputs_are_invalid_arguments()
     {
-        await AraeBundleAsync();
+        await mesh.AraeBundleAsync();
         foreach (var (input, mention) in new (ScoreInput, string)[]
         {
             (new ScoreInput { Latent = new LatentVector { Values = { 1f, 2f, 3f } } }, "latent has 3 values"),
@@ -80,46 +80,6 @@ public sealed class DiscriminationThroughHostTests(MeshFixture mesh)
         var badBestOf = await Assert.ThrowsAsync<RpcException>(() => CollectAsync(new GenerateRequest { BestOf = 17 }));
         Assert.Equal(StatusCode.InvalidArgument, badBestOf.StatusCode);
         Assert.StartsWith("best_of", badBestOf.Status.Detail);
-    }
-
-    /// <summary>An ARAE bundle trained once for this class, served by the discriminator and the generator.</summary>
-    private async Task<string> AraeBundleAsync()
-    {
-        await Gate.WaitAsync();
-        try
-        {
-            if (s_version is null)
-            {
-                s_version = await mesh.TrainTinyModelAsync(seed: 21, CancellationToken.None, adversarialSteps: 200);
-                var deadline = DateTime.UtcNow.AddSeconds(60);
-                while ((await TryVersionAsync(() => _discriminator.GetModelInfoAsync(new GetModelInfoRequest()).ResponseAsync)) != s_version
-                    || (await TryVersionAsync(() => _generator.GetModelInfoAsync(new GetModelInfoRequest()).ResponseAsync)) != s_version)
-                {
-                    Assert.True(DateTime.UtcNow < deadline, "the serving services did not load the ARAE bundle");
-                    await Task.Delay(200);
-                }
-            }
-            return s_version;
-        }
-        finally
-        {
-            Gate.Release();
-        }
-    }
-
-    private static readonly SemaphoreSlim Gate = new(1, 1);
-    private static string? s_version;
-
-    private static async Task<string?> TryVersionAsync(Func<Task<ModelInfo>> call)
-    {
-        try
-        {
-            return (await call()).BundleVersion;
-        }
-        catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable)
-        {
-            return null;
-        }
     }
 
     private async Task<GenerateFinal> CollectAsync(GenerateRequest request)

@@ -15,6 +15,9 @@ namespace LlmMesh.Integration.Tests;
 public sealed class MeshFixture : IAsyncLifetime
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
+
+    /// <summary>The generator's max_tokens limit here: streams that last long after a client cancels them.</summary>
+    public const int LongStreamTokens = 65536;
     private readonly string _dataDirectory = Directory.CreateTempSubdirectory("llmmesh-it-").FullName;
     private readonly List<GrpcChannel> _channels = [];
 
@@ -57,6 +60,8 @@ public sealed class MeshFixture : IAsyncLifetime
              $"--AppHost:DashboardApiKey={dashboardApiKey ?? Guid.NewGuid().ToString("N")}"],
             (options, _) => options.DisableDashboard = dashboardApiKey is null);
         builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        // Long enough streams that a client can leave one long before it would end (cancellation tests).
+        builder.CreateResourceBuilder<ProjectResource>("generator").WithEnvironment("Generator__MaxTokens", LongStreamTokens.ToString());
         var app = await builder.BuildAsync();
         await app.StartAsync(cancellationToken);
         foreach (var resource in new[] { "messaging", "tokenizer", "trainer" })
@@ -106,6 +111,60 @@ public sealed class MeshFixture : IAsyncLifetime
             }
         }
         throw new InvalidOperationException("the tiny run's stream ended without a final message");
+    }
+
+    /// <summary>An ARAE bundle (with a latent GAN, so the discriminator serves it) trained once, loaded by the discriminator and the generator.</summary>
+    public async Task<string> AraeBundleAsync()
+    {
+        await _araeGate.WaitAsync();
+        try
+        {
+            if (_araeBundle is null)
+            {
+                var version = await TrainTinyModelAsync(seed: 21, CancellationToken.None, adversarialSteps: 200);
+                var discriminator = new LlmMesh.Contracts.V1.Discriminator.DiscriminatorClient(Channel("discriminator"));
+                var generator = new LlmMesh.Contracts.V1.Generator.GeneratorClient(Channel("generator"));
+                var deadline = DateTime.UtcNow.AddSeconds(60);
+                while (await TryVersionAsync(() => discriminator.GetModelInfoAsync(new LlmMesh.Contracts.V1.GetModelInfoRequest()).ResponseAsync) != version
+                    || await TryVersionAsync(() => generator.GetModelInfoAsync(new LlmMesh.Contracts.V1.GetModelInfoRequest()).ResponseAsync) != version)
+                {
+                    Assert.True(DateTime.UtcNow < deadline, "the serving services did not load the ARAE bundle");
+                    await Task.Delay(200);
+                }
+                _araeBundle = version;
+            }
+            return _araeBundle;
+        }
+        finally
+        {
+            _araeGate.Release();
+        }
+    }
+
+    private readonly SemaphoreSlim _araeGate = new(1, 1);
+    private string? _araeBundle;
+
+    private static async Task<string?> TryVersionAsync(Func<Task<LlmMesh.Contracts.V1.ModelInfo>> call)
+    {
+        try
+        {
+            return (await call()).BundleVersion;
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A client of the dashboard's telemetry API (/api/telemetry).</summary>
+    public HttpClient DashboardClient()
+    {
+        var model = App.Services.GetRequiredService<DistributedApplicationModel>();
+        var dashboard = model.Resources.OfType<IResourceWithEndpoints>().Single(r => r.Name == "aspire-dashboard");
+        var endpoint = dashboard.Annotations.OfType<EndpointAnnotation>().First(e => e.UriScheme == "http" && e.AllocatedEndpoint is not null);
+        var http = new HttpClient { BaseAddress = new Uri(endpoint.AllocatedEndpoint!.UriString) };
+        http.DefaultRequestHeaders.Add("x-api-key", DashboardApiKey);
+        return http;
     }
 
     public GrpcChannel Channel(string resource)

@@ -1,10 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using Aspire.Hosting;
-using Aspire.Hosting.ApplicationModel;
 using Grpc.Core;
 using LlmMesh.Contracts.V1;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmMesh.Integration.Tests;
 
@@ -22,11 +19,7 @@ public sealed class TracingThroughHostTests(MeshFixture mesh)
             }
         }
 
-        var model = mesh.App.Services.GetRequiredService<DistributedApplicationModel>();
-        var dashboard = model.Resources.OfType<IResourceWithEndpoints>().Single(r => r.Name == "aspire-dashboard");
-        var endpoint = dashboard.Annotations.OfType<EndpointAnnotation>().First(e => e.UriScheme == "http" && e.AllocatedEndpoint is not null);
-        using var http = new HttpClient { BaseAddress = new Uri(endpoint.AllocatedEndpoint!.UriString) };
-        http.DefaultRequestHeaders.Add("x-api-key", mesh.DashboardApiKey);
+        using var http = mesh.DashboardClient();
 
         var deadline = DateTime.UtcNow.AddSeconds(30);
         IReadOnlyCollection<string>? services = null;
