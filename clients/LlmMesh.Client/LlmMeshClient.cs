@@ -79,13 +79,27 @@ public sealed class LlmMeshClient(
         _ => throw new ArgumentOutOfRangeException(nameof(service), service, "not a model-serving service"),
     };
 
-    /// <summary>Starts the call when enumeration starts; disposing it cancels the call when the caller stops reading early.</summary>
+    /// <summary>
+    /// Starts the call when enumeration starts; disposing it cancels the call when the caller stops
+    /// reading early. A caller's cancellation surfaces as <see cref="OperationCanceledException"/>.
+    /// </summary>
     private static async IAsyncEnumerable<T> ReadAllAsync<T>(Func<AsyncServerStreamingCall<T>> start, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var call = start();
-        await foreach (var message in call.ResponseStream.ReadAllAsync(cancellationToken))
+        while (true)
         {
-            yield return message;
+            try
+            {
+                if (!await call.ResponseStream.MoveNext(cancellationToken))
+                {
+                    yield break;
+                }
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("the call was cancelled by the caller", ex, cancellationToken);
+            }
+            yield return call.ResponseStream.Current;
         }
     }
 }

@@ -15,7 +15,7 @@ public sealed partial class CliThroughHostTests(MeshFixture mesh)
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
 
     private static string CliPath { get; } = Path.Combine(RepositoryPaths.Root, "clients", "LlmMesh.Cli", "bin",
-        new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name, "net10.0", "llmmesh.dll");
+        new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent!.Name, "net10.0", "llmmesh.dll");
 
     [Fact]
     public async Task Generate_prints_the_stream_and_a_summary_or_json_lines_that_match_the_rpc()
@@ -54,8 +54,10 @@ public sealed partial class CliThroughHostTests(MeshFixture mesh)
     [Fact]
     public async Task Ctrl_C_during_generate_stops_the_generator_decoding()
     {
-        const ulong seed = 880_004;
-        using var process = Start(new Dictionary<string, string>(), "generate", "a man riding a horse", "--ignore-eos", "-n", MeshFixture.LongStreamTokens.ToString(), "--seed", seed.ToString());
+        using var trace = GenerationSpan.StartTrace(nameof(Ctrl_C_during_generate_stops_the_generator_decoding));
+        // The CLI joins the test's trace through OpenTelemetry's TRACEPARENT environment carrier.
+        using var process = Start(new Dictionary<string, string> { ["TRACEPARENT"] = trace.Id! },
+            "generate", "a man riding a horse", "--ignore-eos", "-n", MeshFixture.LongStreamTokens.ToString());
         var output = new StringBuilder();
         var firstText = ReadStdoutAsync(process, output);
         try
@@ -71,7 +73,7 @@ public sealed partial class CliThroughHostTests(MeshFixture mesh)
             process.Kill(entireProcessTree: true);
         }
 
-        var span = await GenerationSpan.FindAsync(mesh, seed, TimeSpan.FromSeconds(30));
+        var span = await GenerationSpan.FindAsync(mesh, trace.TraceId, TimeSpan.FromSeconds(30));
         Assert.Equal("cancelled", span.FinishReason);
         Assert.InRange(span.OutputTokens, 1, MeshFixture.LongStreamTokens / 2);
     }
@@ -280,12 +282,18 @@ public sealed partial class CliThroughHostTests(MeshFixture mesh)
     }
 
     /// <summary>Sends SIGINT, as Ctrl+C in a terminal does.</summary>
-    private static async Task InterruptAsync(Process process)
+    private static Task InterruptAsync(Process process)
     {
-        using var kill = Process.Start("kill", ["-INT", process.Id.ToString()]);
-        await kill.WaitForExitAsync();
-        Assert.Equal(0, kill.ExitCode);
+        Assert.Equal(0, SendSignal(process.Id, SigInt));
+        return Task.CompletedTask;
     }
+
+    private const int SigInt = 2;
+
+#pragma warning disable SYSLIB1054 // LibraryImport needs unsafe code in this project; kill(2) takes two ints.
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int SendSignal(int pid, int signal);
+#pragma warning restore SYSLIB1054
 
     [System.Text.RegularExpressions.GeneratedRegex(@"cancelling run (\S+)\.\.\.")]
     private static partial System.Text.RegularExpressions.Regex CancellingRun();

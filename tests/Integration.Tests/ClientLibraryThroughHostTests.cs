@@ -28,7 +28,11 @@ public sealed class ClientLibraryThroughHostTests(MeshFixture mesh) : IDisposabl
     {
         var chat = _services.GetRequiredService<IChatClient>();
         var mesh = _services.GetRequiredService<LlmMeshClient>();
-        var options = new ChatOptions { Temperature = 0.75f, TopP = 0.875f, TopK = 30, MaxOutputTokens = 16, Seed = 21, StopSequences = [" on "] };
+        var options = new ChatOptions
+        {
+            Temperature = 0.75f, TopP = 0.875f, TopK = 30, MaxOutputTokens = 16, Seed = 21, StopSequences = [" on "],
+            AdditionalProperties = new() { ["ignore_eos"] = true },
+        };
         var messages = new[] { new ChatMessage(ChatRole.System, "describe a photo"), new ChatMessage(ChatRole.User, "a man riding a horse") };
 
         var updates = new List<ChatResponseUpdate>();
@@ -38,7 +42,7 @@ public sealed class ClientLibraryThroughHostTests(MeshFixture mesh) : IDisposabl
         }
         var direct = await mesh.GenerateAsync(new GenerateRequest
         {
-            Prompt = "a man riding a horse", Temperature = 0.75, TopP = 0.875, TopK = 30, MaxTokens = 16, Seed = 21, Stop = { " on " },
+            Prompt = "a man riding a horse", Temperature = 0.75, TopP = 0.875, TopK = 30, MaxTokens = 16, Seed = 21, Stop = { " on " }, IgnoreEos = true,
         });
 
         var text = string.Concat(updates.Select(u => u.Text));
@@ -78,12 +82,12 @@ public sealed class ClientLibraryThroughHostTests(MeshFixture mesh) : IDisposabl
     public async Task Leaving_a_chat_stream_stops_the_generator_decoding()
     {
         var chat = _services.GetRequiredService<IChatClient>();
-        const ulong seed = 880_001;
         var options = new ChatOptions
         {
-            MaxOutputTokens = MeshFixture.LongStreamTokens, Seed = (long)seed, AdditionalProperties = new() { ["ignore_eos"] = true },
+            MaxOutputTokens = MeshFixture.LongStreamTokens, AdditionalProperties = new() { ["ignore_eos"] = true },
         };
         using var cancel = new CancellationTokenSource();
+        using var trace = GenerationSpan.StartTrace(nameof(Leaving_a_chat_stream_stops_the_generator_decoding));
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
         {
@@ -93,7 +97,7 @@ public sealed class ClientLibraryThroughHostTests(MeshFixture mesh) : IDisposabl
             }
         });
 
-        var span = await GenerationSpan.FindAsync(mesh, seed, TimeSpan.FromSeconds(30));
+        var span = await GenerationSpan.FindAsync(mesh, trace.TraceId, TimeSpan.FromSeconds(30));
         Assert.Equal("cancelled", span.FinishReason);
         Assert.InRange(span.OutputTokens, 1, MeshFixture.LongStreamTokens / 2);
     }

@@ -128,8 +128,9 @@ public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFix
             await output.Reader.ReadAsync();
         }
         await cancel.CancelAsync();
-        var stopped = await Record.ExceptionAsync(() => running.WaitAsync(TimeSpan.FromSeconds(5)));
-        Assert.True(stopped is null or OperationCanceledException, $"unexpected {stopped}");
+        // Cancelled while waiting for the reader, it still ends as a "cancelled" generation (its
+        // telemetry recorded), not with an exception.
+        Assert.Null(await Record.ExceptionAsync(() => running.WaitAsync(TimeSpan.FromSeconds(5))));
         Assert.True(output.Reader.Count <= 1);
     }
 

@@ -123,49 +123,49 @@ public sealed class GenerationEngine(
         TimeSpan? firstToken = null;
         var finishReason = "length";
         var token = model.Config.BosId;
-        while (generated.Count < request.MaxTokens)
+        try
         {
-            float[] logits;
-            try
+            while (generated.Count < request.MaxTokens)
             {
-                logits = await decoding.StepAsync(token, cancellationToken);
+                var logits = await decoding.StepAsync(token, cancellationToken);
+                token = sampler.Sample(logits, generated, random);
+                if (token == model.Config.EosId)
+                {
+                    finishReason = "eos";
+                    break;
+                }
+                generated.Add(token);
+                var emitted = stops.Push(await detokenizer.AppendAsync(token, cancellationToken));
+                text.Append(emitted);
+                await output.WriteAsync(new GenerateResponse { Chunk = new GenerateChunk { Text = emitted, TokenIds = { token } } }, cancellationToken);
+                firstToken ??= Stopwatch.GetElapsedTime(started);
+                if (stops.Matched is not null)
+                {
+                    finishReason = "stop";
+                    break;
+                }
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                // The client left (nothing more is delivered) or the service is stopping (the
-                // client still gets the final message).
-                telemetry.Record(lease.Info.Version, "cancelled", promptTokens, generated.Count, Stopwatch.GetElapsedTime(started), firstToken, activity);
-                output.TryWrite(Final("cancelled", text.ToString(), generated.Count));
-                return;
-            }
-            token = sampler.Sample(logits, generated, random);
-            if (token == model.Config.EosId)
-            {
-                finishReason = "eos";
-                break;
-            }
-            generated.Add(token);
-            var emitted = stops.Push(await detokenizer.AppendAsync(token, cancellationToken));
-            text.Append(emitted);
-            await output.WriteAsync(new GenerateResponse { Chunk = new GenerateChunk { Text = emitted, TokenIds = { token } } }, cancellationToken);
-            firstToken ??= Stopwatch.GetElapsedTime(started);
+
+            var tail = stops.Push(await detokenizer.FlushAsync(cancellationToken));
+            tail += stops.Matched is null ? stops.Flush() : "";
             if (stops.Matched is not null)
             {
                 finishReason = "stop";
-                break;
+            }
+            if (tail.Length > 0)
+            {
+                text.Append(tail);
+                await output.WriteAsync(new GenerateResponse { Chunk = new GenerateChunk { Text = tail } }, cancellationToken);
             }
         }
-
-        var tail = stops.Push(await detokenizer.FlushAsync(cancellationToken));
-        tail += stops.Matched is null ? stops.Flush() : "";
-        if (stops.Matched is not null)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            finishReason = "stop";
-        }
-        if (tail.Length > 0)
-        {
-            text.Append(tail);
-            await output.WriteAsync(new GenerateResponse { Chunk = new GenerateChunk { Text = tail } }, cancellationToken);
+            // Wherever it lands (a decode step, or waiting for a slow client), cancellation ends the
+            // generation as "cancelled": the client left (nothing more is delivered) or the service
+            // is stopping (the client still gets the final message).
+            telemetry.Record(lease.Info.Version, "cancelled", promptTokens, generated.Count, Stopwatch.GetElapsedTime(started), firstToken, activity);
+            output.TryWrite(Final("cancelled", text.ToString(), generated.Count));
+            return;
         }
 
         telemetry.Record(lease.Info.Version, finishReason, promptTokens, generated.Count, Stopwatch.GetElapsedTime(started), firstToken, activity);

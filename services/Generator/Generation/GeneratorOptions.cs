@@ -15,7 +15,8 @@ public sealed class GeneratorOptions
 {
     public const string Section = "Generator";
 
-    [Range(1, 4096)]
+    /// <summary>The largest max_tokens a request may ask for.</summary>
+    [Range(1, 65536)]
     public int MaxTokens { get; set; } = 256;
 
     [Range(1, 4096)]
