@@ -28,26 +28,11 @@ public static class ChatRequestMapping
         {
             throw new NotSupportedException("LlmMesh models cannot call tools");
         }
-        if (options.Temperature is { } temperature)
+        if (options.Seed is < 0)
         {
-            request.Temperature = temperature;
+            throw new ArgumentOutOfRangeException(nameof(options), options.Seed, "ChatOptions.Seed must not be negative");
         }
-        if (options.TopP is { } topP)
-        {
-            request.TopP = topP;
-        }
-        if (options.TopK is { } topK)
-        {
-            request.TopK = topK;
-        }
-        if (options.MaxOutputTokens is { } maxTokens)
-        {
-            request.MaxTokens = maxTokens;
-        }
-        if (options.Seed is { } seed)
-        {
-            request.Seed = seed >= 0 ? (ulong)seed : throw new ArgumentOutOfRangeException(nameof(options), seed, "ChatOptions.Seed must not be negative");
-        }
+        request.WithSampling(options.MaxOutputTokens, options.Temperature, options.TopP, options.TopK, seed: (ulong?)options.Seed);
         if (options.StopSequences is { } stop)
         {
             request.Stop.Add(stop);
@@ -75,18 +60,10 @@ public static class ChatRequestMapping
 
     private static void ApplyExtensions(GenerateRequest request, AdditionalPropertiesDictionary extra)
     {
-        if (extra.TryGetValue("min_p", out var minP))
-        {
-            request.MinP = Number(minP, "min_p");
-        }
-        if (extra.TryGetValue("repetition_penalty", out var penalty))
-        {
-            request.RepetitionPenalty = Number(penalty, "repetition_penalty");
-        }
-        if (extra.TryGetValue("variation", out var variation))
-        {
-            request.Variation = Number(variation, "variation");
-        }
+        request.WithSampling(
+            minP: Optional(extra, "min_p"),
+            repetitionPenalty: Optional(extra, "repetition_penalty"),
+            variation: Optional(extra, "variation"));
         if (extra.TryGetValue("best_of", out var bestOf))
         {
             request.BestOf = checked((int)Number(bestOf, "best_of"));
@@ -114,6 +91,9 @@ public static class ChatRequestMapping
         "generator" => LatentSource.Generator,
         _ => throw new ArgumentException($"latent_source must be \"prior\" or \"generator\", not \"{value}\""),
     };
+
+    private static double? Optional(AdditionalPropertiesDictionary extra, string name) =>
+        extra.TryGetValue(name, out var value) ? Number(value, name) : null;
 
     private static double Number(object? value, string name) => value switch
     {

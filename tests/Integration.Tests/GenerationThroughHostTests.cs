@@ -76,13 +76,18 @@ public sealed class GenerationThroughHostTests(MeshFixture mesh)
     public async Task A_client_cancel_stops_the_server_decoding()
     {
         using var cancel = new CancellationTokenSource();
-        using var call = _generator.Generate(new GenerateRequest { MaxTokens = 256, IgnoreEos = true, Seed = 8 }, cancellationToken: cancel.Token);
+        using var trace = GenerationSpan.StartTrace(nameof(A_client_cancel_stops_the_server_decoding));
+        // Long enough to still run when the client cancels, however fast the model decodes.
+        using var call = _generator.Generate(new GenerateRequest { MaxTokens = MeshFixture.LongStreamTokens, IgnoreEos = true, Seed = 8 }, cancellationToken: cancel.Token);
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
         Assert.Equal(1, (await _generator.GetModelInfoAsync(new GetModelInfoRequest())).ActiveRequests);
 
         await cancel.CancelAsync();
 
         await WaitForAsync(async () => (await _generator.GetModelInfoAsync(new GetModelInfoRequest())).ActiveRequests == 0, TimeSpan.FromSeconds(2));
+        var span = await GenerationSpan.FindAsync(mesh, trace.TraceId, TimeSpan.FromSeconds(30));
+        Assert.Equal("cancelled", span.FinishReason);
+        Assert.InRange(span.OutputTokens, 1, MeshFixture.LongStreamTokens / 2);
     }
 
     [Fact]

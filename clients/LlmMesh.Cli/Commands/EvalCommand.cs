@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Grpc.Core;
+using LlmMesh.Client;
 using LlmMesh.Contracts.V1;
 using LlmMesh.Evaluation;
 
@@ -40,10 +41,8 @@ public static class EvalCommand
             {
                 throw new CliException("--samples must be at least 2 and --concurrency at least 1", ExitCodes.BadArguments);
             }
-            var template = new GenerateRequest { LatentSource = Client.ChatRequestMapping.ParseLatentSource(parse.GetValue(latentSource)) };
-            if (parse.GetValue(temperature) is { } t) template.Temperature = t;
-            if (parse.GetValue(topP) is { } p) template.TopP = p;
-            if (parse.GetValue(maxTokens) is { } m) template.MaxTokens = m;
+            var template = new GenerateRequest { LatentSource = ChatRequestMapping.ParseLatentSource(parse.GetValue(latentSource)) }
+                .WithSampling(parse.GetValue(maxTokens), parse.GetValue(temperature), parse.GetValue(topP));
             var referenceLines = ReadLines(parse.GetValue(references));
             var trainingLines = ReadLines(parse.GetValue(training));
             using var cli = context(parse);

@@ -38,14 +38,8 @@ public static class GenerateCommand
                 LatentSource = ChatRequestMapping.ParseLatentSource(parse.GetValue(latentSource)),
                 Stop = { parse.GetValue(stop) ?? [] },
             };
-            if (parse.GetValue(maxTokens) is { } max) request.MaxTokens = max;
-            if (parse.GetValue(temperature) is { } t) request.Temperature = t;
-            if (parse.GetValue(topK) is { } k) request.TopK = k;
-            if (parse.GetValue(topP) is { } p) request.TopP = p;
-            if (parse.GetValue(minP) is { } m) request.MinP = m;
-            if (parse.GetValue(repetitionPenalty) is { } r) request.RepetitionPenalty = r;
-            if (parse.GetValue(seed) is { } s) request.Seed = s;
-            if (parse.GetValue(variation) is { } v) request.Variation = v;
+            request.WithSampling(parse.GetValue(maxTokens), parse.GetValue(temperature), parse.GetValue(topP), parse.GetValue(topK),
+                parse.GetValue(minP), parse.GetValue(repetitionPenalty), parse.GetValue(variation), parse.GetValue(seed));
             using var cli = context(parse);
             return await RunAsync(cli, request, cancellationToken);
         });

@@ -79,35 +79,9 @@ public static class OpenAiRequestMapper
             throw OpenAiException.InvalidRequest($"seed must not be negative, not {request.Seed}", "seed");
         }
         var template = new GenerateRequest { Stop = { StopStrings(request.Stop) }, IgnoreEos = request.IgnoreEos ?? false, BestOf = request.BestOf ?? 0 };
-        if (maxTokens is { } max)
-        {
-            template.MaxTokens = max;
-        }
-        if (request.Temperature is { } temperature)
-        {
-            template.Temperature = temperature;
-        }
-        if (request.TopP is { } topP)
-        {
-            template.TopP = topP;
-        }
-        if (request.TopK is { } topK)
-        {
-            // -1 turns top-k off in vLLM's API.
-            template.TopK = topK == -1 ? 0 : topK;
-        }
-        if (request.MinP is { } minP)
-        {
-            template.MinP = minP;
-        }
-        if (request.RepetitionPenalty is { } penalty)
-        {
-            template.RepetitionPenalty = penalty;
-        }
-        if (request.Variation is { } variation)
-        {
-            template.Variation = variation;
-        }
+        // -1 turns top-k off in vLLM's API.
+        template.WithSampling(maxTokens, request.Temperature, request.TopP, request.TopK == -1 ? 0 : request.TopK,
+            request.MinP, request.RepetitionPenalty, request.Variation);
         try
         {
             template.LatentSource = ChatRequestMapping.ParseLatentSource(request.LatentSource);
