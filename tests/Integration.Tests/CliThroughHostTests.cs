@@ -147,6 +147,11 @@ public sealed partial class CliThroughHostTests(MeshFixture mesh)
         Assert.StartsWith($"run {runId} completed at step 40/40", show.Output);
         Assert.Contains($"published bundle {mesh.FirstBundle}", show.Output);
 
+        // Watching a finished run gives its final state at once.
+        var watch = await RunAsync("runs", "watch", runId);
+        Assert.Equal(0, watch.ExitCode);
+        Assert.StartsWith($"run {runId} completed", watch.Output);
+
         var missing = await RunAsync("runs", "show", "no-such-run");
         Assert.Equal(1, missing.ExitCode);
         Assert.StartsWith("llmmesh: not found:", missing.Error);
