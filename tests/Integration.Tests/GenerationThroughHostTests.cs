@@ -28,8 +28,11 @@ public sealed class GenerationThroughHostTests(MeshFixture mesh)
     [Fact]
     public async Task Chunks_stream_as_tokens_are_decoded_and_the_first_arrives_long_before_the_final()
     {
+        const int maxTokens = 1000;
+        // The first call on a channel pays for its connection and the client's JIT: not what is measured here.
+        await CollectAsync(new GenerateRequest { MaxTokens = 1 });
         var clock = Stopwatch.StartNew();
-        using var call = _generator.Generate(new GenerateRequest { MaxTokens = 200, IgnoreEos = true, Seed = 4 });
+        using var call = _generator.Generate(new GenerateRequest { MaxTokens = maxTokens, IgnoreEos = true, Seed = 4 });
         var chunkTimes = new List<double>();
         var tokens = 0;
         GenerateFinal? final = null;
@@ -48,10 +51,10 @@ public sealed class GenerationThroughHostTests(MeshFixture mesh)
         var finalTime = clock.Elapsed.TotalMilliseconds;
 
         Assert.NotNull(final);
-        Assert.Equal(200, final.Usage.CompletionTokens);
+        Assert.Equal(maxTokens, final.Usage.CompletionTokens);
         // Every token arrives in a chunk; chunks that waited behind a slow transport merge.
-        Assert.Equal(200, tokens);
-        Assert.InRange(chunkTimes.Count, 2, 200);
+        Assert.Equal(maxTokens, tokens);
+        Assert.InRange(chunkTimes.Count, 2, maxTokens);
         Assert.True(chunkTimes[0] < finalTime / 2, $"first chunk at {chunkTimes[0]:F0} ms, final at {finalTime:F0} ms");
         Assert.True(final.Timings.TimeToFirstTokenMs < final.Timings.TotalMs / 2);
     }
