@@ -53,9 +53,7 @@ var generator = builder.AddProject<Projects.LlmMesh_Generator>("generator")
 // OpenAI-compatible HTTP API over the generator; it starts before a model exists and is ready once
 // the generator is.
 builder.AddProject<Projects.LlmMesh_Gateway>("gateway")
-    .WithPinnedPort("http")
-    .WithReference(generator)
-    .WithEnvironment("OTEL_EXPORTER_OTLP_TIMEOUT", "1000")
-    .WithHttpHealthCheck("/health", endpointName: "http");
+    .AsMeshEndpoint("http")
+    .WithReference(generator);
 
 builder.Build().Run();

@@ -3,28 +3,30 @@ namespace LlmMesh.AppHost;
 public static class MeshResourceExtensions
 {
     /// <summary>
-    /// Pins a service's h2c gRPC endpoint to its loopback port from LlmMesh:Ports:{name}
-    /// (random when LlmMesh:RandomPorts is true, as in integration tests), checks readiness on its
-    /// HTTP endpoint, and gives it what every mesh service needs.
+    /// Pins a service's h2c gRPC endpoint to its loopback port and gives it what every mesh
+    /// service needs: the broker and the model store.
     /// </summary>
     public static IResourceBuilder<ProjectResource> AsMeshService(
-        this IResourceBuilder<ProjectResource> service, IResourceBuilder<IResourceWithConnectionString> messaging, string modelStore)
-    {
-        return service
-            .WithPinnedPort("grpc")
+        this IResourceBuilder<ProjectResource> service, IResourceBuilder<IResourceWithConnectionString> messaging, string modelStore) =>
+        service
+            .AsMeshEndpoint("grpc")
             .WithReference(messaging)
             .WaitFor(messaging)
-            .WithEnvironment("ModelStore__Path", modelStore)
+            .WithEnvironment("ModelStore__Path", modelStore);
+
+    /// <summary>
+    /// Pins <paramref name="endpointName"/> to the resource's loopback port (LlmMesh:Ports:{name},
+    /// random when LlmMesh:RandomPorts is true, as in integration tests) and checks readiness on
+    /// its HTTP endpoint.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> AsMeshEndpoint(this IResourceBuilder<ProjectResource> service, string endpointName) =>
+        service
+            .WithPinnedPort(endpointName)
             // Services otherwise wait ~10 s at shutdown for a dashboard that is already gone.
             .WithEnvironment("OTEL_EXPORTER_OTLP_TIMEOUT", "1000")
             .WithHttpHealthCheck("/health", endpointName: "http");
-    }
 
-    /// <summary>
-    /// Pins a service's endpoint to its loopback port from LlmMesh:Ports:{name}, unless
-    /// LlmMesh:RandomPorts is true (as in integration tests).
-    /// </summary>
-    public static IResourceBuilder<ProjectResource> WithPinnedPort(this IResourceBuilder<ProjectResource> service, string endpointName)
+    private static IResourceBuilder<ProjectResource> WithPinnedPort(this IResourceBuilder<ProjectResource> service, string endpointName)
     {
         var configuration = service.ApplicationBuilder.Configuration;
         var name = service.Resource.Name;

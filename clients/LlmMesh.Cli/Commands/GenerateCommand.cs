@@ -68,7 +68,7 @@ public static class GenerateCommand
                 }
             });
         }
-        catch (Exception ex) when (ex is OperationCanceledException || (ex is CliException cli1 && cli1.ExitCode == ExitCodes.Cancelled) || (ex is CliException && cancellationToken.IsCancellationRequested))
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is OperationCanceledException or CliException)
         {
             // Leaving the stream cancelled the call: the generator has stopped decoding.
             if (!cli.Json)

@@ -36,7 +36,7 @@ public static class OpenAiEndpoints
                 var request = await ReadAsync(context, OpenAiJsonContext.Readable.CompletionRequest);
                 var choices = OpenAiRequestMapper.ForCompletion(request, options.Value.MaxChoices);
                 var model = await ResolveModelAsync(mesh, request.Model, options.Value, context.RequestAborted);
-                await CompleteAsync(context, mesh, request, choices, new CompletionBuilder(chat: false, model, choices, request.Echo));
+                await CompleteAsync(context, mesh, request, choices, new CompletionBuilder(chat: false, model, choices, request.N ?? 1, request.Echo));
             }));
         v1.MapPost("/chat/completions", (HttpContext context, LlmMeshClient mesh, IOptions<GatewayOptions> options) =>
             HandleAsync(context, async () =>
@@ -44,7 +44,7 @@ public static class OpenAiEndpoints
                 var request = await ReadAsync(context, OpenAiJsonContext.Readable.ChatCompletionRequest);
                 var choices = OpenAiRequestMapper.ForChat(request, options.Value.MaxChoices);
                 var model = await ResolveModelAsync(mesh, request.Model, options.Value, context.RequestAborted);
-                await CompleteAsync(context, mesh, request, choices, new CompletionBuilder(chat: true, model, choices));
+                await CompleteAsync(context, mesh, request, choices, new CompletionBuilder(chat: true, model, choices, request.N ?? 1));
             }));
         return app;
     }

@@ -7,7 +7,8 @@ namespace LlmMesh.Gateway.OpenAi;
 /// Builds OpenAI responses from the merged choice streams, in both shapes: whole responses, and
 /// the stream chunks (a chunk per generator message, a finish chunk per choice, usage last).
 /// </summary>
-public sealed class CompletionBuilder(bool chat, string model, IReadOnlyList<GenerateRequest> choices, bool echo = false)
+/// <param name="choicesPerPrompt">The request's n: choices i*n .. i*n+n-1 answer prompt i.</param>
+public sealed class CompletionBuilder(bool chat, string model, IReadOnlyList<GenerateRequest> choices, int choicesPerPrompt, bool echo = false)
 {
     private readonly string _id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N");
     private readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -37,8 +38,8 @@ public sealed class CompletionBuilder(bool chat, string model, IReadOnlyList<Gen
     public UsageResponse Usage()
     {
         var finals = _finals.Select((f, i) => f ?? throw new InvalidOperationException($"choice {i} has no final message")).ToArray();
-        // A prompt is read once however many choices it has (choices of one prompt are consecutive and share its tokens).
-        var prompt = finals.Where((f, i) => i == 0 || choices[i].Prompt != choices[i - 1].Prompt).Sum(f => f.Usage.PromptTokens);
+        // A prompt is read once however many choices it has.
+        var prompt = finals.Where((_, i) => i % choicesPerPrompt == 0).Sum(f => f.Usage.PromptTokens);
         var completion = finals.Sum(f => f.Usage.CompletionTokens);
         return new UsageResponse(prompt, completion, prompt + completion);
     }
