@@ -5,17 +5,16 @@ var builder = DistributedApplication.CreateBuilder(args);
 
 var repository = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, ".."));
 var dataDirectory = Path.GetFullPath(builder.Configuration["LlmMesh:DataDirectory"] ?? Path.Combine(repository, ".data"), repository);
-var modelStore = Path.Combine(dataDirectory, "models");
 var corpusDirectory = Path.GetFullPath(builder.Configuration["LlmMesh:CorpusDirectory"] ?? Path.Combine(repository, "data"), repository);
 
 var messaging = builder.AddMessagingBroker("messaging", dataDirectory);
 
 var tokenizer = builder.AddProject<Projects.LlmMesh_Tokenizer>("tokenizer")
-    .AsMeshService(messaging, modelStore)
+    .AsMeshService(messaging, dataDirectory)
     .WithEnvironment("Tokenizer__CorpusPath", Path.Combine(corpusDirectory, "coco", "train.txt"));
 
 builder.AddProject<Projects.LlmMesh_Trainer>("trainer")
-    .AsMeshService(messaging, modelStore)
+    .AsMeshService(messaging, dataDirectory)
     .WithReference(tokenizer)
     .WaitFor(tokenizer)
     .WithEnvironment("Trainer__DataDirectory", corpusDirectory)
@@ -30,20 +29,20 @@ builder.AddProject<Projects.LlmMesh_Trainer>("trainer")
         });
 
 var encoder = builder.AddProject<Projects.LlmMesh_Encoder>("encoder")
-    .AsMeshService(messaging, modelStore)
+    .AsMeshService(messaging, dataDirectory)
     .WithModelBackend("Encoder")
     .WithReference(tokenizer)
     .WaitFor(tokenizer);
 
 var discriminator = builder.AddProject<Projects.LlmMesh_Discriminator>("discriminator")
-    .AsMeshService(messaging, modelStore)
+    .AsMeshService(messaging, dataDirectory)
     .WithModelBackend("Discriminator")
     .WithReference(tokenizer)
     .WithReference(encoder)
     .WaitFor(tokenizer);
 
 var generator = builder.AddProject<Projects.LlmMesh_Generator>("generator")
-    .AsMeshService(messaging, modelStore)
+    .AsMeshService(messaging, dataDirectory)
     .WithModelBackend("Generator")
     .WithReference(tokenizer)
     .WithReference(encoder)

@@ -4,15 +4,17 @@ public static class MeshResourceExtensions
 {
     /// <summary>
     /// Pins a service's h2c gRPC endpoint to its loopback port and gives it what every mesh
-    /// service needs: the broker and the model store.
+    /// service needs: the broker, its own event outbox and the model store, under
+    /// <paramref name="dataDirectory"/>.
     /// </summary>
     public static IResourceBuilder<ProjectResource> AsMeshService(
-        this IResourceBuilder<ProjectResource> service, IResourceBuilder<IResourceWithConnectionString> messaging, string modelStore) =>
+        this IResourceBuilder<ProjectResource> service, IResourceBuilder<IResourceWithConnectionString> messaging, string dataDirectory) =>
         service
             .AsMeshEndpoint("grpc")
             .WithReference(messaging)
             .WaitFor(messaging)
-            .WithEnvironment("ModelStore__Path", modelStore);
+            .WithEnvironment("Messaging__OutboxDirectory", Path.Combine(dataDirectory, "outbox", service.Resource.Name))
+            .WithEnvironment("ModelStore__Path", Path.Combine(dataDirectory, "models"));
 
     /// <summary>
     /// Pins <paramref name="endpointName"/> to the resource's loopback port (LlmMesh:Ports:{name},

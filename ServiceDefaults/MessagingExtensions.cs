@@ -35,8 +35,18 @@ public static class MessagingExtensions
                 rabbit.ConfigureEndpoints(context);
             });
         });
+        builder.Services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section);
+        builder.Services.AddSingleton(sp => new EventOutbox(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<OutboxOptions>>().Value.OutboxDirectory));
         builder.Services.AddSingleton<EventPublisher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EventPublisher>());
         return builder;
     }
+}
+
+/// <summary>Where a service keeps the events it has not yet handed to the broker (in memory when unset).</summary>
+public sealed class OutboxOptions
+{
+    public const string Section = "Messaging";
+
+    public string? OutboxDirectory { get; set; }
 }
