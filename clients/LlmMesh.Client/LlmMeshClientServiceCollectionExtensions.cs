@@ -48,6 +48,7 @@ public static class LlmMeshClientServiceCollectionExtensions
     private static void AddMeshClient<TClient>(IServiceCollection services, Func<LlmMeshClientOptions, Uri> address) where TClient : class =>
         services
             .AddGrpcClient<TClient>((sp, o) => o.Address = address(sp.GetRequiredService<IOptions<LlmMeshClientOptions>>().Value))
+            .ConfigurePrimaryHttpMessageHandler(LlmMeshChannelDefaults.CreateHandler)
             .ConfigureChannel((sp, channel) => LlmMeshChannelDefaults.Apply(channel, sp.GetRequiredService<IOptions<LlmMeshClientOptions>>().Value.MaxAttempts))
             .AddServiceDiscovery();
 }

@@ -12,7 +12,7 @@ namespace LlmMesh.Integration.Tests;
 /// The real AppHost (broker included) started once for the integration tests, on random ports
 /// and with its own data folder.
 /// </summary>
-public sealed class MeshFixture : IAsyncLifetime
+public class MeshFixture : IAsyncLifetime
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
 

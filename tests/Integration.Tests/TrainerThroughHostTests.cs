@@ -1,9 +1,7 @@
-using System.Collections.Concurrent;
 using Aspire.Hosting.Testing;
 using Grpc.Core;
 using LlmMesh.Contracts.Events;
 using LlmMesh.Contracts.V1;
-using MassTransit;
 
 namespace LlmMesh.Integration.Tests;
 
@@ -13,68 +11,53 @@ public sealed class TrainerThroughHostTests(MeshFixture mesh)
     [Fact]
     public async Task A_tiny_run_streams_progress_publishes_a_bundle_and_every_event_reaches_a_consumer_exactly_once()
     {
-        var received = new ConcurrentBag<(Guid? MessageId, ITrainingEvent Event)>();
-        var bus = await StartConsumerAsync(received);
-        try
+        await using var recorder = await TrainingEventRecorder.StartAsync(mesh.App);
+        var trainer = new Trainer.TrainerClient(mesh.Channel("trainer"));
+        var request = new StartRunRequest
         {
-            var trainer = new Trainer.TrainerClient(mesh.Channel("trainer"));
-            var request = new StartRunRequest
-            {
-                Corpus = "coco",
-                Steps = 60,
-                BatchSize = 256,
-                Seed = 9,
-                Hyperparameters = new Hyperparameters { EmbeddingSize = 32, HiddenSize = 48, LatentSize = 8, CheckpointEverySteps = 25, AdversarialSteps = 0, EvaluationSamples = 100 },
-            };
-            using var call = trainer.StartRun(request, deadline: DateTime.UtcNow.AddMinutes(1));
-            var updates = new List<ProgressUpdate>();
-            RunInfo? final = null;
-            await foreach (var progress in call.ResponseStream.ReadAllAsync())
-            {
-                if (progress.EventCase == RunProgress.EventOneofCase.Final)
-                {
-                    final = progress.Final;
-                }
-                else
-                {
-                    updates.Add(progress.Update);
-                }
-            }
-
-            Assert.NotNull(final);
-            Assert.Equal(RunState.Completed, final.State);
-            Assert.Equal(60, final.Step);
-            Assert.Contains(updates, u => u.Phase == "tokenize");
-            Assert.Contains(updates, u => u.Phase == "vae" && u.Step > 0 && u.TokensPerSecond > 0);
-            var evaluation = Assert.Single(updates, u => u.Phase == "evaluation" && u.PhaseMetrics.Count > 0);
-            Assert.InRange(evaluation.PhaseMetrics["bleu4"], 0, 1);
-            Assert.Equal(100, evaluation.PhaseMetrics["samples"]);
-            Assert.True(Directory.Exists(final.BundleLocation));
-            Assert.StartsWith(Path.Combine(mesh.DataDirectory, "models", "bundles"), final.BundleLocation);
-
-            // Wait for the last event, then a moment more for any duplicate to show up.
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (!received.Any(r => r.Event is RunCompleted c && c.RunId == final.RunId) && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(100);
-            }
-            await Task.Delay(1000);
-            var events = received.Where(r => r.Event.RunId == final.RunId).ToArray();
-
-            Assert.Equal(events.Length, events.Select(e => e.MessageId).Distinct().Count());
-            Assert.All(events, e => Assert.Equal(e.Event.EventId, e.MessageId));
-            Assert.Single(events, e => e.Event is RunStarted);
-            Assert.Single(events, e => e.Event is RunCompleted);
-            var published = Assert.Single(events.Select(e => e.Event).OfType<ModelPublished>());
-            Assert.Equal(final.BundleVersion, published.BundleVersion);
-            Assert.Equal([0], events.Select(e => e.Event).OfType<EpochCompleted>().Select(e => e.Epoch));
-            // Every 25 steps, at the end of the epoch (38 batches of 256) and at the end.
-            Assert.Equal([25L, 38L, 50L, 60L], events.Select(e => e.Event).OfType<CheckpointSaved>().Select(c => c.Step).Order());
-        }
-        finally
+            Corpus = "coco",
+            Steps = 60,
+            BatchSize = 256,
+            Seed = 9,
+            Hyperparameters = new Hyperparameters { EmbeddingSize = 32, HiddenSize = 48, LatentSize = 8, CheckpointEverySteps = 25, AdversarialSteps = 0, EvaluationSamples = 100 },
+        };
+        using var call = trainer.StartRun(request, deadline: DateTime.UtcNow.AddMinutes(1));
+        var updates = new List<ProgressUpdate>();
+        RunInfo? final = null;
+        await foreach (var progress in call.ResponseStream.ReadAllAsync())
         {
-            await bus.StopAsync();
+            if (progress.EventCase == RunProgress.EventOneofCase.Final)
+            {
+                final = progress.Final;
+            }
+            else
+            {
+                updates.Add(progress.Update);
+            }
         }
+
+        Assert.NotNull(final);
+        Assert.Equal(RunState.Completed, final.State);
+        Assert.Equal(60, final.Step);
+        Assert.Contains(updates, u => u.Phase == "tokenize");
+        Assert.Contains(updates, u => u.Phase == "vae" && u.Step > 0 && u.TokensPerSecond > 0);
+        var evaluation = Assert.Single(updates, u => u.Phase == "evaluation" && u.PhaseMetrics.Count > 0);
+        Assert.InRange(evaluation.PhaseMetrics["bleu4"], 0, 1);
+        Assert.Equal(100, evaluation.PhaseMetrics["samples"]);
+        Assert.True(Directory.Exists(final.BundleLocation));
+        Assert.StartsWith(Path.Combine(mesh.DataDirectory, "models", "bundles"), final.BundleLocation);
+
+        var events = await recorder.CompletedRunAsync(final.RunId, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(events.Count, events.Select(e => e.MessageId).Distinct().Count());
+        Assert.All(events, e => Assert.Equal(e.Event.EventId, e.MessageId));
+        Assert.Single(events, e => e.Event is RunStarted);
+        Assert.Single(events, e => e.Event is RunCompleted);
+        var published = Assert.Single(events.Select(e => e.Event).OfType<ModelPublished>());
+        Assert.Equal(final.BundleVersion, published.BundleVersion);
+        Assert.Equal([0], events.Select(e => e.Event).OfType<EpochCompleted>().Select(e => e.Epoch));
+        // Every 25 steps, at the end of the epoch (38 batches of 256) and at the end.
+        Assert.Equal([25L, 38L, 50L, 60L], events.Select(e => e.Event).OfType<CheckpointSaved>().Select(c => c.Step).Order());
     }
 
     [Fact]
@@ -110,36 +93,4 @@ public sealed class TrainerThroughHostTests(MeshFixture mesh)
         Assert.Equal(RunState.Cancelled, final?.State);
         Assert.Equal(RunState.Cancelled, (await trainer.GetRunAsync(new GetRunRequest { RunId = runId })).State);
     }
-
-    private async Task<IBusControl> StartConsumerAsync(ConcurrentBag<(Guid?, ITrainingEvent)> received)
-    {
-        var connectionString = await mesh.App.GetConnectionStringAsync("messaging")
-            ?? throw new InvalidOperationException("no messaging connection string");
-        var bus = Bus.Factory.CreateUsingRabbitMq(rabbit =>
-        {
-            rabbit.Host(new Uri(connectionString));
-            rabbit.ReceiveEndpoint($"it-training-{Guid.NewGuid():N}", endpoint =>
-            {
-                endpoint.AutoDelete = true;
-                endpoint.Durable = false;
-                Handle<RunStarted>(endpoint, received);
-                Handle<EpochCompleted>(endpoint, received);
-                Handle<CheckpointSaved>(endpoint, received);
-                Handle<ModelPublished>(endpoint, received);
-                Handle<RunCompleted>(endpoint, received);
-                Handle<RunFailed>(endpoint, received);
-                Handle<RunCancelled>(endpoint, received);
-            });
-        });
-        await bus.StartAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
-        return bus;
-    }
-
-    private static void Handle<T>(IRabbitMqReceiveEndpointConfigurator endpoint, ConcurrentBag<(Guid?, ITrainingEvent)> received)
-        where T : class, ITrainingEvent =>
-        endpoint.Handler<T>(context =>
-        {
-            received.Add((context.MessageId, context.Message));
-            return Task.CompletedTask;
-        });
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using LlmMesh.Discriminator.Scoring;
 using LlmMesh.Serving.Hosting;
 using EncoderClient = LlmMesh.Contracts.V1.Encoder.EncoderClient;
@@ -13,7 +14,10 @@ public static class ApplicationServiceExtensions
         builder.AddModelServing<DiscriminatorModel, DiscriminatorModelLoader>();
         builder.Services.AddSingleton<Scorer>();
         builder.AddMeshGrpcClient<TokenizerClient>("tokenizer");
-        builder.AddMeshGrpcClient<EncoderClient>("encoder");
+        builder.AddMeshDependencyHealthCheck("tokenizer", HealthStatus.Degraded, "texts cannot be scored; latent codes can");
+        // Each hop waits longer than the one behind it (tokenizer 5 s, encoder 10 s, discriminator 15 s), so the
+        // status of the service that failed comes through.
+        builder.AddMeshGrpcClient<EncoderClient>("encoder", callTimeout: TimeSpan.FromSeconds(10));
         builder.AddMessaging(bus => bus.AddModelReloadConsumer<DiscriminatorModel>("discriminator"));
         return builder;
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using LlmMesh.Encoder.Encoding;
 using LlmMesh.Serving.Hosting;
 using TokenizerClient = LlmMesh.Contracts.V1.Tokenizer.TokenizerClient;
@@ -12,6 +13,7 @@ public static class ApplicationServiceExtensions
         builder.AddModelServing<EncoderModel, EncoderModelLoader>();
         builder.Services.AddSingleton<TextEncoder>();
         builder.AddMeshGrpcClient<TokenizerClient>("tokenizer");
+        builder.AddMeshDependencyHealthCheck("tokenizer", HealthStatus.Unhealthy, "texts cannot be encoded");
         builder.AddMessaging(bus => bus.AddModelReloadConsumer<EncoderModel>("encoder"));
         return builder;
     }

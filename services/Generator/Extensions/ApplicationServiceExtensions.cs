@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using LlmMesh.Serving.Batching;
 using LlmMesh.Generator.Generation;
 using LlmMesh.Serving.Hosting;
@@ -17,8 +18,11 @@ public static class ApplicationServiceExtensions
         builder.Services.AddSingleton<GenerationEngine>();
         builder.Services.AddSingleton<GenerationTelemetry>();
         builder.AddMeshGrpcClient<TokenizerClient>("tokenizer");
-        builder.AddMeshGrpcClient<EncoderClient>("encoder");
-        builder.AddMeshGrpcClient<DiscriminatorClient>("discriminator");
+        builder.AddMeshDependencyHealthCheck("tokenizer", HealthStatus.Degraded, "prompts cannot be encoded; unconditioned generation works");
+        // Each hop waits longer than the one behind it (tokenizer 5 s, encoder 10 s, discriminator 15 s), so the
+        // status of the service that failed comes through.
+        builder.AddMeshGrpcClient<EncoderClient>("encoder", callTimeout: TimeSpan.FromSeconds(10));
+        builder.AddMeshGrpcClient<DiscriminatorClient>("discriminator", callTimeout: TimeSpan.FromSeconds(15));
         builder.AddMessaging(bus => bus.AddModelReloadConsumer<GeneratorModel>("generator"));
         return builder;
     }

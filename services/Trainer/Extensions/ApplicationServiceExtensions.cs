@@ -23,6 +23,7 @@ public static class ApplicationServiceExtensions
         builder.Services.AddHealthChecks().AddTypeActivatedCheck<TorchHealthCheck>("libtorch");
 
         builder.AddMeshGrpcClient<TokenizerClient>("tokenizer");
+        builder.AddMeshDependencyHealthCheck("tokenizer", HealthStatus.Degraded, "new runs cannot tokenize their corpus");
         builder.AddMessaging();
         return builder;
     }

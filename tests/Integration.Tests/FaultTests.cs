@@ -1,0 +1,227 @@
+using System.Diagnostics;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Grpc.Core;
+using Grpc.Health.V1;
+using LlmMesh.Contracts.Events;
+using LlmMesh.Contracts.V1;
+
+namespace LlmMesh.Integration.Tests;
+
+/// <summary>The mesh of the fault tests: a host of its own, since these tests kill and stop its resources.</summary>
+public sealed class FaultHostFixture : MeshFixture;
+
+/// <summary>
+/// Processes killed, services and the broker stopped under load, against the real host: clients
+/// get precise statuses at once, services recover by themselves, nothing is lost.
+/// </summary>
+[Collection(MeshCollection.Name)]
+public sealed class FaultTests(FaultHostFixture host) : IClassFixture<FaultHostFixture>
+{
+    private static readonly TimeSpan RecoveryTimeout = TimeSpan.FromMinutes(2);
+
+    [Fact]
+    public async Task A_generator_killed_mid_stream_fails_the_stream_with_unavailable_at_once_and_serves_again_after_a_restart()
+    {
+        var generator = new Generator.GeneratorClient(host.Channel("generator"));
+        using var call = generator.Generate(new GenerateRequest { MaxTokens = MeshFixture.LongStreamTokens, IgnoreEos = true, Seed = 3 },
+            deadline: DateTime.UtcNow.AddMinutes(2));
+        Assert.True(await call.ResponseStream.MoveNext());
+
+        var sinceKill = Stopwatch.StartNew();
+        host.ServiceProcess("LlmMesh.Generator").Kill();
+        var failure = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            while (await call.ResponseStream.MoveNext())
+            {
+            }
+        });
+
+        Assert.Equal(StatusCode.Unavailable, failure.StatusCode);
+        Assert.True(sinceKill.Elapsed < TimeSpan.FromSeconds(5), $"the stream failed {sinceKill.Elapsed} after the kill");
+        await RestartAfterExitAsync("generator");
+        var text = "";
+        using var retry = generator.Generate(new GenerateRequest { MaxTokens = 16, Seed = 3 }, deadline: DateTime.UtcNow.AddSeconds(30));
+        GenerateFinal? final = null;
+        await foreach (var response in retry.ResponseStream.ReadAllAsync())
+        {
+            text += response.Chunk?.Text;
+            final = response.Final ?? final;
+        }
+        Assert.NotNull(final);
+        Assert.NotEqual("", text.Trim());
+    }
+
+    [Fact]
+    public async Task With_the_tokenizer_down_its_dependents_are_not_ready_and_fail_with_a_clear_unavailable_then_recover_by_themselves()
+    {
+        var encoder = new Encoder.EncoderClient(host.Channel("encoder"));
+        var generator = new Generator.GeneratorClient(host.Channel("generator"));
+        using var http = new HttpClient();
+        var encoderHealth = new Uri(host.App.GetEndpoint("encoder", "http"), "/health");
+        var generatorHealth = new Uri(host.App.GetEndpoint("generator", "http"), "/health");
+        await ExecuteAsync("tokenizer", "resource-stop");
+        try
+        {
+            await host.App.ResourceNotifications.WaitForResourceAsync("tokenizer", [KnownResourceStates.Exited, KnownResourceStates.Finished],
+                new CancellationTokenSource(RecoveryTimeout).Token);
+
+            var notReady = await http.GetAsync(encoderHealth);
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
+            var grpcHealth = await new Health.HealthClient(host.Channel("encoder")).CheckAsync(new HealthCheckRequest());
+            Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, grpcHealth.Status);
+            // The generator still serves what needs no tokenizer (no prompt), and says what it lacks.
+            Assert.Equal("Degraded", await http.GetStringAsync(generatorHealth));
+
+            var encode = await Assert.ThrowsAsync<RpcException>(() =>
+                encoder.EncodeAsync(new EncodeTextsRequest { Texts = { "a dog on a beach" } }, deadline: DateTime.UtcNow.AddSeconds(30)).ResponseAsync);
+            Assert.Equal(StatusCode.Unavailable, encode.StatusCode);
+            Assert.StartsWith("the tokenizer is unavailable", encode.Status.Detail);
+            var prompted = await Assert.ThrowsAsync<RpcException>(async () =>
+            {
+                using var call = generator.Generate(new GenerateRequest { Prompt = "a dog on a beach", MaxTokens = 8 }, deadline: DateTime.UtcNow.AddSeconds(30));
+                await call.ResponseStream.MoveNext();
+            });
+            Assert.Equal(StatusCode.Unavailable, prompted.StatusCode);
+            Assert.Contains("the tokenizer is unavailable", prompted.Status.Detail);
+            using var unconditioned = generator.Generate(new GenerateRequest { MaxTokens = 8, Seed = 1 }, deadline: DateTime.UtcNow.AddSeconds(30));
+            Assert.True(await unconditioned.ResponseStream.MoveNext());
+        }
+        finally
+        {
+            await ExecuteAsync("tokenizer", "resource-start");
+        }
+
+        // No restart of the dependents: they notice by themselves.
+        await host.App.ResourceNotifications.WaitForResourceHealthyAsync("encoder", new CancellationTokenSource(RecoveryTimeout).Token);
+        Assert.Equal("Healthy", await http.GetStringAsync(generatorHealth));
+        var encoded = await encoder.EncodeAsync(new EncodeTextsRequest { Texts = { "a dog on a beach" } }, deadline: DateTime.UtcNow.AddSeconds(30));
+        Assert.Single(encoded.Codes);
+    }
+
+    [Fact]
+    public async Task A_trainer_killed_mid_run_resumes_after_a_restart_ends_as_the_uninterrupted_run_and_publishes_every_event_once()
+    {
+        await using var recorder = await TrainingEventRecorder.StartAsync(host.App);
+        var trainer = new Trainer.TrainerClient(host.Channel("trainer"));
+        var request = CheckpointedRun(seed: 5);
+        var straight = await FinalAsync(trainer.StartRun(request, deadline: DateTime.UtcNow + RecoveryTimeout));
+        Assert.Equal(RunState.Completed, straight.State);
+
+        string? runId = null;
+        using (var interrupted = trainer.StartRun(request, deadline: DateTime.UtcNow + RecoveryTimeout))
+        {
+            await foreach (var progress in interrupted.ResponseStream.ReadAllAsync())
+            {
+                Assert.Null(progress.Final);
+                if (progress.Update is { Phase: "vae", Step: >= 130 } update)
+                {
+                    runId = update.RunId;
+                    host.ServiceProcess("LlmMesh.Trainer").Kill();
+                    break;
+                }
+            }
+        }
+        Assert.NotNull(runId);
+        await RestartAfterExitAsync("trainer");
+        var resumed = await FinalAsync(trainer.WatchRun(new WatchRunRequest { RunId = runId }, deadline: DateTime.UtcNow + RecoveryTimeout));
+
+        Assert.Equal(RunState.Completed, resumed.State);
+        Assert.Equal(ModelMetrics(straight), ModelMetrics(resumed));
+        var straightEvents = await recorder.CompletedRunAsync(straight.RunId, TimeSpan.FromSeconds(30));
+        var resumedEvents = await recorder.CompletedRunAsync(runId, TimeSpan.FromSeconds(30));
+        Assert.Equal(resumedEvents.Count, resumedEvents.Select(e => e.MessageId).Distinct().Count());
+        var (expected, actual) = (TrainingEventRecorder.Identities(straightEvents), TrainingEventRecorder.Identities(resumedEvents));
+        Assert.True(expected.SequenceEqual(actual),
+            $"missing: {string.Join(", ", expected.Except(actual))}; extra: {string.Join(", ", actual.Except(expected))}");
+        Assert.Equal(resumed.BundleVersion, Assert.Single(resumedEvents.Select(e => e.Event).OfType<ModelPublished>()).BundleVersion);
+    }
+
+    [Fact]
+    public async Task Training_goes_on_while_the_broker_is_down_and_every_event_is_delivered_once_it_is_back()
+    {
+        await using var recorder = await TrainingEventRecorder.StartAsync(host.App, durable: true);
+        var trainer = new Trainer.TrainerClient(host.Channel("trainer"));
+        var request = CheckpointedRun(seed: 7);
+        using var call = trainer.StartRun(request, deadline: DateTime.UtcNow + RecoveryTimeout);
+        Assert.True(await call.ResponseStream.MoveNext());
+        var runId = call.ResponseStream.Current.Update.RunId;
+
+        await ExecuteAsync("messaging", "resource-stop");
+        RunInfo final;
+        try
+        {
+            final = await FinalAsync(call);
+            Assert.Equal(RunState.Completed, final.State);
+            Assert.True(host.App.ResourceNotifications.TryGetCurrentState("messaging", out var broker)
+                && broker.Snapshot.State?.Text != KnownResourceStates.Running, "the broker came back before the run ended");
+            Assert.DoesNotContain(recorder.For(runId), e => e.Event is RunCompleted);
+        }
+        finally
+        {
+            await ExecuteAsync("messaging", "resource-start");
+        }
+
+        await host.App.ResourceNotifications.WaitForResourceHealthyAsync("messaging", new CancellationTokenSource(RecoveryTimeout).Token);
+        var events = await recorder.CompletedRunAsync(runId, TimeSpan.FromSeconds(90));
+        Assert.Equal(events.Count, events.Select(e => e.MessageId).Distinct().Count());
+        var facts = events.Select(e => e.Event).ToArray();
+        Assert.Single(facts.OfType<RunStarted>());
+        Assert.Equal(final.BundleVersion, Assert.Single(facts.OfType<ModelPublished>()).BundleVersion);
+        var epochs = facts.OfType<EpochCompleted>().ToArray();
+        Assert.Equal(Enumerable.Range(0, epochs.Length), epochs.Select(e => e.Epoch).Order());
+        Assert.True(epochs.Length >= final.Step / 100, $"{epochs.Length} epochs for {final.Step} steps");
+        // A checkpoint every CheckpointEverySteps, at every epoch's end and at the last step.
+        var checkpoints = facts.OfType<CheckpointSaved>().Select(c => c.Step).ToHashSet();
+        var expected = Enumerable.Range(1, (int)(final.Step / 50)).Select(i => i * 50L).Concat(epochs.Select(e => e.Step)).Append(final.Step).ToHashSet();
+        Assert.Equal(expected.Order(), checkpoints.Order());
+    }
+
+    /// <summary>A tiny run of a few epochs that checkpoints every 50 steps: long enough to interrupt.</summary>
+    private static StartRunRequest CheckpointedRun(ulong seed) => new()
+    {
+        Corpus = "coco",
+        Steps = 400,
+        BatchSize = 128,
+        Seed = seed,
+        Hyperparameters = new Hyperparameters
+        {
+            EmbeddingSize = 32, HiddenSize = 48, LatentSize = 8, CheckpointEverySteps = 50, AdversarialSteps = 0, EvaluationSamples = 100,
+        },
+    };
+
+    private static async Task<RunInfo> FinalAsync(AsyncServerStreamingCall<RunProgress> call)
+    {
+        using (call)
+        {
+            await foreach (var progress in call.ResponseStream.ReadAllAsync())
+            {
+                if (progress.Final is { } final)
+                {
+                    return final;
+                }
+            }
+        }
+        throw new InvalidOperationException("the run's stream ended without a final message");
+    }
+
+    /// <summary>What the model is (its quality metrics), without how fast it was trained.</summary>
+    private static SortedDictionary<string, double> ModelMetrics(RunInfo run) =>
+        new(run.Metrics.Where(m => !m.Key.Contains("second", StringComparison.Ordinal)).ToDictionary());
+
+    private async Task RestartAfterExitAsync(string resource)
+    {
+        using var timeout = new CancellationTokenSource(RecoveryTimeout);
+        await host.App.ResourceNotifications.WaitForResourceAsync(resource,
+            [KnownResourceStates.Exited, KnownResourceStates.Finished, KnownResourceStates.FailedToStart], timeout.Token);
+        await ExecuteAsync(resource, "resource-start");
+        await host.App.ResourceNotifications.WaitForResourceHealthyAsync(resource, timeout.Token);
+    }
+
+    private async Task ExecuteAsync(string resource, string command)
+    {
+        var result = await host.App.ResourceCommands.ExecuteCommandAsync(resource, command, new CancellationTokenSource(RecoveryTimeout).Token);
+        Assert.True(result.Success, $"{command} on {resource}: {result.Message}");
+    }
+}
