@@ -36,6 +36,7 @@ public static class Extensions
                 o.MaxSendMessageSize = LlmMeshChannelDefaults.MaxMessageBytes;
             })
             .BindConfiguration("Grpc");
+        builder.Services.Configure<GrpcServiceOptions>(o => o.Interceptors.Add<MalformedMessages.StreamInterceptor>());
         return builder;
     }
 
@@ -86,6 +87,7 @@ public static class Extensions
     /// <summary>Liveness at /alive, readiness at /health and gRPC health v1, reflection: in every environment.</summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        app.UseMalformedMessageStatus();
         app.MapHealthChecks(HealthPath);
         app.MapHealthChecks(AlivePath, new HealthCheckOptions { Predicate = r => r.Tags.Contains(LiveTag) });
         app.MapGrpcHealthChecksService();

@@ -139,7 +139,8 @@ public sealed partial class ModelBundleStore
     {
         if (!IsValidVersion(version))
         {
-            throw new BundleNotFoundException(version);
+            // Never a path: a version is only ever a folder name directly under the store.
+            throw new ArgumentException($"'{version}' is not a model bundle version (like 20261128T141154Z-cfbaed8a6cf9)", nameof(version));
         }
         var path = Path.GetFullPath(file is null ? Path.Combine(_root, version) : Path.Combine(_root, version, file));
         var bundleRoot = Path.Combine(_root, version);

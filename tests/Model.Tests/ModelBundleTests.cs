@@ -126,9 +126,16 @@ public sealed class ModelBundleTests : IDisposable
     [InlineData("/etc/passwd")]
     [InlineData("20260101T000000Z-abc/../../x")]
     [InlineData("")]
-    public void Names_that_could_leave_the_store_are_not_found(string version)
+    public void Names_that_could_leave_the_store_are_refused_as_invalid_versions(string version)
     {
-        Assert.Throws<BundleNotFoundException>(() => _store.Open(version, VaeBundle.Kind));
+        var error = Assert.Throws<ArgumentException>(() => _store.Open(version, VaeBundle.Kind));
+        Assert.Contains("is not a model bundle version", error.Message);
+    }
+
+    [Fact]
+    public void A_well_formed_version_that_is_not_stored_is_not_found()
+    {
+        Assert.Throws<BundleNotFoundException>(() => _store.Open("20990101T000000Z-000000000000", VaeBundle.Kind));
     }
 
     [Fact]

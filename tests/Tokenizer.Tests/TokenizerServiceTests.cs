@@ -93,25 +93,25 @@ public sealed class TokenizerServiceTests(TokenizerServiceFactory service) : ICl
     }
 
     [Theory]
-    [InlineData("0123456789abcdef")]
-    [InlineData("../../etc/passwd")]
-    [InlineData("ACTIVE")]
-    public async Task Unknown_vocabulary_versions_are_not_found_on_every_rpc(string version)
+    [InlineData("0123456789abcdef", StatusCode.NotFound)]
+    [InlineData("../../etc/passwd", StatusCode.InvalidArgument)]
+    [InlineData("ACTIVE", StatusCode.InvalidArgument)]
+    public async Task Unknown_vocabulary_versions_are_not_found_and_malformed_ones_invalid_on_every_rpc(string version, StatusCode expected)
     {
         await service.WaitUntilReadyAsync();
 
-        await AssertNotFound(_client.EncodeAsync(new EncodeRequest { Text = "a", VocabularyVersion = version }).ResponseAsync);
-        await AssertNotFound(_client.DecodeAsync(new DecodeRequest { Ids = { 5 }, VocabularyVersion = version }).ResponseAsync);
-        await AssertNotFound(_client.GetInfoAsync(new GetInfoRequest { VocabularyVersion = version }).ResponseAsync);
+        await AssertRefused(_client.EncodeAsync(new EncodeRequest { Text = "a", VocabularyVersion = version }).ResponseAsync);
+        await AssertRefused(_client.DecodeAsync(new DecodeRequest { Ids = { 5 }, VocabularyVersion = version }).ResponseAsync);
+        await AssertRefused(_client.GetInfoAsync(new GetInfoRequest { VocabularyVersion = version }).ResponseAsync);
 
         using var stream = _client.DecodeStream();
         await stream.RequestStream.WriteAsync(new DecodeRequest { Ids = { 5 }, VocabularyVersion = version });
-        await AssertNotFound(stream.ResponseStream.MoveNext());
+        await AssertRefused(stream.ResponseStream.MoveNext());
 
-        async Task AssertNotFound(Task call)
+        async Task AssertRefused(Task call)
         {
             var error = await Assert.ThrowsAsync<RpcException>(() => call);
-            Assert.Equal(StatusCode.NotFound, error.StatusCode);
+            Assert.Equal(expected, error.StatusCode);
             Assert.Contains(version, error.Status.Detail);
         }
     }

@@ -22,7 +22,7 @@ public sealed class DiscriminatorGrpcService(ModelHost<DiscriminatorModel> host,
                     ScoreRequest.InputOneofCase.Latent => new ScoreInput { Latent = request.Latent },
                     _ => new ScoreInput(),
                 };
-                var results = await scorer.ScoreAsync(lease, [input], context.CancellationToken);
+                var results = await scorer.ScoreAsync(lease, [input], batch: false, context.CancellationToken);
                 await responseStream.WriteAsync(results[0], context.CancellationToken);
             }
         }
@@ -36,7 +36,7 @@ public sealed class DiscriminatorGrpcService(ModelHost<DiscriminatorModel> host,
     {
         using var lease = Acquire(request.BundleVersion);
         var response = new ScoreBatchResponse { BundleVersion = lease.Info.Version };
-        response.Results.AddRange(await scorer.ScoreAsync(lease, request.Inputs, context.CancellationToken));
+        response.Results.AddRange(await scorer.ScoreAsync(lease, request.Inputs, batch: true, context.CancellationToken));
         return response;
     }
 

@@ -12,9 +12,11 @@ namespace LlmMesh.Discriminator.Scoring;
 public sealed class Scorer(
     LlmMesh.Contracts.V1.Encoder.EncoderClient encoder, Tokenizer.TokenizerClient tokenizer, IOptions<DiscriminatorOptions> options)
 {
-    public async Task<IReadOnlyList<ScoreResponse>> ScoreAsync(ModelLease<DiscriminatorModel> lease, IReadOnlyList<ScoreInput> inputs, CancellationToken cancellationToken)
+    /// <param name="batch">Errors name the input as inputs[i] (ScoreBatch) rather than by its field alone (one Score message).</param>
+    public async Task<IReadOnlyList<ScoreResponse>> ScoreAsync(
+        ModelLease<DiscriminatorModel> lease, IReadOnlyList<ScoreInput> inputs, bool batch, CancellationToken cancellationToken)
     {
-        Validate(lease.Model, inputs);
+        Validate(lease.Model, inputs, batch);
         var model = lease.Model;
         var version = lease.Info.Version;
         var results = new ScoreResponse[inputs.Count];
@@ -53,7 +55,7 @@ public sealed class Scorer(
         return results;
     }
 
-    private void Validate(DiscriminatorModel model, IReadOnlyList<ScoreInput> inputs)
+    private void Validate(DiscriminatorModel model, IReadOnlyList<ScoreInput> inputs, bool batch)
     {
         var limits = options.Value;
         if (inputs.Count == 0)
@@ -66,7 +68,7 @@ public sealed class Scorer(
         }
         for (var i = 0; i < inputs.Count; i++)
         {
-            var prefix = inputs.Count == 1 ? "" : $"inputs[{i}].";
+            var prefix = batch ? $"inputs[{i}]." : "";
             switch (inputs[i].InputCase)
             {
                 case ScoreInput.InputOneofCase.Text when string.IsNullOrWhiteSpace(inputs[i].Text):

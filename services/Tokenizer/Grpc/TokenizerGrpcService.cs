@@ -186,6 +186,11 @@ public sealed class TokenizerGrpcService(
 
     private ByteLevelBpeTokenizer Resolve(string version)
     {
+        if (version.Length > 0 && !VocabularyStore.IsValidVersion(version))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"vocabulary_version '{version}' is not a vocabulary version (16 hex digits); leave it empty for the active one"));
+        }
         try
         {
             return registry.Resolve(version);
