@@ -2,6 +2,7 @@ using Grpc.AspNetCore.Server;
 using LlmMesh.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
@@ -37,7 +38,24 @@ public static class Extensions
             })
             .BindConfiguration("Grpc");
         builder.Services.Configure<GrpcServiceOptions>(o => o.Interceptors.Add<MalformedMessages.StreamInterceptor>());
+        builder.ConfigureHttp2Limits();
         return builder;
+    }
+
+    /// <summary>
+    /// HTTP/2 on every service: keepalive pings on quiet connections (a long stream to a client
+    /// that vanished is noticed and its work stopped) and a bound on concurrent streams per
+    /// connection. Kestrel:Limits:Http2:* in configuration overrides each value.
+    /// </summary>
+    private static void ConfigureHttp2Limits(this IHostApplicationBuilder builder)
+    {
+        var http2 = builder.Configuration.GetSection("Kestrel:Limits:Http2");
+        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(kestrel =>
+        {
+            kestrel.Limits.Http2.KeepAlivePingDelay = http2.GetValue("KeepAlivePingDelay", LlmMeshChannelDefaults.KeepAlivePingDelay);
+            kestrel.Limits.Http2.KeepAlivePingTimeout = http2.GetValue("KeepAlivePingTimeout", LlmMeshChannelDefaults.KeepAlivePingTimeout);
+            kestrel.Limits.Http2.MaxStreamsPerConnection = http2.GetValue("MaxStreamsPerConnection", 256);
+        });
     }
 
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder

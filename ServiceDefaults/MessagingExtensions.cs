@@ -32,9 +32,11 @@ public static class MessagingExtensions
                     ?? throw new InvalidOperationException(
                         $"ConnectionStrings:{ConnectionName} is not set: run under the AppHost or give the broker as amqp://user:password@host:port");
                 rabbit.Host(new Uri(connectionString));
+                rabbit.UseConsumeFilter(typeof(DuplicateEventFilter<>), context);
                 rabbit.ConfigureEndpoints(context);
             });
         });
+        builder.Services.AddSingleton<ConsumedMessageIds>();
         builder.Services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section);
         builder.Services.AddSingleton(sp => new EventOutbox(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<OutboxOptions>>().Value.OutboxDirectory));
         builder.Services.AddSingleton<EventPublisher>();

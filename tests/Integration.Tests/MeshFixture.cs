@@ -33,7 +33,7 @@ public class MeshFixture : IAsyncLifetime
         using var timeout = new CancellationTokenSource(StartTimeout);
         // The serving services run the ONNX backend here: every serving test is also the proof
         // that a swapped backend serves the same contract to unchanged clients.
-        App = await StartAsync(_dataDirectory, "Onnx", timeout.Token, DashboardApiKey);
+        App = await StartAsync(_dataDirectory, "Onnx", timeout.Token, DashboardApiKey, Configure);
         // The serving services are up but not ready: the store has no model yet.
         foreach (var resource in new[] { "encoder", "generator", "discriminator" })
         {
@@ -51,8 +51,8 @@ public class MeshFixture : IAsyncLifetime
     /// service on <paramref name="backend"/>, no automatic training, and waits for the broker,
     /// the tokenizer and the trainer to be healthy.
     /// </summary>
-    public static async Task<DistributedApplication> StartAsync(
-        string dataDirectory, string backend, CancellationToken cancellationToken, string? dashboardApiKey = null)
+    public static async Task<DistributedApplication> StartAsync(string dataDirectory, string backend, CancellationToken cancellationToken,
+        string? dashboardApiKey = null, Action<IDistributedApplicationTestingBuilder>? configure = null)
     {
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LlmMesh_AppHost>(
             ["--LlmMesh:RandomPorts=true", $"--LlmMesh:DataDirectory={dataDirectory}", "--LlmMesh:AutoTrainPreset=",
@@ -62,6 +62,7 @@ public class MeshFixture : IAsyncLifetime
         builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
         // Long enough streams that a client can leave one long before it would end (cancellation tests).
         builder.CreateResourceBuilder<ProjectResource>("generator").WithEnvironment("Generator__MaxTokens", LongStreamTokens.ToString());
+        configure?.Invoke(builder);
         var app = await builder.BuildAsync();
         await app.StartAsync(cancellationToken);
         foreach (var resource in new[] { "messaging", "tokenizer", "trainer" })
@@ -69,6 +70,11 @@ public class MeshFixture : IAsyncLifetime
             await app.ResourceNotifications.WaitForResourceHealthyAsync(resource, cancellationToken);
         }
         return app;
+    }
+
+    /// <summary>Changes to the host before it starts, for a fixture whose tests need other limits.</summary>
+    protected virtual void Configure(IDistributedApplicationTestingBuilder builder)
+    {
     }
 
     /// <summary>The process of a mesh service of this host (found by its model store folder in its environment).</summary>
