@@ -8,6 +8,7 @@ var dataDirectory = Path.GetFullPath(builder.Configuration["LlmMesh:DataDirector
 var corpusDirectory = Path.GetFullPath(builder.Configuration["LlmMesh:CorpusDirectory"] ?? Path.Combine(repository, "data"), repository);
 
 var messaging = builder.AddMessagingBroker("messaging", dataDirectory);
+var apiKey = builder.AddMeshApiKey();
 
 var tokenizer = builder.AddProject<Projects.LlmMesh_Tokenizer>("tokenizer")
     .AsMeshService(messaging, dataDirectory)
@@ -26,6 +27,13 @@ builder.AddProject<Projects.LlmMesh_Trainer>("trainer")
         {
             Description = "Trains the 'quick' preset on the COCO corpus and publishes a model bundle",
             IconName = "BrainCircuit",
+            PrepareRequest = async context =>
+            {
+                if (apiKey is not null)
+                {
+                    context.Request.Headers.Authorization = new("Bearer", await apiKey.Resource.GetValueAsync(context.CancellationToken));
+                }
+            },
         });
 
 var encoder = builder.AddProject<Projects.LlmMesh_Encoder>("encoder")

@@ -24,9 +24,27 @@ public static class MeshResourceExtensions
     public static IResourceBuilder<ProjectResource> AsMeshEndpoint(this IResourceBuilder<ProjectResource> service, string endpointName) =>
         service
             .WithPinnedPort(endpointName)
+            .WithMeshApiKey()
             // Services otherwise wait ~10 s at shutdown for a dashboard that is already gone.
             .WithEnvironment("OTEL_EXPORTER_OTLP_TIMEOUT", "1000")
             .WithHttpHealthCheck("/health", endpointName: "http");
+
+    /// <summary>
+    /// The API key every service requires when LlmMesh:RequireApiKey is true (for endpoints exposed
+    /// beyond this machine): a secret parameter, generated once per deployment and kept with the
+    /// AppHost's user secrets; null (no key, the default for local runs) otherwise.
+    /// </summary>
+    public static IResourceBuilder<ParameterResource>? AddMeshApiKey(this IDistributedApplicationBuilder builder) =>
+        builder.Configuration.GetValue("LlmMesh:RequireApiKey", false)
+            ? builder.AddParameter(ApiKeyParameter, new GenerateParameterDefault { MinLength = 40, Special = false }, secret: true, persist: true)
+            : null;
+
+    private const string ApiKeyParameter = "api-key";
+
+    private static IResourceBuilder<ProjectResource> WithMeshApiKey(this IResourceBuilder<ProjectResource> service) =>
+        service.ApplicationBuilder.Resources.OfType<ParameterResource>().SingleOrDefault(p => p.Name == ApiKeyParameter) is { } key
+            ? service.WithEnvironment(context => context.EnvironmentVariables["LlmMesh__ApiKey"] = key)
+            : service;
 
     private static IResourceBuilder<ProjectResource> WithPinnedPort(this IResourceBuilder<ProjectResource> service, string endpointName)
     {

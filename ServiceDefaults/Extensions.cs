@@ -105,6 +105,7 @@ public static class Extensions
     /// <summary>Liveness at /alive, readiness at /health and gRPC health v1, reflection: in every environment.</summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        app.UseApiKeyProtection(app.Configuration);
         app.UseMalformedMessageStatus();
         app.MapHealthChecks(HealthPath);
         app.MapHealthChecks(AlivePath, new HealthCheckOptions { Predicate = r => r.Tags.Contains(LiveTag) });

@@ -22,11 +22,13 @@ public static class GrpcClientExtensions
         where TClient : class
     {
         var address = builder.Configuration[$"GrpcClients:{serviceName}:Address"] ?? $"http://_grpc.{serviceName}";
+        var apiKey = builder.Configuration[LlmMeshApiKey.ConfigurationKey];
         var timeout = builder.Configuration.GetValue($"GrpcClients:{serviceName}:CallTimeout", callTimeout ?? TimeSpan.FromSeconds(5));
         return builder.Services
             .AddGrpcClient<TClient>(clientName ?? typeof(TClient).Name, o => o.Address = new Uri(address))
             .ConfigurePrimaryHttpMessageHandler(LlmMeshChannelDefaults.CreateHandler)
             .ConfigureChannel(channel => LlmMeshChannelDefaults.Apply(channel))
+            .AddHttpMessageHandler(() => new LlmMeshApiKey.Handler(() => apiKey))
             .AddInterceptor(sp => new DependencyStatusInterceptor(serviceName, timeout, sp.GetService<IHttpContextAccessor>()))
             .EnableCallContextPropagation(o => o.SuppressContextNotFoundErrors = true);
     }

@@ -88,6 +88,7 @@ public static partial class LlmMeshCli
     {
         var addresses = LlmMeshClientOptions.ForHost(host);
         addresses.MaxAttempts = 2;
+        addresses.ApiKey = environment("LLMMESH_API_KEY");
         addresses.Tokenizer = Override(environment, "TOKENIZER") ?? addresses.Tokenizer;
         addresses.Encoder = Override(environment, "ENCODER") ?? addresses.Encoder;
         addresses.Generator = Override(environment, "GENERATOR") ?? addresses.Generator;

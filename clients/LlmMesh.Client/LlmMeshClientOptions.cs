@@ -17,6 +17,9 @@ public sealed class LlmMeshClientOptions
     /// <summary>Attempts of a call that fails UNAVAILABLE before any response arrived (1 = no retry).</summary>
     public int MaxAttempts { get; set; } = 3;
 
+    /// <summary>The mesh's API key, when its services require one (LlmMesh:ApiKey on the services).</summary>
+    public string? ApiKey { get; set; }
+
     /// <summary>The services on <paramref name="host"/> at the AppHost's fixed ports (7101-7105).</summary>
     public static LlmMeshClientOptions ForHost(string host) => new()
     {
@@ -35,6 +38,7 @@ public sealed class LlmMeshClientOptions
         target.Discriminator = Discriminator;
         target.Trainer = Trainer;
         target.MaxAttempts = MaxAttempts;
+        target.ApiKey = ApiKey;
     }
 
     private static Uri Discovered(string resource) => new($"http://_grpc.{resource}");

@@ -13,11 +13,14 @@ public static class LlmMeshClientServiceCollectionExtensions
     /// <summary>
     /// Registers <see cref="LlmMeshClient"/>, an <see cref="IChatClient"/> over the generator and the
     /// typed gRPC clients of every mesh service, found through service discovery. Addresses bind
-    /// from the "LlmMesh:Client" configuration section, then <paramref name="configure"/> applies.
+    /// from the "LlmMesh:Client" configuration section (the API key defaults to the mesh's own,
+    /// LlmMesh:ApiKey, for a service of the mesh), then <paramref name="configure"/> applies.
     /// </summary>
     public static IHostApplicationBuilder AddLlmMeshClient(this IHostApplicationBuilder builder, Action<LlmMeshClientOptions>? configure = null)
     {
-        builder.Services.AddOptions<LlmMeshClientOptions>().BindConfiguration(LlmMeshClientOptions.Section);
+        builder.Services.AddOptions<LlmMeshClientOptions>()
+            .Configure(o => o.ApiKey = builder.Configuration[LlmMeshApiKey.ConfigurationKey])
+            .BindConfiguration(LlmMeshClientOptions.Section);
         builder.Services.AddLlmMeshClient(configure);
         return builder;
     }
@@ -50,5 +53,6 @@ public static class LlmMeshClientServiceCollectionExtensions
             .AddGrpcClient<TClient>((sp, o) => o.Address = address(sp.GetRequiredService<IOptions<LlmMeshClientOptions>>().Value))
             .ConfigurePrimaryHttpMessageHandler(LlmMeshChannelDefaults.CreateHandler)
             .ConfigureChannel((sp, channel) => LlmMeshChannelDefaults.Apply(channel, sp.GetRequiredService<IOptions<LlmMeshClientOptions>>().Value.MaxAttempts))
+            .AddHttpMessageHandler(sp => new LlmMeshApiKey.Handler(() => sp.GetRequiredService<IOptions<LlmMeshClientOptions>>().Value.ApiKey))
             .AddServiceDiscovery();
 }

@@ -119,6 +119,9 @@ public sealed class CliTests
         Assert.Equal(new Uri("http://gpu-box:9000"), addresses.Generator);
         Assert.Equal(new Uri("http://mesh.local:7105"), addresses.Trainer);
         Assert.Equal(new Uri("http://mesh.local:7101"), addresses.Tokenizer);
+        Assert.Null(addresses.ApiKey);
+        environment["LLMMESH_API_KEY"] = "sk-mesh";
+        Assert.Equal("sk-mesh", LlmMeshCli.Addresses("mesh.local", name => environment.GetValueOrDefault(name)).ApiKey);
 
         environment["LLMMESH_ENCODER"] = "not a url";
         Assert.Contains("LLMMESH_ENCODER", Assert.Throws<CliException>(() => LlmMeshCli.Addresses("h", name => environment.GetValueOrDefault(name))).Message);

@@ -13,8 +13,17 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
 {
     public ScriptedGeneratorClient Generator { get; } = new();
 
-    protected override void ConfigureWebHost(IWebHostBuilder builder) =>
+    /// <summary>The API key the gateway requires (LlmMesh:ApiKey); none by default.</summary>
+    public string? ApiKey { get; init; }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        if (ApiKey is not null)
+        {
+            builder.UseSetting("LlmMesh:ApiKey", ApiKey);
+        }
         builder.ConfigureServices(services => services.AddTransient<Generator.GeneratorClient>(_ => Generator));
+    }
 
     public async Task<(HttpResponseMessage Response, JsonElement Body)> PostAsync(string path, string json)
     {

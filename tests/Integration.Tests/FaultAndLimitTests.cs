@@ -4,6 +4,7 @@ using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Grpc.Core;
 using Grpc.Health.V1;
+using Grpc.Net.Client;
 using LlmMesh.Contracts.Events;
 using LlmMesh.Contracts.V1;
 
@@ -11,10 +12,13 @@ namespace LlmMesh.Integration.Tests;
 
 /// <summary>
 /// The mesh of the fault and limit tests: a host of its own, since these tests kill, stop and
-/// saturate its resources. Its generator decodes 2 streams at once and lets 1 more wait.
+/// saturate its resources. Its generator decodes 2 streams at once and lets 1 more wait, and its
+/// services require an API key (as a deployment exposed beyond the host would).
 /// </summary>
 public sealed class FaultHostFixture : MeshFixture
 {
+    public override string? ApiKey { get; } = $"sk-mesh-{Guid.NewGuid():N}";
+
     public const int MaxBatchSize = 2;
     public const int MaxQueuedRequests = 1;
 
@@ -31,6 +35,23 @@ public sealed class FaultHostFixture : MeshFixture
 [Collection(MeshCollection.Name)]
 public sealed class FaultAndLimitTests(FaultHostFixture host) : IClassFixture<FaultHostFixture>
 {
+    [Fact]
+    public async Task With_an_api_key_required_calls_without_it_are_refused_and_the_services_call_each_other_with_it()
+    {
+        using var bare = GrpcChannel.ForAddress(host.App.GetEndpoint("generator", "grpc"));
+        var refused = await Assert.ThrowsAsync<RpcException>(() => new Generator.GeneratorClient(bare).GetModelInfoAsync(new GetModelInfoRequest()).ResponseAsync);
+        Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
+        using var gateway = new HttpClient { BaseAddress = host.App.GetEndpoint("gateway", "http") };
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await gateway.GetAsync("/v1/models")).StatusCode);
+        Assert.True((await gateway.GetAsync("/health")).IsSuccessStatusCode);
+
+        // The gateway calls the generator, which calls the encoder, which calls the tokenizer: each with the key.
+        gateway.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", host.ApiKey);
+        var completion = await gateway.PostAsync("/v1/completions", new StringContent(
+            """{"model":"llmmesh","prompt":"a dog on a beach","max_tokens":8,"seed":5}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.True(completion.IsSuccessStatusCode, await completion.Content.ReadAsStringAsync());
+    }
+
     [Fact]
     public async Task Streams_past_the_generators_capacity_are_refused_at_once_and_a_waiting_one_starts_when_a_place_frees()
     {

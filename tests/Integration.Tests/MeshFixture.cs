@@ -33,7 +33,12 @@ public class MeshFixture : IAsyncLifetime
         using var timeout = new CancellationTokenSource(StartTimeout);
         // The serving services run the ONNX backend here: every serving test is also the proof
         // that a swapped backend serves the same contract to unchanged clients.
-        App = await StartAsync(_dataDirectory, "Onnx", timeout.Token, DashboardApiKey, Configure);
+        App = await StartAsync(_dataDirectory, "Onnx", timeout.Token, DashboardApiKey, builder =>
+        {
+            Configure(builder);
+            builder.Services.AddHostedService(sp => new ConsoleLogRecorder(
+                sp.GetRequiredService<ResourceNotificationService>(), sp.GetRequiredService<ResourceLoggerService>(), ConsoleLogs));
+        }, ApiKey);
         // The serving services are up but not ready: the store has no model yet.
         foreach (var resource in new[] { "encoder", "generator", "discriminator" })
         {
@@ -52,12 +57,13 @@ public class MeshFixture : IAsyncLifetime
     /// the tokenizer and the trainer to be healthy.
     /// </summary>
     public static async Task<DistributedApplication> StartAsync(string dataDirectory, string backend, CancellationToken cancellationToken,
-        string? dashboardApiKey = null, Action<IDistributedApplicationTestingBuilder>? configure = null)
+        string? dashboardApiKey = null, Action<IDistributedApplicationTestingBuilder>? configure = null, string? apiKey = null)
     {
+        string[] requireApiKey = apiKey is null ? [] : ["--LlmMesh:RequireApiKey=true", $"--Parameters:api-key={apiKey}"];
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LlmMesh_AppHost>(
             ["--LlmMesh:RandomPorts=true", $"--LlmMesh:DataDirectory={dataDirectory}", "--LlmMesh:AutoTrainPreset=",
              $"--LlmMesh:Backends:Encoder={backend}", $"--LlmMesh:Backends:Generator={backend}", $"--LlmMesh:Backends:Discriminator={backend}",
-             $"--AppHost:DashboardApiKey={dashboardApiKey ?? Guid.NewGuid().ToString("N")}"],
+             $"--AppHost:DashboardApiKey={dashboardApiKey ?? Guid.NewGuid().ToString("N")}", .. requireApiKey],
             (options, _) => options.DisableDashboard = dashboardApiKey is null);
         builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
         // Long enough streams that a client can leave one long before it would end (cancellation tests).
@@ -71,6 +77,12 @@ public class MeshFixture : IAsyncLifetime
         }
         return app;
     }
+
+    /// <summary>Every line each resource wrote to its console, from the start.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<(string Resource, string Line)> ConsoleLogs { get; } = new();
+
+    /// <summary>The API key the host's services require (LlmMesh:RequireApiKey); none by default, as for local runs.</summary>
+    public virtual string? ApiKey => null;
 
     /// <summary>Changes to the host before it starts, for a fixture whose tests need other limits.</summary>
     protected virtual void Configure(IDistributedApplicationTestingBuilder builder)
@@ -175,7 +187,9 @@ public class MeshFixture : IAsyncLifetime
 
     public GrpcChannel Channel(string resource)
     {
-        var channel = GrpcChannel.ForAddress(App.GetEndpoint(resource, "grpc"));
+        var channel = GrpcChannel.ForAddress(App.GetEndpoint(resource, "grpc"), ApiKey is { } key
+            ? new GrpcChannelOptions { HttpHandler = new LlmMesh.Client.LlmMeshApiKey.Handler(() => key) { InnerHandler = new SocketsHttpHandler() } }
+            : new GrpcChannelOptions());
         _channels.Add(channel);
         return channel;
     }
@@ -193,4 +207,48 @@ public class MeshFixture : IAsyncLifetime
 public sealed class MeshCollection : ICollectionFixture<MeshFixture>
 {
     public const string Name = "mesh";
+}
+
+/// <summary>Follows the console of every resource of the host from the start (the logger service keeps no backlog unwatched).</summary>
+internal sealed class ConsoleLogRecorder(
+    ResourceNotificationService notifications, ResourceLoggerService logs, System.Collections.Concurrent.ConcurrentQueue<(string Resource, string Line)> lines)
+    : Microsoft.Extensions.Hosting.BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Logs are kept per instance (a project resource's instance id differs from its name).
+        var followed = new HashSet<string>();
+        var followers = new List<Task>();
+        try
+        {
+            await foreach (var update in notifications.WatchAsync(stoppingToken))
+            {
+                if (followed.Add(update.ResourceId))
+                {
+                    followers.Add(FollowAsync(update.Resource.Name, update.ResourceId, stoppingToken));
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        await Task.WhenAll(followers);
+    }
+
+    private async Task FollowAsync(string resource, string instance, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var batch in logs.WatchAsync(instance).WithCancellation(stoppingToken))
+            {
+                foreach (var line in batch)
+                {
+                    lines.Enqueue((resource, line.Content));
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
 }

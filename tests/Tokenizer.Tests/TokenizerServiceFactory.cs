@@ -32,6 +32,9 @@ public sealed class TokenizerServiceFactory : WebApplicationFactory<Program>
 
     public string StoreRoot { get; }
 
+    /// <summary>The API key the service requires (LlmMesh:ApiKey); none by default.</summary>
+    public string? ApiKey { get; init; }
+
     public string CorpusPath { get; }
 
     public ITestHarness Harness => Services.GetTestHarness();
@@ -45,9 +48,9 @@ public sealed class TokenizerServiceFactory : WebApplicationFactory<Program>
     });
 
     /// <summary>Waits until the service answers instead of reporting that it is still loading.</summary>
-    public async Task<GetInfoResponse> WaitUntilReadyAsync()
+    public async Task<GetInfoResponse> WaitUntilReadyAsync(LlmMesh.Contracts.V1.Tokenizer.TokenizerClient? client = null)
     {
-        var client = CreateTokenizerClient();
+        client ??= CreateTokenizerClient();
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
@@ -69,6 +72,10 @@ public sealed class TokenizerServiceFactory : WebApplicationFactory<Program>
         builder.UseSetting("Tokenizer:MaxTextBytes", MaxTextBytes.ToString());
         builder.UseSetting("Tokenizer:MaxTrainingCorpusBytes", MaxTrainingCorpusBytes.ToString());
         builder.UseSetting("Grpc:MaxReceiveMessageSize", MaxReceiveMessageSize.ToString());
+        if (ApiKey is not null)
+        {
+            builder.UseSetting("LlmMesh:ApiKey", ApiKey);
+        }
         builder.ConfigureServices(services => services.AddMassTransitTestHarness());
     }
 
