@@ -55,7 +55,7 @@ public static class ServingBenchmark
         return 0;
     }
 
-    private static async Task<ModelInfo> WaitForModelAsync(Generator.GeneratorClient generator, TimeSpan timeout)
+    internal static async Task<ModelInfo> WaitForModelAsync(Generator.GeneratorClient generator, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
