@@ -131,17 +131,21 @@ public class MeshFixture : IAsyncLifetime
         throw new InvalidOperationException("the tiny run's stream ended without a final message");
     }
 
-    /// <summary>An ARAE bundle (with a latent GAN, so the discriminator serves it) trained once, loaded by the discriminator and the generator.</summary>
+    /// <summary>
+    /// An ARAE bundle (with a latent GAN, so the discriminator serves it) trained once, served by
+    /// the discriminator and the generator when this returns (loaded again if a test trained a
+    /// newer bundle since).
+    /// </summary>
     public async Task<string> AraeBundleAsync()
     {
         await _araeGate.WaitAsync();
         try
         {
+            var discriminator = new LlmMesh.Contracts.V1.Discriminator.DiscriminatorClient(Channel("discriminator"));
+            var generator = new LlmMesh.Contracts.V1.Generator.GeneratorClient(Channel("generator"));
             if (_araeBundle is null)
             {
                 var version = await TrainTinyModelAsync(seed: 21, CancellationToken.None, adversarialSteps: 200);
-                var discriminator = new LlmMesh.Contracts.V1.Discriminator.DiscriminatorClient(Channel("discriminator"));
-                var generator = new LlmMesh.Contracts.V1.Generator.GeneratorClient(Channel("generator"));
                 var deadline = DateTime.UtcNow.AddSeconds(60);
                 while (await TryVersionAsync(() => discriminator.GetModelInfoAsync(new LlmMesh.Contracts.V1.GetModelInfoRequest()).ResponseAsync) != version
                     || await TryVersionAsync(() => generator.GetModelInfoAsync(new LlmMesh.Contracts.V1.GetModelInfoRequest()).ResponseAsync) != version)
@@ -150,6 +154,15 @@ public class MeshFixture : IAsyncLifetime
                     await Task.Delay(200);
                 }
                 _araeBundle = version;
+            }
+            var load = new LlmMesh.Contracts.V1.LoadModelRequest { BundleVersion = _araeBundle };
+            if (await TryVersionAsync(() => discriminator.GetModelInfoAsync(new LlmMesh.Contracts.V1.GetModelInfoRequest()).ResponseAsync) != _araeBundle)
+            {
+                await discriminator.LoadModelAsync(load);
+            }
+            if (await TryVersionAsync(() => generator.GetModelInfoAsync(new LlmMesh.Contracts.V1.GetModelInfoRequest()).ResponseAsync) != _araeBundle)
+            {
+                await generator.LoadModelAsync(load);
             }
             return _araeBundle;
         }
