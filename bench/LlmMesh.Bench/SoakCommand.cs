@@ -9,9 +9,11 @@ using LlmMesh.Contracts.V1;
 namespace LlmMesh.Bench;
 
 /// <summary>
-/// A bounded soak: measures the generator's capacity (streams per second at full batch width),
-/// then starts streams at a fixed fraction of it for a fixed time (open loop: arrivals do not wait
-/// for completions), one in four with a prompt (generator -> encoder -> tokenizer). Every minute
+/// A bounded soak: measures the generator's capacity (streams per second with its 32 decoding
+/// places kept busy, for 60 s) on the soak's own mix of streams (one in four with a prompt:
+/// generator -> encoder -> tokenizer), then loads it at a fraction of it for a fixed time: by
+/// default that fraction of the decoding places kept busy (closed loop), or with --mode open
+/// streams started at that fraction of the measured rate whatever their progress. Every minute
 /// it records streams, errors by status, latencies and the services' resident memory; the report
 /// says whether there were no errors, memory grew less than 10% from the end of the first minute
 /// to the end, and the last minute's TTFT p99 stayed within 2x of the first's.
@@ -28,44 +30,53 @@ public static class SoakCommand
         var maxTokens = int.Parse(options.Get("max-tokens", "64"));
         var dataDirectory = options.Get("data-directory", "") is { Length: > 0 } folder ? Path.GetFullPath(folder) : null;
         var output = options.Get("out", "soak.json");
+        var mode = options.Get("mode", "closed");
         using var channel = GrpcChannel.ForAddress(options.Get("generator", "http://127.0.0.1:7103"));
         var generator = new Generator.GeneratorClient(channel);
         var model = await ServingBenchmark.WaitForModelAsync(generator, TimeSpan.FromMinutes(5));
 
-        await LoadGenerator.RunAsync(generator, 128, 32, maxTokens, "", TimeSpan.FromSeconds(60), seedBase: 10_000); // warm-up
-        var probe = await LoadGenerator.RunAsync(generator, 2000, 32, maxTokens, "", TimeSpan.FromSeconds(60), seedBase: 20_000);
-        var capacity = probe.Requests / probe.Seconds;
+        await SaturateAsync(generator, maxTokens, TimeSpan.FromSeconds(30), firstIndex: 1_000_000); // warm-up
+        var probe = await SaturateAsync(generator, maxTokens, TimeSpan.FromSeconds(60), firstIndex: 2_000_000);
+        var capacity = probe.Completed.Count / 60.0;
         var rate = capacity * load;
+        var streams = (int)Math.Round(load * DecodingPlaces);
         Console.Error.WriteLine($"soak: bundle {model.BundleVersion} ({model.Backend}); capacity {capacity:F1} streams/s of {maxTokens} tokens " +
-            $"({probe.AggregateTokensPerSecond:F0} tok/s at 32 streams); soaking at {rate:F1} streams/s for {minutes} min");
+            $"({probe.Errors} errors while measuring); soaking for {minutes} min " +
+            (mode == "open" ? $"at {rate:F1} streams/s (open loop)" : $"with {streams} of {DecodingPlaces} decoding places busy (closed loop)"));
 
         var windows = new List<JsonObject>();
         var allErrors = new ConcurrentDictionary<string, int>();
-        var inFlight = new List<Task>();
         var clock = Stopwatch.StartNew();
-        var started = 0L;
+        var index = 0L;
+        var openLoop = mode == "open";
         for (var minute = 1; minute <= minutes; minute++)
         {
             var window = new Window();
             var end = TimeSpan.FromMinutes(minute);
-            while (clock.Elapsed < end)
+            if (openLoop)
             {
-                var index = started++;
-                var prompt = index % 4 == 0 ? Prompts[index / 4 % Prompts.Length] : "";
-                inFlight.Add(StreamAsync(generator, prompt, maxTokens, (ulong)index + 1, window, allErrors));
-                var due = TimeSpan.FromSeconds(started / rate);
-                if (due > clock.Elapsed)
+                await ArriveAsync(generator, maxTokens, rate, clock, end, window, () => index++);
+            }
+            else
+            {
+                // Closed loop: a fixed share of the decoding places kept busy, a new stream as soon as one ends.
+                await Task.WhenAll(Enumerable.Range(0, streams).Select(async _ =>
                 {
-                    await Task.Delay(due - clock.Elapsed);
-                }
-                inFlight.RemoveAll(t => t.IsCompleted);
+                    while (clock.Elapsed < end)
+                    {
+                        await StreamAsync(generator, Interlocked.Increment(ref index), maxTokens, window);
+                    }
+                }));
             }
             var memory = ServiceMemory.Sample(dataDirectory);
             windows.Add(window.Describe(minute, memory));
-            Console.Error.WriteLine($"  minute {minute}: {window.Completed.Count} streams, {window.Errors} errors, TTFT p50 {LoadGenerator.Percentile(window.FirstTokenMs, 0.5):F1} ms " +
-                $"p99 {LoadGenerator.Percentile(window.FirstTokenMs, 0.99):F1} ms, generator {memory.GetValueOrDefault("generator") / 1048576.0:F0} MB, in flight {inFlight.Count}");
+            foreach (var (status, count) in window.ErrorsByStatus)
+            {
+                allErrors.AddOrUpdate(status, count, (_, n) => n + count);
+            }
+            Console.Error.WriteLine($"  minute {minute}: {window.Completed.Count} streams, {window.Errors} errors {string.Join(' ', window.ErrorsByStatus)}, TTFT p50 {LoadGenerator.Percentile(window.FirstTokenMs, 0.5):F1} ms " +
+                $"p99 {LoadGenerator.Percentile(window.FirstTokenMs, 0.99):F1} ms, generator {memory.GetValueOrDefault("generator") / 1048576.0:F0} MB");
         }
-        await Task.WhenAll(inFlight);
 
         var first = windows[0]["memory_mb"]!.AsObject();
         var last = windows[^1]["memory_mb"]!.AsObject();
@@ -78,6 +89,7 @@ public static class SoakCommand
             }
         }
         var errors = allErrors.Values.Sum();
+        var throughput = windows.Average(w => w["completed"]!.GetValue<int>()) / 60.0;
         var ttftFirst = windows[0]["ttft_p99_ms"]!.GetValue<double>();
         var ttftLast = windows[^1]["ttft_p99_ms"]!.GetValue<double>();
         var report = new JsonObject
@@ -86,9 +98,12 @@ public static class SoakCommand
             ["backend"] = model.Backend,
             ["max_tokens"] = maxTokens,
             ["capacity_streams_per_second"] = Math.Round(capacity, 2),
-            ["capacity_tokens_per_second"] = Math.Round(probe.AggregateTokensPerSecond),
             ["load_fraction"] = load,
-            ["rate_streams_per_second"] = Math.Round(rate, 2),
+            ["mode"] = mode,
+            ["target_rate_streams_per_second"] = mode == "open" ? Math.Round(rate, 2) : null,
+            ["busy_decoding_places"] = mode == "open" ? null : streams,
+            ["achieved_streams_per_second"] = Math.Round(throughput, 2),
+            ["achieved_fraction_of_capacity"] = Math.Round(throughput / capacity, 3),
             ["minutes"] = minutes,
             ["streams"] = windows.Sum(w => w["completed"]!.GetValue<int>()),
             ["errors"] = errors,
@@ -103,9 +118,49 @@ public static class SoakCommand
         return report["passed"]!.GetValue<bool>() ? 0 : 1;
     }
 
-    private static async Task StreamAsync(
-        Generator.GeneratorClient generator, string prompt, int maxTokens, ulong seed, Window window, ConcurrentDictionary<string, int> errors)
+    private const int DecodingPlaces = 32;
+
+    /// <summary>Open loop: starts streams at <paramref name="rate"/> per second until <paramref name="end"/>, whatever their progress.</summary>
+    private static async Task ArriveAsync(
+        Generator.GeneratorClient generator, int maxTokens, double rate, Stopwatch clock, TimeSpan end, Window window, Func<long> nextIndex)
     {
+        var inFlight = new List<Task>();
+        var start = clock.Elapsed;
+        var arrivals = 0L;
+        while (clock.Elapsed < end)
+        {
+            inFlight.Add(StreamAsync(generator, nextIndex(), maxTokens, window));
+            var due = start + TimeSpan.FromSeconds(++arrivals / rate);
+            if (due > clock.Elapsed)
+            {
+                await Task.Delay(due - clock.Elapsed);
+            }
+            inFlight.RemoveAll(t => t.IsCompleted);
+        }
+        await Task.WhenAll(inFlight);
+    }
+
+    /// <summary>Keeps 32 streams going (the generator's decoding places) for <paramref name="duration"/>.</summary>
+    private static async Task<Window> SaturateAsync(Generator.GeneratorClient generator, int maxTokens, TimeSpan duration, long firstIndex)
+    {
+        var window = new Window();
+        var clock = Stopwatch.StartNew();
+        var next = firstIndex;
+        await Task.WhenAll(Enumerable.Range(0, DecodingPlaces).Select(async _ =>
+        {
+            while (clock.Elapsed < duration)
+            {
+                await StreamAsync(generator, Interlocked.Increment(ref next), maxTokens, window);
+            }
+        }));
+        return window;
+    }
+
+    /// <summary>Stream <paramref name="index"/> of the mix: every fourth has a prompt.</summary>
+    private static async Task StreamAsync(Generator.GeneratorClient generator, long index, int maxTokens, Window window)
+    {
+        var prompt = index % 4 == 0 ? Prompts[index / 4 % Prompts.Length] : "";
+        var seed = (ulong)index + 1;
         var clock = Stopwatch.StartNew();
         double? first = null;
         var tokens = 0;
@@ -125,31 +180,31 @@ public static class SoakCommand
         }
         catch (RpcException ex)
         {
-            errors.AddOrUpdate(ex.StatusCode.ToString(), 1, (_, n) => n + 1);
-            window.Fail();
+            window.Fail(ex.StatusCode);
         }
     }
 
     /// <summary>One minute's streams (attributed to the minute they started in).</summary>
     private sealed class Window
     {
-        private int _errors;
-
         public ConcurrentBag<(double FirstMs, double TokensPerSecond)> Completed { get; } = [];
 
-        public int Errors => Volatile.Read(ref _errors);
+        public ConcurrentDictionary<string, int> ErrorsByStatus { get; } = new();
+
+        public int Errors => ErrorsByStatus.Values.Sum();
 
         public double[] FirstTokenMs => Completed.Select(c => c.FirstMs).ToArray();
 
         public void Add(double firstMs, double tokensPerSecond) => Completed.Add((firstMs, tokensPerSecond));
 
-        public void Fail() => Interlocked.Increment(ref _errors);
+        public void Fail(StatusCode status) => ErrorsByStatus.AddOrUpdate(status.ToString(), 1, (_, n) => n + 1);
 
         public JsonObject Describe(int minute, IReadOnlyDictionary<string, long> memory) => new()
         {
             ["minute"] = minute,
             ["completed"] = Completed.Count,
             ["errors"] = Errors,
+            ["errors_by_status"] = new JsonObject(ErrorsByStatus.Select(e => KeyValuePair.Create(e.Key, (JsonNode?)e.Value))),
             ["ttft_p50_ms"] = Math.Round(LoadGenerator.Percentile(FirstTokenMs, 0.5), 2),
             ["ttft_p99_ms"] = Math.Round(LoadGenerator.Percentile(FirstTokenMs, 0.99), 2),
             ["stream_tokens_per_second_p50"] = Math.Round(LoadGenerator.Percentile(Completed.Select(c => c.TokensPerSecond).ToArray(), 0.5)),
