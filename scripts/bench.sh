@@ -20,29 +20,13 @@ while [[ $# -gt 0 ]]; do
     *) echo "usage: scripts/bench.sh [--bundle DIR] [--out FILE]" >&2; exit 2 ;;
   esac
 done
-if [[ -z "$bundle" ]]; then
-  bundle="$(ls -d .data/models/bundles/*/ 2>/dev/null | sort | tail -n 1 || true)"
-fi
-bundle="${bundle%/}"
-if [[ -z "$bundle" || ! -f "$bundle/manifest.json" ]]; then
-  echo "no model bundle: run scripts/run.sh first (it trains the quick preset) or pass --bundle <bundle folder>" >&2
-  exit 2
-fi
-bundle="$(cd "$bundle" && pwd)"
-store="$(dirname "$(dirname "$bundle")")"
+source scripts/mesh-on-bundle.sh
+resolve_bundle "$bundle"
 echo "bench: bundle $bundle" >&2
 
 work="$(mktemp -d -t llmmesh-bench-XXXXXX)"
 parts="$work/parts"
 mkdir -p "$parts"
-host_pid=""
-stop_host() {
-  if [[ -n "$host_pid" ]]; then
-    kill -TERM -- "-$host_pid" 2>/dev/null || true
-    wait "$host_pid" 2>/dev/null || true
-    host_pid=""
-  fi
-}
 trap 'stop_host; rm -rf "$work"' EXIT
 
 scripts/prereqs.sh
@@ -55,20 +39,9 @@ inprocess() { dotnet bench/LlmMesh.Bench.InProcess/bin/Release/net10.0/linux-x64
 for backend in Onnx Torch; do
   label="${backend,,}"
   data="$work/mesh-$label"
-  mkdir -p "$data/models/bundles"
-  cp -r "$store/tokenizer" "$data/models/"
-  cp -r "$bundle" "$data/models/bundles/"
   echo "bench: mesh on $backend" >&2
-  ASPNETCORE_ENVIRONMENT=Development DOTNET_ENVIRONMENT=Development ASPIRE_ALLOW_UNSECURED_TRANSPORT=true \
-  ASPNETCORE_URLS=http://127.0.0.1:18988 ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL=http://127.0.0.1:18989 \
-  ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL=http://127.0.0.1:18990 \
-  setsid dotnet AppHost/bin/Release/net10.0/LlmMesh.AppHost.dll \
-    --LlmMesh:DataDirectory="$data" --LlmMesh:AutoTrainPreset= \
-    --LlmMesh:Backends:Encoder="$backend" --LlmMesh:Backends:Generator="$backend" --LlmMesh:Backends:Discriminator="$backend" \
-    --LlmMesh:Ports:gateway=7200 --LlmMesh:Ports:tokenizer=7201 --LlmMesh:Ports:encoder=7202 \
-    --LlmMesh:Ports:generator=7203 --LlmMesh:Ports:discriminator=7204 --LlmMesh:Ports:trainer=7205 \
-    > "$work/apphost-$label.log" 2>&1 &
-  host_pid=$!
+  start_mesh "$data" 72 18988 "$work/apphost-$label.log" \
+    --LlmMesh:Backends:Encoder="$backend" --LlmMesh:Backends:Generator="$backend" --LlmMesh:Backends:Discriminator="$backend"
   if ! bench serving --generator http://127.0.0.1:7203 --data-directory "$data" --out "$parts/serving-$label.json"; then
     tail -n 40 "$work/apphost-$label.log" >&2
     exit 1

@@ -20,42 +20,15 @@ while [[ $# -gt 0 ]]; do
     *) echo "usage: scripts/soak.sh [--bundle DIR] [--minutes 15] [--load 0.8] [--mode closed|open] [--out FILE]" >&2; exit 2 ;;
   esac
 done
-if [[ -z "$bundle" ]]; then
-  bundle="$(ls -d .data/models/bundles/*/ 2>/dev/null | sort | tail -n 1 || true)"
-fi
-bundle="${bundle%/}"
-if [[ -z "$bundle" || ! -f "$bundle/manifest.json" ]]; then
-  echo "no model bundle: run scripts/run.sh first (it trains the quick preset) or pass --bundle <bundle folder>" >&2
-  exit 2
-fi
-bundle="$(cd "$bundle" && pwd)"
-store="$(dirname "$(dirname "$bundle")")"
+source scripts/mesh-on-bundle.sh
+resolve_bundle "$bundle"
 
 data="$(mktemp -d -t llmmesh-soak-XXXXXX)"
-host_pid=""
-cleanup() {
-  if [[ -n "$host_pid" ]]; then
-    kill -TERM -- "-$host_pid" 2>/dev/null || true
-    wait "$host_pid" 2>/dev/null || true
-  fi
-  rm -rf "$data"
-}
-trap cleanup EXIT
-mkdir -p "$data/models/bundles"
-cp -r "$store/tokenizer" "$data/models/"
-cp -r "$bundle" "$data/models/bundles/"
+trap 'stop_host; rm -rf "$data"' EXIT
 
 dotnet build AppHost/LlmMesh.AppHost.csproj -c Release -nologo -v quiet
 dotnet build bench/LlmMesh.Bench/LlmMesh.Bench.csproj -c Release -nologo -v quiet
-ASPNETCORE_ENVIRONMENT=Development DOTNET_ENVIRONMENT=Development ASPIRE_ALLOW_UNSECURED_TRANSPORT=true \
-ASPNETCORE_URLS=http://127.0.0.1:19088 ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL=http://127.0.0.1:19089 \
-ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL=http://127.0.0.1:19090 \
-setsid dotnet AppHost/bin/Release/net10.0/LlmMesh.AppHost.dll \
-  --LlmMesh:DataDirectory="$data" --LlmMesh:AutoTrainPreset= \
-  --LlmMesh:Ports:gateway=7300 --LlmMesh:Ports:tokenizer=7301 --LlmMesh:Ports:encoder=7302 \
-  --LlmMesh:Ports:generator=7303 --LlmMesh:Ports:discriminator=7304 --LlmMesh:Ports:trainer=7305 \
-  > "$data/apphost.log" 2>&1 &
-host_pid=$!
+start_mesh "$data" 73 19088 "$data/apphost.log"
 if ! dotnet bench/LlmMesh.Bench/bin/Release/net10.0/LlmMesh.Bench.dll soak --generator http://127.0.0.1:7303 \
     --data-directory "$data" --minutes "$minutes" --load "$load" --mode "$mode" --out "$out"; then
   tail -n 40 "$data/apphost.log" >&2
