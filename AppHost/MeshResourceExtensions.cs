@@ -27,6 +27,9 @@ public static class MeshResourceExtensions
             .WithMeshApiKey()
             // Services otherwise wait ~10 s at shutdown for a dashboard that is already gone.
             .WithEnvironment("OTEL_EXPORTER_OTLP_TIMEOUT", "1000")
+            // glibc gives each thread that mallocs its own arena (up to 8 per core); their
+            // fragments kept idle services' native memory growing for minutes (docs/reliability.md).
+            .WithEnvironment("MALLOC_ARENA_MAX", "2")
             .WithHttpHealthCheck("/health", endpointName: "http");
 
     /// <summary>
