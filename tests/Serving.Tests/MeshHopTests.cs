@@ -28,18 +28,8 @@ public sealed class MeshHopTests
     [Fact]
     public async Task A_downstream_call_gets_the_callers_deadline_or_the_dependency_bound_whichever_is_sooner()
     {
-        var tokenizer = new DeadlineRecordingTokenizer();
-        await using var back = await MeshHost.StartAsync(services => services.AddSingleton(tokenizer), app => app.MapGrpcService<DeadlineRecordingTokenizer>());
-        await using var front = await MeshHost.StartAsync(
-            _ => { },
-            app => app.MapGrpcService<RelayingEncoder>(),
-            builder =>
-            {
-                builder.Configuration["GrpcClients:tokenizer:Address"] = back.Address;
-                builder.AddMeshGrpcClient<Contracts.V1.Tokenizer.TokenizerClient>("tokenizer");
-            });
-        using var channel = GrpcChannel.ForAddress(front.Address);
-        var encoder = new Encoder.EncoderClient(channel);
+        await using var hops = await EncoderOverTokenizer.StartAsync();
+        var (encoder, tokenizer) = (hops.Encoder, hops.Tokenizer);
 
         var callerDeadline = DateTime.UtcNow.AddSeconds(3);
         await encoder.EncodeAsync(new EncodeTextsRequest { Texts = { "a dog" } }, deadline: callerDeadline);
@@ -56,18 +46,8 @@ public sealed class MeshHopTests
     [Fact]
     public async Task A_downstream_call_ends_when_the_callers_deadline_passes()
     {
-        var tokenizer = new DeadlineRecordingTokenizer();
-        await using var back = await MeshHost.StartAsync(services => services.AddSingleton(tokenizer), app => app.MapGrpcService<DeadlineRecordingTokenizer>());
-        await using var front = await MeshHost.StartAsync(
-            _ => { },
-            app => app.MapGrpcService<RelayingEncoder>(),
-            builder =>
-            {
-                builder.Configuration["GrpcClients:tokenizer:Address"] = back.Address;
-                builder.AddMeshGrpcClient<Contracts.V1.Tokenizer.TokenizerClient>("tokenizer");
-            });
-        using var channel = GrpcChannel.ForAddress(front.Address);
-        var encoder = new Encoder.EncoderClient(channel);
+        await using var hops = await EncoderOverTokenizer.StartAsync();
+        var (encoder, tokenizer) = (hops.Encoder, hops.Tokenizer);
         // Connections and code paths warm, so that the deadline below is all the downstream call's.
         await encoder.EncodeAsync(new EncodeTextsRequest { Texts = { "a dog" } });
 
@@ -114,6 +94,36 @@ public sealed class MeshHopTests
         Assert.Contains("ping", failure.Status.Detail);
         await generator.Ended.Task.WaitAsync(TimeSpan.FromSeconds(15));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"the dead connection was noticed after {clock.Elapsed}");
+    }
+
+    /// <summary>Two hops: an encoder that calls a tokenizer through the mesh's gRPC client, as the real encoder does.</summary>
+    private sealed class EncoderOverTokenizer(MeshHost back, MeshHost front, GrpcChannel channel, DeadlineRecordingTokenizer tokenizer) : IAsyncDisposable
+    {
+        public DeadlineRecordingTokenizer Tokenizer => tokenizer;
+
+        public Encoder.EncoderClient Encoder { get; } = new(channel);
+
+        public static async Task<EncoderOverTokenizer> StartAsync()
+        {
+            var tokenizer = new DeadlineRecordingTokenizer();
+            var back = await MeshHost.StartAsync(services => services.AddSingleton(tokenizer), app => app.MapGrpcService<DeadlineRecordingTokenizer>());
+            var front = await MeshHost.StartAsync(
+                _ => { },
+                app => app.MapGrpcService<RelayingEncoder>(),
+                builder =>
+                {
+                    builder.Configuration["GrpcClients:tokenizer:Address"] = back.Address;
+                    builder.AddMeshGrpcClient<Contracts.V1.Tokenizer.TokenizerClient>("tokenizer");
+                });
+            return new EncoderOverTokenizer(back, front, GrpcChannel.ForAddress(front.Address), tokenizer);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            channel.Dispose();
+            await front.DisposeAsync();
+            await back.DisposeAsync();
+        }
     }
 
     /// <summary>A service host as the mesh builds them (ServiceDefaults, gRPC), on a loopback port with h2c.</summary>
