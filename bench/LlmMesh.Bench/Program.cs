@@ -32,9 +32,10 @@ static int Usage()
           bleu [--corpus data/coco/train.txt]
               Texygen BLEU-2..5 and Self-BLEU-2..5 of 10,000 captions against 10,000 references, timed
           soak --generator URL --out FILE [--minutes 15] [--warmup-minutes 5] [--load 0.8] [--mode closed|open] [--max-tokens 64] [--data-directory DIR]
-              measures capacity, then --load of it for --minutes (closed: that share of the 32 decoding
-              places busy; open: streams started at that share of the measured rate): errors, latency and
-              service memory per minute; exit 1 unless no errors, memory growth < 10%, TTFT p99 stable
+              measures capacity, then --load of it for --warmup-minutes and --minutes (closed: that share of
+              the 32 decoding places busy; open: streams started at that share of the measured rate): errors,
+              latency and service memory per minute; exit 1 unless no errors, memory growth after the
+              warm-up < 10%, TTFT p99 stable
         """);
     return 2;
 }

@@ -38,8 +38,8 @@ public static class SoakCommand
         var generator = new Generator.GeneratorClient(channel);
         var model = await ServingBenchmark.WaitForModelAsync(generator, TimeSpan.FromMinutes(5));
 
-        await SaturateAsync(generator, maxTokens, TimeSpan.FromSeconds(30), firstIndex: 1_000_000); // warm-up
-        var probe = await SaturateAsync(generator, maxTokens, TimeSpan.FromSeconds(60), firstIndex: 2_000_000);
+        await SaturateAsync(generator, maxTokens, TimeSpan.FromSeconds(30), firstIndex: 1_000_001); // warm-up
+        var probe = await SaturateAsync(generator, maxTokens, TimeSpan.FromSeconds(60), firstIndex: 2_000_001);
         var capacity = probe.Completed.Count / 60.0;
         var rate = capacity * load;
         var streams = (int)Math.Round(load * DecodingPlaces);
@@ -50,27 +50,15 @@ public static class SoakCommand
         var windows = new List<JsonObject>();
         var allErrors = new ConcurrentDictionary<string, int>();
         var clock = Stopwatch.StartNew();
-        var index = 0L;
+        var numbers = new StreamNumbers(first: 1);
         var openLoop = mode == "open";
         for (var minute = 1; minute <= warmupMinutes + minutes; minute++)
         {
             var window = new Window();
             var end = TimeSpan.FromMinutes(minute);
-            if (openLoop)
-            {
-                await ArriveAsync(generator, maxTokens, rate, clock, end, window, () => index++);
-            }
-            else
-            {
-                // Closed loop: a fixed share of the decoding places kept busy, a new stream as soon as one ends.
-                await Task.WhenAll(Enumerable.Range(0, streams).Select(async _ =>
-                {
-                    while (clock.Elapsed < end)
-                    {
-                        await StreamAsync(generator, Interlocked.Increment(ref index), maxTokens, window);
-                    }
-                }));
-            }
+            await (openLoop
+                ? ArriveAsync(generator, maxTokens, rate, clock, end, window, numbers)
+                : KeepBusyAsync(generator, maxTokens, streams, clock, end, window, numbers));
             var memory = ServiceMemory.Sample(dataDirectory);
             windows.Add(window.Describe(minute, warmup: minute <= warmupMinutes, memory));
             foreach (var (status, count) in window.ErrorsByStatus)
@@ -128,14 +116,14 @@ public static class SoakCommand
 
     /// <summary>Open loop: starts streams at <paramref name="rate"/> per second until <paramref name="end"/>, whatever their progress.</summary>
     private static async Task ArriveAsync(
-        Generator.GeneratorClient generator, int maxTokens, double rate, Stopwatch clock, TimeSpan end, Window window, Func<long> nextIndex)
+        Generator.GeneratorClient generator, int maxTokens, double rate, Stopwatch clock, TimeSpan end, Window window, StreamNumbers numbers)
     {
         var inFlight = new List<Task>();
         var start = clock.Elapsed;
         var arrivals = 0L;
         while (clock.Elapsed < end)
         {
-            inFlight.Add(StreamAsync(generator, nextIndex(), maxTokens, window));
+            inFlight.Add(StreamAsync(generator, numbers.Next(), maxTokens, window));
             var due = start + TimeSpan.FromSeconds(++arrivals / rate);
             if (due > clock.Elapsed)
             {
@@ -150,16 +138,27 @@ public static class SoakCommand
     private static async Task<Window> SaturateAsync(Generator.GeneratorClient generator, int maxTokens, TimeSpan duration, long firstIndex)
     {
         var window = new Window();
-        var clock = Stopwatch.StartNew();
-        var next = firstIndex;
-        await Task.WhenAll(Enumerable.Range(0, DecodingPlaces).Select(async _ =>
+        await KeepBusyAsync(generator, maxTokens, DecodingPlaces, Stopwatch.StartNew(), duration, window, new StreamNumbers(firstIndex));
+        return window;
+    }
+
+    /// <summary>Closed loop: <paramref name="streams"/> streams at a time, a new one as soon as one ends, until <paramref name="end"/>.</summary>
+    private static Task KeepBusyAsync(
+        Generator.GeneratorClient generator, int maxTokens, int streams, Stopwatch clock, TimeSpan end, Window window, StreamNumbers numbers) =>
+        Task.WhenAll(Enumerable.Range(0, streams).Select(async _ =>
         {
-            while (clock.Elapsed < duration)
+            while (clock.Elapsed < end)
             {
-                await StreamAsync(generator, Interlocked.Increment(ref next), maxTokens, window);
+                await StreamAsync(generator, numbers.Next(), maxTokens, window);
             }
         }));
-        return window;
+
+    /// <summary>Numbers streams (their seed, and whether they have a prompt) across concurrent workers.</summary>
+    private sealed class StreamNumbers(long first)
+    {
+        private long _last = first - 1;
+
+        public long Next() => Interlocked.Increment(ref _last);
     }
 
     /// <summary>Stream <paramref name="index"/> of the mix: every fourth has a prompt.</summary>
