@@ -10,6 +10,8 @@ command -v node >/dev/null 2>&1 || apt_packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || apt_packages+=(npm)
 # NLTK re-checks the BLEU implementation in the tests (Debian's python, not a pyenv one).
 /usr/bin/python3 -c 'import nltk' >/dev/null 2>&1 || apt_packages+=(python3-nltk)
+# The evaluation's non-word rate looks words up in the system dictionary.
+[ -f /usr/share/dict/words ] || apt_packages+=(wamerican)
 
 if [ ${#apt_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then

@@ -7,6 +7,7 @@ using System.Threading.Channels;
 using Grpc.Net.Client;
 using LlmMesh.Contracts.V1;
 using LlmMesh.Generator.Generation;
+using LlmMesh.Model;
 using LlmMesh.ModelStore;
 using LlmMesh.Serving.Batching;
 using LlmMesh.Serving.Hosting;
@@ -61,7 +62,7 @@ public static class InProcessLoop
                     }
                 }
             });
-            var request = GenerationRequest.From(new GenerateRequest { MaxTokens = maxTokens, IgnoreEos = true, Seed = (ulong)(i + 100) }, options);
+            var request = GenerationRequest.From(new GenerateRequest { MaxTokens = maxTokens, IgnoreEos = true, Seed = (ulong)(i + 100) }, options, RecommendedSampling.Plain);
             await engine.RunAsync(lease, request, output.Writer, CancellationToken.None);
             output.Writer.Complete();
             await reading;

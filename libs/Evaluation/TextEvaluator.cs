@@ -12,10 +12,13 @@ public sealed record TextEvaluationReport(
     double ReversePerplexity,
     double Distinct1,
     double Distinct2,
-    double MeanWords)
+    double MeanWords,
+    double? NonWordSentenceRate = null)
 {
     /// <summary>Flat metric names, as in metrics.json and bundle manifests.</summary>
-    public IReadOnlyDictionary<string, double> ToMetrics() => new Dictionary<string, double>
+    public IReadOnlyDictionary<string, double> ToMetrics()
+    {
+        var metrics = new Dictionary<string, double>
     {
         ["samples"] = Samples,
         ["references"] = References,
@@ -35,6 +38,12 @@ public sealed record TextEvaluationReport(
         ["distinct_2"] = Distinct2,
         ["mean_words"] = MeanWords,
     };
+        if (NonWordSentenceRate is { } rate)
+        {
+            metrics["nonword_sentence_rate"] = rate;
+        }
+        return metrics;
+    }
 }
 
 /// <summary>
@@ -53,11 +62,14 @@ public sealed class TextEvaluator
     private readonly BleuReferenceSet _referenceSet;
     private readonly string[][] _training;
     private readonly KneserNeyLanguageModel _forwardModel;
+    private readonly NonWords? _nonWords;
     private readonly IProgress<EvaluationProgress>? _progress;
 
     /// <param name="references">Held-out sentences (blank lines are skipped).</param>
     /// <param name="training">The text the model was trained on (blank lines are skipped).</param>
-    public TextEvaluator(IEnumerable<string> references, IEnumerable<string> training, IProgress<EvaluationProgress>? progress = null)
+    /// <param name="dictionary">Known words besides the training text's, for the non-word rate (null: not measured).</param>
+    public TextEvaluator(IEnumerable<string> references, IEnumerable<string> training, IProgress<EvaluationProgress>? progress = null,
+        IEnumerable<string>? dictionary = null)
     {
         _progress = progress;
         _references = Words(references);
@@ -73,7 +85,11 @@ public sealed class TextEvaluator
         _referenceSet = new BleuReferenceSet(_references.Select(_vocabulary.GetOrAdd).ToArray());
         progress?.Report(new EvaluationProgress("training the forward 5-gram LM", 0, 1));
         _forwardModel = KneserNeyLanguageModel.Train(_training, LanguageModelOrder);
+        _nonWords = dictionary is null ? null : new NonWords(_training.SelectMany(words => words).Concat(dictionary));
     }
+
+    /// <summary>Forward perplexity of sentences under the 5-gram LM of the training text.</summary>
+    public double ForwardPerplexity(IEnumerable<string> sentences) => _forwardModel.Perplexity(sentences.Select(WordTokenizer.Tokenize));
 
     public int ReferenceCount => _references.Length;
 
@@ -105,7 +121,8 @@ public sealed class TextEvaluator
             reverseModel.Perplexity(_references),
             TextQuality.Distinct(ids, 1),
             TextQuality.Distinct(ids, 2),
-            words.Average(w => w.Length));
+            words.Average(w => w.Length),
+            _nonWords?.SentenceRate(samples));
     }
 
     /// <summary>Mean sentence BLEU-4 of each hypothesis against its own reference (e.g. reconstructions).</summary>

@@ -118,22 +118,26 @@ public static class AraeEvaluation
     }
 
     /// <summary>Posterior means of sentences.</summary>
-    public static Tensor Encode(SentenceVae vae, IReadOnlyList<int[]> sentences)
+    public static Tensor Encode(SentenceVae vae, IReadOnlyList<int[]> sentences) => EncodePosterior(vae, sentences).Mu;
+
+    /// <summary>Posterior means and log-variances of sentences, in their order.</summary>
+    public static (Tensor Mu, Tensor LogVar) EncodePosterior(SentenceVae vae, IReadOnlyList<int[]> sentences)
     {
         using var inference = inference_mode();
         vae.eval();
         var batcher = new SentenceBatcher(sentences, 256, vae.Config);
-        var rows = new Tensor[sentences.Count];
+        var means = new Tensor[sentences.Count];
+        var logVariances = new Tensor[sentences.Count];
         foreach (var plan in Enumerable.Range(0, sentences.Count).Chunk(256))
         {
             using var batch = batcher.Build(plan);
-            var mu = vae.Encode(batch.Tokens, batch.Lengths).Mu;
+            var (mu, logVar) = vae.Encode(batch.Tokens, batch.Lengths);
             for (var i = 0; i < plan.Length; i++)
             {
-                rows[plan[i]] = mu[i];
+                (means[plan[i]], logVariances[plan[i]]) = (mu[i], logVar[i]);
             }
         }
-        return stack(rows);
+        return (stack(means), stack(logVariances));
     }
 
     private static Tensor Generate(LatentGenerator generator, int count, Generator random)

@@ -8,6 +8,10 @@ public sealed record GenerationEvaluationOptions
 {
     public int Samples { get; init; } = 10_000;
     public double Temperature { get; init; } = 1.0;
+    /// <summary>Nucleus sampling; 1 = off.</summary>
+    public double TopP { get; init; } = 1.0;
+    /// <summary>Min-p truncation; 0 = off.</summary>
+    public double MinP { get; init; }
     public int MaxTokens { get; init; } = 48;
     /// <summary>Score only this many samples' Self-BLEU (against the whole pool); null = all.</summary>
     public int? SelfBleuSubsample { get; init; }
@@ -22,6 +26,14 @@ public sealed record GenerationEvaluationOptions
         if (!double.IsFinite(Temperature) || Temperature is <= 0 or > 10)
         {
             throw new ArgumentException($"temperature must be in (0, 10], not {Temperature}");
+        }
+        if (!double.IsFinite(TopP) || TopP is <= 0 or > 1)
+        {
+            throw new ArgumentException($"top-p must be in (0, 1], not {TopP}");
+        }
+        if (!double.IsFinite(MinP) || MinP is < 0 or >= 1)
+        {
+            throw new ArgumentException($"min-p must be in [0, 1), not {MinP}");
         }
         if (MaxTokens is < 1 or > 1024)
         {
@@ -81,7 +93,7 @@ public static class GenerationEvaluation
                 latentGenerator.eval();
                 z = latentGenerator.call(randn(count, latentGenerator.Config.NoiseSize, generator: random));
             }
-            samples.AddRange(VaeSampler.Sample(vae, z, options.MaxTokens, options.Temperature, random));
+            samples.AddRange(VaeSampler.Sample(vae, z, options.MaxTokens, options.Temperature, random, options.TopP, options.MinP));
             progress?.Report(new EvaluationProgress($"sampling at temperature {options.Temperature:0.###}", samples.Count, options.Samples));
         }
         return samples;
@@ -90,24 +102,30 @@ public static class GenerationEvaluation
     /// <summary>
     /// The decoder on held-out sentences: NLL per token (reconstruction + KL, with one z sample),
     /// perplexity per token and per word, KL per sentence, and reconstruction BLEU-4 of greedy
-    /// decoding from the posterior mean.
+    /// decoding from the posterior mean. With a latent code, also text related to each held-out
+    /// sentence as the generator makes it from a prompt at variation 1 (z drawn from the
+    /// posterior) and temperature 1: its BLEU-4 against the prompt and its forward perplexity.
     /// </summary>
     public static IReadOnlyDictionary<string, double> HeldOutMetrics(
-        SentenceVae vae, IReadOnlyList<int[]> heldOut, Func<IReadOnlyList<int[]>, IReadOnlyList<string>> decode, int maxTokens, long seed)
+        SentenceVae vae, IReadOnlyList<int[]> heldOut, Func<IReadOnlyList<int[]>, IReadOnlyList<string>> decode, TextEvaluator evaluator,
+        int maxTokens, long seed)
     {
         var metrics = VaeEvaluation.Evaluate(vae, heldOut, 256, seed);
         var nonEmpty = heldOut.Where(s => s.Length > 0).ToArray();
         using var random = new Generator(0, CPU).manual_seed(Seeds.Derive(seed, stream: 51, index: 0));
         var reconstructions = new List<int[]>();
+        var related = new List<int[]>();
         foreach (var batch in nonEmpty.Chunk(BatchSize))
         {
             using var scope = NewDisposeScope();
-            reconstructions.AddRange(VaeSampler.Sample(vae, AraeEvaluation.Encode(vae, batch), maxTokens, temperature: 0, random));
+            var (mu, logVar) = AraeEvaluation.EncodePosterior(vae, batch);
+            reconstructions.AddRange(VaeSampler.Sample(vae, mu, maxTokens, temperature: 0, random));
+            related.AddRange(VaeSampler.Sample(vae, SentenceVae.Reparameterize(mu, logVar, random), maxTokens, temperature: 1, random));
         }
         var heldOutTexts = decode(nonEmpty);
         // Per word (NLTK words plus </s>), the unit n-gram models report: comparable across vocabularies.
         var words = heldOutTexts.Sum(t => WordTokenizer.Tokenize(t).Length + 1);
-        return new Dictionary<string, double>
+        var result = new Dictionary<string, double>
         {
             ["heldout_nll_per_token"] = metrics.NllPerToken,
             ["heldout_ppl"] = metrics.Perplexity,
@@ -116,5 +134,12 @@ public static class GenerationEvaluation
             ["heldout_sentences"] = metrics.Sentences,
             ["reconstruction_bleu4"] = TextEvaluator.PairedBleu4(decode(reconstructions), heldOutTexts),
         };
+        if (vae.Config.UsesLatent)
+        {
+            var relatedTexts = decode(related);
+            result["prompt_bleu4"] = TextEvaluator.PairedBleu4(relatedTexts, heldOutTexts);
+            result["prompt_forward_ppl"] = evaluator.ForwardPerplexity(relatedTexts);
+        }
+        return result;
     }
 }

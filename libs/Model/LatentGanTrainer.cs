@@ -245,9 +245,10 @@ public sealed class LatentGanTrainer : IDisposable
         _vae.train();
         using (var batch = RandomBatch())
         {
-            var (mu, logVar) = _vae.Encode(batch.Tokens, batch.Lengths);
+            var (mu, logVar) = _vae.Encode(batch.Tokens, batch.Lengths, dropout: _random);
             var z = SentenceVae.Reparameterize(mu, logVar, _random);
-            var reconstruction = VaeTrainer.ReconstructionSum(_vae.Decode(batch.DecoderInputs, z), batch.Targets, _vae.Config.PadId) / batch.Size;
+            var inputs = VaeTrainer.ApplyWordDropout(batch.DecoderInputs, _vaeOptions.WordDropout, _vae.Config, _random);
+            var reconstruction = VaeTrainer.ReconstructionSum(_vae.Decode(inputs, z, dropout: _random), batch.Targets, _vae.Config.PadId) / batch.Size;
             var loss = reconstruction + _vaeOptions.KlMaxWeight * VaeTrainer.KlTerm(VaeTrainer.KlPerDimension(mu, logVar), _vaeOptions.FreeBits);
             _autoencoderOptimizer!.zero_grad();
             loss.backward();

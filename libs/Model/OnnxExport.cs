@@ -127,6 +127,7 @@ public static class OnnxExport
         var inputWeights = parameters["decoder.weight_ih_l0"];
         var tokenTable = parameters["embedding.weight"].matmul(inputWeights.narrow(1, 0, e).t()) + parameters["decoder.bias_ih_l0"];
         var latentWeights = config.UsesLatent ? inputWeights.narrow(1, e, l).contiguous().data<float>().ToArray() : new float[3 * h * l];
+        var (outputWeight, outputBias) = vae.OutputLayer();
         return new OnnxGraph("decoder_step")
             .Input("token", DataType.Int64)
             .Input("state", DataType.Float, h)
@@ -135,8 +136,8 @@ public static class OnnxExport
             .Initializer("w_iz", latentWeights, 3 * h, l)
             .Initializer("w_hh", weights["decoder.weight_hh_l0"], 3 * h, h)
             .Initializer("b_hh", weights["decoder.bias_hh_l0"], 3 * h)
-            .Initializer("w_out", weights["output.weight"], v, h)
-            .Initializer("b_out", weights["output.bias"], v)
+            .Initializer("w_out", outputWeight.contiguous().data<float>().ToArray(), v, h)
+            .Initializer("b_out", outputBias.contiguous().data<float>().ToArray(), v)
             .Initializer("gate_sizes", new[] { h, h, h }, 3)
             .Node("Gather", ["token_gates", "token"], ["gi_token"], OnnxGraph.Int("axis", 0))
             .Node("Gemm", ["z", "w_iz", "gi_token"], ["gi"], OnnxGraph.Int("transB", 1))

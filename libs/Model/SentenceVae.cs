@@ -7,7 +7,10 @@ namespace LlmMesh.Model;
 /// <summary>
 /// Sentence VAE (Bowman et al. 2016). Encoder: embedding + bidirectional GRU over the sentence,
 /// final states -> mu, logvar. Decoder: GRU whose initial state is set from z and whose every
-/// input is the token embedding concatenated with z; a linear layer gives next-token logits.
+/// input is the token embedding concatenated with z; a linear layer gives next-token logits (or,
+/// with tied embeddings, a projection to the embedding size followed by the embeddings
+/// themselves). Dropout applies only when a dropout generator is passed (training): it draws
+/// its masks from that generator, so a training step depends on its seed alone.
 /// Training and serving share these methods.
 /// </summary>
 public sealed class SentenceVae : nn.Module
@@ -18,7 +21,9 @@ public sealed class SentenceVae : nn.Module
     private readonly Linear toLogVar;
     private readonly Linear latentToHidden;
     private readonly GRU decoder;
-    private readonly Linear output;
+    private readonly Linear? output;
+    private readonly Linear? outputProjection;
+    private readonly Parameter? outputBias;
 
     public SentenceVae(VaeConfig config) : base(nameof(SentenceVae))
     {
@@ -30,14 +35,22 @@ public sealed class SentenceVae : nn.Module
         toLogVar = nn.Linear(2 * config.HiddenSize, config.LatentSize);
         latentToHidden = nn.Linear(config.LatentSize, config.HiddenSize);
         decoder = nn.GRU(config.EmbeddingSize + config.LatentSize, config.HiddenSize, batchFirst: true);
-        output = nn.Linear(config.HiddenSize, config.VocabularySize);
+        if (config.TieEmbeddings)
+        {
+            outputProjection = nn.Linear(config.HiddenSize, config.EmbeddingSize);
+            outputBias = nn.Parameter(zeros(config.VocabularySize));
+        }
+        else
+        {
+            output = nn.Linear(config.HiddenSize, config.VocabularySize);
+        }
         RegisterComponents();
     }
 
     public VaeConfig Config { get; }
 
     /// <summary>Encodes right-padded sentences [B, T] of the given lengths [B] (each at least 1) to mu and logvar [B, L].</summary>
-    public (Tensor Mu, Tensor LogVar) Encode(Tensor tokens, Tensor lengths)
+    public (Tensor Mu, Tensor LogVar) Encode(Tensor tokens, Tensor lengths, Generator? dropout = null)
     {
         if (!Config.UsesLatent)
         {
@@ -45,7 +58,7 @@ public sealed class SentenceVae : nn.Module
             return (zeros(tokens.shape[0], Config.LatentSize), zeros(tokens.shape[0], Config.LatentSize));
         }
         using var scope = NewDisposeScope();
-        var packed = nn.utils.rnn.pack_padded_sequence(embedding.call(tokens), lengths, batch_first: true, enforce_sorted: false);
+        var packed = nn.utils.rnn.pack_padded_sequence(Dropout(embedding.call(tokens), dropout), lengths, batch_first: true, enforce_sorted: false);
         var (_, final) = encoder.call(packed, null);
         // final: [2, B, H] (forward, backward) -> [B, 2H]
         var summary = cat([final[0], final[1]], 1);
@@ -67,7 +80,8 @@ public sealed class SentenceVae : nn.Module
     public void ResetParameters(Generator generator)
     {
         using var noGrad = no_grad();
-        embedding.weight!.normal_(0, 1, generator);
+        // Tied embeddings are also the output layer: unit-variance rows would start it with huge logits.
+        embedding.weight!.normal_(0, Config.TieEmbeddings ? 1 / Math.Sqrt(Config.EmbeddingSize) : 1, generator);
         embedding.weight[Config.PadId].zero_();
         foreach (var gru in new[] { encoder, decoder })
         {
@@ -77,21 +91,22 @@ public sealed class SentenceVae : nn.Module
                 parameter.uniform_(-bound, bound, generator);
             }
         }
-        Initialization.Uniform([toMu, toLogVar, latentToHidden, output], generator);
+        Initialization.Uniform(new[] { toMu, toLogVar, latentToHidden, output, outputProjection }.OfType<Linear>(), generator);
+        outputBias?.zero_();
     }
 
     /// <summary>The decoder's initial state [1, B, H] for latent codes z [B, L].</summary>
     public Tensor InitialState(Tensor z) => latentToHidden.call(Latent(z)).tanh().unsqueeze(0);
 
     /// <summary>Teacher-forced decoding: inputs [B, T] (starting with &lt;bos&gt;) -> logits [B, T, V].</summary>
-    public Tensor Decode(Tensor inputs, Tensor z)
+    public Tensor Decode(Tensor inputs, Tensor z, Generator? dropout = null)
     {
         using var scope = NewDisposeScope();
         var steps = inputs.shape[1];
-        var embedded = embedding.call(inputs);
+        var embedded = Dropout(embedding.call(inputs), dropout);
         var latent = Latent(z).unsqueeze(1).expand(z.shape[0], steps, z.shape[1]);
         var (hidden, _) = decoder.call(cat([embedded, latent], 2), InitialState(z));
-        return scope.MoveToOuter(output.call(hidden));
+        return scope.MoveToOuter(Logits(Dropout(hidden, dropout)));
     }
 
     /// <summary>One decoder step for a batch: tokens [B], state [1, B, H], z [B, L] -> logits [B, V] and the new state.</summary>
@@ -100,7 +115,38 @@ public sealed class SentenceVae : nn.Module
         using var scope = NewDisposeScope();
         var input = cat([embedding.call(tokens), Latent(z)], 1).unsqueeze(1);
         var (hidden, next) = decoder.call(input, state);
-        return scope.MoveToOuter(output.call(hidden.squeeze(1)), next);
+        return scope.MoveToOuter(Logits(hidden.squeeze(1)), next);
+    }
+
+    /// <summary>
+    /// The output layer as one affine map of the decoder state: weight [V, H] and bias [V] (tied
+    /// embeddings folded in), as serving backends apply it.
+    /// </summary>
+    public (Tensor Weight, Tensor Bias) OutputLayer()
+    {
+        using var noGrad = no_grad();
+        if (output is not null)
+        {
+            return (output.weight!.detach().clone(), output.bias!.detach().clone());
+        }
+        var table = embedding.weight!;
+        return (table.matmul(outputProjection!.weight!), table.matmul(outputProjection.bias!) + outputBias!);
+    }
+
+    private Tensor Logits(Tensor hidden) =>
+        output is not null
+            ? output.call(hidden)
+            : nn.functional.linear(outputProjection!.call(hidden), embedding.weight!, outputBias);
+
+    /// <summary>Inverted dropout with masks from <paramref name="generator"/>; identity without one.</summary>
+    private Tensor Dropout(Tensor input, Generator? generator)
+    {
+        if (generator is null || Config.Dropout <= 0)
+        {
+            return input;
+        }
+        var keep = 1 - Config.Dropout;
+        return input * rand(input.shape, generator: generator).lt(keep).to_type(input.dtype) / keep;
     }
 
     private Tensor Latent(Tensor z) => Config.UsesLatent ? z : zeros_like(z);

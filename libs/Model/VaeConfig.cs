@@ -13,6 +13,13 @@ public sealed record VaeConfig
     public int UnkId { get; init; } = 3;
     /// <summary>False: a plain language model (the baseline) — no encoder pass, and the decoder sees z = 0.</summary>
     public bool UsesLatent { get; init; } = true;
+    /// <summary>Dropout on the token embeddings (encoder and decoder) and on the decoder's states before the output layer, while training.</summary>
+    public double Dropout { get; init; }
+    /// <summary>
+    /// True: the output layer reuses the token embeddings (Press and Wolf 2017) after a projection
+    /// of the decoder state to the embedding size; fewer parameters, better held-out perplexity.
+    /// </summary>
+    public bool TieEmbeddings { get; init; }
 
     public void Validate()
     {
@@ -20,6 +27,7 @@ public sealed record VaeConfig
         Require(EmbeddingSize is > 0 and <= 4096, "embedding_size");
         Require(HiddenSize is > 0 and <= 8192, "hidden_size");
         Require(LatentSize is > 0 and <= 1024, "latent_size");
+        Require(double.IsFinite(Dropout) && Dropout is >= 0 and < 1, "dropout");
     }
 
     private static void Require(bool valid, string field)

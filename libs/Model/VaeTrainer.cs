@@ -89,9 +89,9 @@ public sealed class VaeTrainer : IDisposable
         double recon, kl, loss;
         using (var scope = NewDisposeScope())
         {
-            var (mu, logVar) = Model.Encode(batch.Tokens, batch.Lengths);
+            var (mu, logVar) = Model.Encode(batch.Tokens, batch.Lengths, dropout: _generator);
             var z = SentenceVae.Reparameterize(mu, logVar, _generator);
-            var logits = Model.Decode(ApplyWordDropout(batch.DecoderInputs, _options.WordDropout, Model.Config, _generator), z);
+            var logits = Model.Decode(ApplyWordDropout(batch.DecoderInputs, _options.WordDropout, Model.Config, _generator), z, dropout: _generator);
             var reconstruction = ReconstructionSum(logits, batch.Targets, Model.Config.PadId) / batch.Size;
             var klPerDimension = KlPerDimension(mu, logVar);
             var klPerSentence = klPerDimension.sum(1).mean();

@@ -1,3 +1,4 @@
+using LlmMesh.ModelStore;
 using System.Threading.Channels;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -86,7 +87,7 @@ public sealed class BestOfTests : IAsyncLifetime
             new LlmMesh.Contracts.V1.Discriminator.DiscriminatorClient(_channel),
             new GenerationTelemetry(new TestMeterFactory()),
             Options.Create(new GeneratorOptions()));
-        await engine.RunAsync(lease, GenerationRequest.From(request, new GeneratorOptions()), output.Writer, CancellationToken.None);
+        await engine.RunAsync(lease, GenerationRequest.From(request, new GeneratorOptions(), RecommendedSampling.Plain), output.Writer, CancellationToken.None);
         output.Writer.Complete();
         var responses = await output.Reader.ReadAllAsync().ToListAsync();
         return (responses.Where(r => r.Chunk is not null).Select(r => r.Chunk).ToList(), responses.Single(r => r.Final is not null).Final);

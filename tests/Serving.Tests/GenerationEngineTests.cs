@@ -1,3 +1,4 @@
+using LlmMesh.ModelStore;
 using LlmMesh.Serving.Backends;
 using System.Threading.Channels;
 using Grpc.Net.Client;
@@ -116,7 +117,7 @@ public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFix
         using var lease = _host.Value.Acquire();
         var output = Channel.CreateBounded<GenerateResponse>(1);
         using var cancel = new CancellationTokenSource();
-        var generation = GenerationRequest.From(new GenerateRequest { Seed = 1, MaxTokens = 200, IgnoreEos = true }, Options.Value);
+        var generation = GenerationRequest.From(new GenerateRequest { Seed = 1, MaxTokens = 200, IgnoreEos = true }, Options.Value, RecommendedSampling.Plain);
         var running = CreateEngine().RunAsync(lease, generation, output.Writer, cancel.Token);
 
         await Task.Delay(300);
@@ -142,7 +143,7 @@ public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFix
         using var stopping = new CancellationTokenSource();
         await stopping.CancelAsync();
 
-        await CreateEngine().RunAsync(lease, GenerationRequest.From(new GenerateRequest { Seed = 1 }, Options.Value), output.Writer, stopping.Token);
+        await CreateEngine().RunAsync(lease, GenerationRequest.From(new GenerateRequest { Seed = 1 }, Options.Value, RecommendedSampling.Plain), output.Writer, stopping.Token);
 
         var final = Assert.Single(await output.Reader.ReadAllAsync().Take(1).ToListAsync()).Final;
         Assert.Equal("cancelled", final.FinishReason);
@@ -214,7 +215,7 @@ public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFix
     {
         using var lease = host.Acquire();
         var output = Channel.CreateUnbounded<GenerateResponse>();
-        await CreateEngine().RunAsync(lease, GenerationRequest.From(request, Options.Value), output.Writer, CancellationToken.None);
+        await CreateEngine().RunAsync(lease, GenerationRequest.From(request, Options.Value, RecommendedSampling.Plain), output.Writer, CancellationToken.None);
         output.Writer.Complete();
         var responses = await output.Reader.ReadAllAsync().ToListAsync();
         return (responses.Where(r => r.Chunk is not null).Select(r => r.Chunk).ToList(), responses.Single(r => r.Final is not null).Final);

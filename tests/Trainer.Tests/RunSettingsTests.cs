@@ -42,10 +42,11 @@ public sealed class RunSettingsTests
         Assert.Equal(0, lm.Training.WordDropout);
         Assert.Equal((full.EmbeddingSize, full.HiddenSize, full.ValidationFraction, full.Training.Epochs, full.EvaluationSamples),
             (lm.EmbeddingSize, lm.HiddenSize, lm.ValidationFraction, lm.Training.Epochs, lm.EvaluationSamples));
-        var (lmTrain, lmHeldOut) = TrainingRunner.Split(10_000, lm);
-        var (fullTrain, fullHeldOut) = TrainingRunner.Split(10_000, full);
-        Assert.Equal(fullTrain, lmTrain);
-        Assert.Equal(fullHeldOut, lmHeldOut);
+        var corpus = File.ReadAllLines(RepositoryPaths.CocoCorpus);
+        var lmSplit = TrainingRunner.Split(corpus, lm);
+        var fullSplit = TrainingRunner.Split(corpus, full with { Training = full.Training with { Seed = 2 } });
+        Assert.Equal(fullSplit.Train, lmSplit.Train);
+        Assert.Equal(fullSplit.HeldOut, lmSplit.HeldOut);
 
         // Asking any preset for a plain language model drops its adversarial phase.
         var plainQuick = RunSettings.FromRequest(new StartRunRequest { Hyperparameters = new Hyperparameters { PlainLanguageModel = true } });

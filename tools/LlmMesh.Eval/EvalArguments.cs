@@ -13,9 +13,15 @@ public sealed record EvalArguments
           --references FILE       held-out sentences, one per line (default: the bundle's held-out split)
           --train FILE            the training sentences (default: the bundle's training split)
           --samples N             samples drawn and scored (default 10000)
-          --temperature T         sampling temperature of the main result (default 1.0)
+          --temperature T         sampling temperature of the main result (default: the bundle's
+                                  recommended sampling settings, chosen on its held-out split)
+          --top-p P               nucleus sampling of the main result and the sweep (default: the
+                                  bundle's; 1 = off)
+          --min-p P               min-p truncation of the main result and the sweep (default: the
+                                  bundle's; 0 = off)
           --latent-source SOURCE  generator (latent GAN, default for adversarial bundles) or prior
-          --sweep T1,T2,...       temperatures of the quality-diversity curve (default 0.7,0.8,0.9,1.0,1.1)
+          --sweep T1,T2,...       temperatures of the quality-diversity curve, with the main result's
+                                  truncation (default 0.7,0.8,0.9,1.0,1.1)
           --no-sweep              skip the curve
           --sweep-samples N       samples per curve point (default: --samples; Self-BLEU grows with the pool)
           --self-bleu-subsample N score Self-BLEU for N samples only, each against the whole pool
@@ -33,7 +39,10 @@ public sealed record EvalArguments
     public string? References { get; init; }
     public string? Train { get; init; }
     public int Samples { get; init; } = 10_000;
-    public double Temperature { get; init; } = 1.0;
+    /// <summary>Null: the bundle's recommendation (as are <see cref="TopP"/> and <see cref="MinP"/>).</summary>
+    public double? Temperature { get; init; }
+    public double? TopP { get; init; }
+    public double? MinP { get; init; }
     public string? LatentSource { get; init; }
     public string? Baseline { get; init; }
     public IReadOnlyList<double> Sweep { get; init; } = [0.7, 0.8, 0.9, 1.0, 1.1];
@@ -62,6 +71,8 @@ public sealed record EvalArguments
                 "--train" => result with { Train = Value() },
                 "--samples" => result with { Samples = Int(name, Value(), 2, 1_000_000) },
                 "--temperature" => result with { Temperature = ParseTemperature(name, Value()) },
+                "--top-p" => result with { TopP = Probability(name, Value(), zeroAllowed: false) },
+                "--min-p" => result with { MinP = Probability(name, Value(), zeroAllowed: true) },
                 "--latent-source" => result with { LatentSource = Source(Value()) },
                 "--baseline" => result with { Baseline = Value() is "kn4" or "kn5" or "real" ? args[i] : throw new ArgumentException($"--baseline is 'kn4', 'kn5' or 'real', not '{args[i]}'") },
                 "--sweep" => result with { Sweep = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t => ParseTemperature(name, t)).ToArray() },
@@ -88,6 +99,13 @@ public sealed record EvalArguments
         double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value) && value > 0 && value <= 10
             ? value
             : throw new ArgumentException($"{name} takes temperatures in (0, 10], not '{text}'");
+
+    private static double Probability(string name, string text, bool zeroAllowed)
+    {
+        var valid = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value);
+        valid &= zeroAllowed ? value is >= 0 and < 1 : value is > 0 and <= 1;
+        return valid ? value : throw new ArgumentException($"{name} takes a number in {(zeroAllowed ? "[0, 1)" : "(0, 1]")}, not '{text}'");
+    }
 
     private static string Source(string text) => text is "generator" or "prior"
         ? text

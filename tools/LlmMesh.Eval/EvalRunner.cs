@@ -37,26 +37,46 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
 
         var progress = new ThrottledProgress(p => Log(ThrottledProgress.Describe(p)));
         using var source = OpenSource(bundle, storeRoot, latentSource, training);
-        Log($"{source.Name}; {references.Count} references, {training.Count} training sentences (split of bundle {bundle.Version})");
-        var evaluator = new TextEvaluator(references, training, progress);
-        SampleEvaluation Evaluate(double temperature, int count)
+        // Baselines sample as they are: temperature and truncation do not apply.
+        var recommended = args.Baseline is null ? RecommendedSampling.Read(bundle.Manifest) : RecommendedSampling.Plain;
+        var sampling = recommended with
         {
-            var samples = source.Sample(count, temperature, args.Seed, progress, cancellationToken);
+            Temperature = args.Temperature ?? recommended.Temperature,
+            TopP = args.TopP ?? recommended.TopP,
+            MinP = args.MinP ?? recommended.MinP,
+        };
+        var overlap = HeldOutSplit.NgramOverlap(references, training);
+        Log($"{source.Name}; {references.Count} references, {training.Count} training sentences (split of bundle {bundle.Version}); " +
+            $"{overlap:P1} of the references' 4-grams occur in the training text");
+        var dictionary = NonWords.ReadSystemDictionary();
+        if (dictionary is null)
+        {
+            Log($"no dictionary at {NonWords.SystemDictionary} (install wamerican): the non-word rate is not measured");
+        }
+        var evaluator = new TextEvaluator(references, training, progress, dictionary);
+        SampleEvaluation Evaluate(RecommendedSampling setting, int count)
+        {
+            var samples = source.Sample(count, setting, args.Seed, progress, cancellationToken);
             return new SampleEvaluation(samples, evaluator.Evaluate(samples, args.SelfBleuSubsample, (int)(args.Seed & int.MaxValue), cancellationToken));
         }
 
-        var main = Evaluate(args.Temperature, args.Samples);
+        if (source.HasTemperature)
+        {
+            Log($"sampling with {sampling}{(sampling == recommended ? " (the bundle's recommendation)" : "")}");
+        }
+        var main = Evaluate(sampling, args.Samples);
         File.WriteAllLines(Path.Combine(output, SamplesFile), main.Samples);
-        Log($"BLEU-2..5 {Format(main.Report.Bleu)}  Self-BLEU-2..5 {Format(main.Report.SelfBleu)}  copies {main.Report.TrainCopyRate:P2}");
+        Log($"BLEU-2..5 {Format(main.Report.Bleu)}  Self-BLEU-2..5 {Format(main.Report.SelfBleu)}  copies {main.Report.TrainCopyRate:P2}" +
+            (main.Report.NonWordSentenceRate is { } rate ? $"  non-word sentences {rate:P1}" : ""));
 
         Log("held-out metrics of the model");
-        var heldOut = source.HeldOutMetrics(references, args.Seed);
+        var heldOut = source.HeldOutMetrics(references, evaluator, args.Seed);
 
         var sweepSamples = args.SweepSamples ?? args.Samples;
         var sweep = new List<SweepRow>();
         foreach (var temperature in args.Sweep)
         {
-            var point = temperature == args.Temperature && sweepSamples == args.Samples ? main : Evaluate(temperature, sweepSamples);
+            var point = temperature == sampling.Temperature && sweepSamples == args.Samples ? main : Evaluate(sampling with { Temperature = temperature }, sweepSamples);
             sweep.Add(new SweepRow(temperature, point.Report.ToMetrics()));
             Log($"T={temperature:0.###}: BLEU-4 {point.Report.Bleu.Bleu4:F3}  Self-BLEU-4 {point.Report.SelfBleu.Bleu4:F3}  copies {point.Report.TrainCopyRate:P2}");
         }
@@ -79,7 +99,11 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
             ["model"] = name,
             ["name"] = name,
             ["latent_source"] = latentSource,
-            ["temperature"] = args.Temperature,
+            ["temperature"] = sampling.Temperature,
+            ["top_p"] = sampling.TopP,
+            ["min_p"] = sampling.MinP,
+            ["recommended_sampling"] = recommended.ToJson(),
+            ["heldout_4gram_overlap"] = overlap,
             ["self_bleu_pool"] = main.Report.Samples,
             ["references_file"] = args.References is null ? $"{bundle.Directory}/{CorpusSplit.HeldOutFile}" : Path.GetFullPath(args.References),
             ["seed"] = args.Seed,

@@ -1,5 +1,6 @@
 using LlmMesh.Evaluation;
 using LlmMesh.Model;
+using LlmMesh.ModelStore;
 using LlmMesh.Tokenization;
 
 namespace LlmMesh.Eval;
@@ -12,10 +13,10 @@ public interface ISampleSource : IDisposable
     /// <summary>Whether samples can be drawn at temperatures other than 1 (the sweep).</summary>
     bool HasTemperature { get; }
 
-    IReadOnlyList<string> Sample(int count, double temperature, long seed, IProgress<EvaluationProgress> progress, CancellationToken cancellationToken);
+    IReadOnlyList<string> Sample(int count, RecommendedSampling sampling, long seed, IProgress<EvaluationProgress> progress, CancellationToken cancellationToken);
 
     /// <summary>Metrics of the model itself on the references (empty when it has none to give).</summary>
-    IReadOnlyDictionary<string, double> HeldOutMetrics(IReadOnlyList<string> references, long seed);
+    IReadOnlyDictionary<string, double> HeldOutMetrics(IReadOnlyList<string> references, TextEvaluator evaluator, long seed);
 }
 
 /// <summary>A bundle's decoder, with z from its latent generator, the prior, or 0 for a plain language model.</summary>
@@ -26,16 +27,19 @@ public sealed class BundleSampleSource(SentenceVae vae, LatentGenerator? latentG
 
     public bool HasTemperature => true;
 
-    public IReadOnlyList<string> Sample(int count, double temperature, long seed, IProgress<EvaluationProgress> progress, CancellationToken cancellationToken)
+    public IReadOnlyList<string> Sample(int count, RecommendedSampling sampling, long seed, IProgress<EvaluationProgress> progress, CancellationToken cancellationToken)
     {
-        var options = new GenerationEvaluationOptions { Samples = count, Temperature = temperature, MaxTokens = maxTokens, Seed = seed };
+        var options = new GenerationEvaluationOptions
+        {
+            Samples = count, Temperature = sampling.Temperature, TopP = sampling.TopP, MinP = sampling.MinP, MaxTokens = maxTokens, Seed = seed,
+        };
         return Decode(GenerationEvaluation.Sample(vae, latentGenerator, options, progress, cancellationToken));
     }
 
-    public IReadOnlyDictionary<string, double> HeldOutMetrics(IReadOnlyList<string> references, long seed)
+    public IReadOnlyDictionary<string, double> HeldOutMetrics(IReadOnlyList<string> references, TextEvaluator evaluator, long seed)
     {
         var ids = references.Select(line => tokenizer.Encode(line).ToArray()).Where(s => s.Length > 0).ToArray();
-        return GenerationEvaluation.HeldOutMetrics(vae, ids, Decode, maxTokens, seed);
+        return GenerationEvaluation.HeldOutMetrics(vae, ids, Decode, evaluator, maxTokens, seed);
     }
 
     private IReadOnlyList<string> Decode(IReadOnlyList<int[]> ids) => ids.Select(s => tokenizer.Decode(s).ReplaceLineEndings(" ").Trim()).ToArray();
@@ -56,7 +60,7 @@ public sealed class KneserNeySampleSource(KneserNeyLanguageModel model) : ISampl
 
     public bool HasTemperature => false;
 
-    public IReadOnlyList<string> Sample(int count, double temperature, long seed, IProgress<EvaluationProgress> progress, CancellationToken cancellationToken)
+    public IReadOnlyList<string> Sample(int count, RecommendedSampling sampling, long seed, IProgress<EvaluationProgress> progress, CancellationToken cancellationToken)
     {
         var random = new Random(unchecked((int)seed));
         var samples = new string[count];
@@ -69,7 +73,7 @@ public sealed class KneserNeySampleSource(KneserNeyLanguageModel model) : ISampl
         return samples;
     }
 
-    public IReadOnlyDictionary<string, double> HeldOutMetrics(IReadOnlyList<string> references, long seed) => new Dictionary<string, double>
+    public IReadOnlyDictionary<string, double> HeldOutMetrics(IReadOnlyList<string> references, TextEvaluator evaluator, long seed) => new Dictionary<string, double>
     {
         ["heldout_word_ppl"] = model.Perplexity(references.Select(WordTokenizer.Tokenize)),
     };
@@ -86,14 +90,14 @@ public sealed class RealTextSource(IReadOnlyList<string> training) : ISampleSour
 
     public bool HasTemperature => false;
 
-    public IReadOnlyList<string> Sample(int count, double temperature, long seed, IProgress<EvaluationProgress> progress, CancellationToken cancellationToken)
+    public IReadOnlyList<string> Sample(int count, RecommendedSampling sampling, long seed, IProgress<EvaluationProgress> progress, CancellationToken cancellationToken)
     {
         var order = training.ToArray();
         new Random(unchecked((int)seed)).Shuffle(order);
         return order[..Math.Min(count, order.Length)];
     }
 
-    public IReadOnlyDictionary<string, double> HeldOutMetrics(IReadOnlyList<string> references, long seed) => new Dictionary<string, double>();
+    public IReadOnlyDictionary<string, double> HeldOutMetrics(IReadOnlyList<string> references, TextEvaluator evaluator, long seed) => new Dictionary<string, double>();
 
     public void Dispose()
     {

@@ -69,10 +69,14 @@ public static class ServingGrpc
             HyperparametersJson = manifest.Hyperparameters.ToJsonString(),
             Backend = backend.ToString().ToLowerInvariant(),
             ActiveRequests = lease.ActiveLeases - 1,
+            SamplingDefaults = ToContract(RecommendedSampling.Read(manifest)),
         };
         info.Metrics.Add(manifest.Metrics);
         return info;
     }
+
+    private static SamplingDefaults ToContract(RecommendedSampling sampling) =>
+        new() { Temperature = sampling.Temperature, TopP = sampling.TopP, MinP = sampling.MinP };
 
     private static RpcException? ToRpc(Exception ex) => ex switch
     {

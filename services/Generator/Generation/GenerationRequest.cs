@@ -1,4 +1,5 @@
 using LlmMesh.Contracts.V1;
+using LlmMesh.ModelStore;
 using LlmMesh.Serving.Sampling;
 
 namespace LlmMesh.Generator.Generation;
@@ -19,8 +20,11 @@ public sealed record GenerationRequest(
     public const int MaxBestOf = 16;
     public const int MaxStopLength = 256;
 
-    /// <summary>Throws ArgumentException naming the first bad field.</summary>
-    public static GenerationRequest From(GenerateRequest request, GeneratorOptions options)
+    /// <summary>
+    /// Throws ArgumentException naming the first bad field. Temperature, top-p and min-p that the
+    /// request leaves unset come from <paramref name="defaults"/> (the model's recommendation).
+    /// </summary>
+    public static GenerationRequest From(GenerateRequest request, GeneratorOptions options, RecommendedSampling defaults)
     {
         var promptBytes = System.Text.Encoding.UTF8.GetByteCount(request.Prompt);
         if (promptBytes > options.MaxPromptBytes)
@@ -50,10 +54,10 @@ public sealed record GenerationRequest(
         }
         var sampling = new SamplingParameters
         {
-            Temperature = request.HasTemperature ? request.Temperature : 1.0,
+            Temperature = request.HasTemperature ? request.Temperature : defaults.Temperature,
             TopK = request.HasTopK ? request.TopK : 0,
-            TopP = request.HasTopP ? request.TopP : 1.0,
-            MinP = request.HasMinP ? request.MinP : 0,
+            TopP = request.HasTopP ? request.TopP : defaults.TopP,
+            MinP = request.HasMinP ? request.MinP : defaults.MinP,
             RepetitionPenalty = request.HasRepetitionPenalty ? request.RepetitionPenalty : 1.0,
         };
         sampling.Validate();

@@ -25,6 +25,7 @@ public sealed class GeneratorModel : IServingModel
         IDecoderStep decoder, ILatentCodeGenerator? latentGenerator, DecodeBatcher batcher)
     {
         (Bundle, Config, Backend, Vocabulary, Batcher) = (bundle, config, backend, vocabulary, batcher);
+        Sampling = RecommendedSampling.Read(bundle.Manifest);
         (_decoder, _latentGenerator) = (decoder, latentGenerator);
     }
 
@@ -40,6 +41,9 @@ public sealed class GeneratorModel : IServingModel
     public DecodeBatcher Batcher { get; }
 
     public bool HasLatentGenerator => _latentGenerator is not null;
+
+    /// <summary>The sampling settings the bundle recommends: defaults for requests that set none.</summary>
+    public RecommendedSampling Sampling { get; } = RecommendedSampling.Plain;
 
     /// <summary>Bundles with a latent GAN have a discriminator to score candidates with.</summary>
     public bool HasDiscriminator => Bundle.Manifest.Kind == AraeBundle.Kind;

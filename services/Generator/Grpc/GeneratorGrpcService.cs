@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Grpc.Core;
 using LlmMesh.Contracts.V1;
 using LlmMesh.Generator.Generation;
+using LlmMesh.ModelStore;
 using LlmMesh.Serving.Hosting;
 using Microsoft.Extensions.Options;
 using GeneratorBase = LlmMesh.Contracts.V1.Generator.GeneratorBase;
@@ -13,9 +14,11 @@ public sealed class GeneratorGrpcService(
 {
     public override async Task Generate(GenerateRequest request, IServerStreamWriter<GenerateResponse> responseStream, ServerCallContext context)
     {
-        var generation = ServingGrpc.Guard(() => GenerationRequest.From(request, options.Value));
+        // Bad input is refused before a model is needed; unset sampling settings are the model's own.
+        ServingGrpc.Guard(() => GenerationRequest.From(request, options.Value, RecommendedSampling.Plain));
         // The stream keeps the model it started with, whatever is loaded meanwhile.
         using var lease = ServingGrpc.Guard(host.Acquire);
+        var generation = ServingGrpc.Guard(() => GenerationRequest.From(request, options.Value, lease.Model.Sampling));
         var chunks = Channel.CreateBounded<GenerateResponse>(new BoundedChannelOptions(options.Value.StreamBuffer)
         {
             SingleReader = true,

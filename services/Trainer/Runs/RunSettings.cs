@@ -14,6 +14,10 @@ public sealed record RunSettings
     public required int LatentSize { get; init; }
     public required VaeTrainingOptions Training { get; init; }
     public required double ValidationFraction { get; init; }
+    /// <summary>Seed of the held-out split; the same for every run unless a request names another.</summary>
+    public int SplitSeed { get; init; } = 1;
+    public double Dropout { get; init; }
+    public bool TieEmbeddings { get; init; }
     public required int CheckpointEverySteps { get; init; }
     /// <summary>Requested tokenizer vocabulary ("" = the active one when the run starts).</summary>
     public string VocabularyVersion { get; init; } = "";
@@ -41,6 +45,8 @@ public sealed record RunSettings
         HiddenSize = HiddenSize,
         LatentSize = LatentSize,
         UsesLatent = UsesLatent,
+        Dropout = Dropout,
+        TieEmbeddings = TieEmbeddings,
     };
 
     /// <summary>Applies a request to its preset; throws ArgumentException naming the bad field.</summary>
@@ -96,6 +102,9 @@ public sealed record RunSettings
             LatentSize = h.HasLatentSize ? Positive(h.LatentSize, "latent_size") : preset.LatentSize,
             Training = training,
             ValidationFraction = h.HasValidationFraction ? Finite(h.ValidationFraction, "validation_fraction") : preset.ValidationFraction,
+            SplitSeed = h.HasSplitSeed ? h.SplitSeed : preset.SplitSeed,
+            Dropout = h.HasDropout ? Finite(h.Dropout, "dropout") : preset.Dropout,
+            TieEmbeddings = h.HasTieEmbeddings ? h.TieEmbeddings : preset.TieEmbeddings,
             CheckpointEverySteps = h.HasCheckpointEverySteps ? Positive(h.CheckpointEverySteps, "checkpoint_every_steps") : preset.CheckpointEverySteps,
             VocabularyVersion = request.VocabularyVersion,
             StartFromBundle = request.StartFromBundle,

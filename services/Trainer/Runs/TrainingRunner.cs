@@ -90,7 +90,8 @@ public sealed class TrainingRunner(
     {
         var settings = context.Settings;
         var runId = context.Run.RunId;
-        var (trainIndices, validationIndices) = Split(corpus.Sentences.Count, settings);
+        var heldOutSplit = Split(corpus.Lines, settings);
+        var (trainIndices, validationIndices) = (heldOutSplit.Train, heldOutSplit.HeldOut);
         var train = trainIndices.Select(i => corpus.Sentences[i]).ToArray();
         var validation = validationIndices.Select(i => corpus.Sentences[i]).ToArray();
         var split = new CorpusSplit(trainIndices.Select(i => corpus.Lines[i]).ToArray(), validationIndices.Select(i => corpus.Lines[i]).ToArray());
@@ -99,9 +100,11 @@ public sealed class TrainingRunner(
         var totalSteps = startBundle is null ? VaeTrainer.StepsFor(settings.Training, train.Length) : settings.Adversarial.Steps;
         context.Events.Publish(new RunStarted(runId, settings.Preset, settings.Corpus, settings.Training.Seed,
             totalSteps, context.Record.Epochs, corpus.VocabularyVersion, settings.ToJson(), DateTimeOffset.UtcNow));
+        var splitMetrics = SplitMetrics(heldOutSplit, split);
         context.Logger.LogInformation(
-            "Run {RunId} trains {Preset} on {Corpus}: {Train} training and {Validation} held-out sentences, vocabulary {Vocabulary}, phases: {Phases}",
-            runId, settings.Preset, settings.Corpus, train.Length, validation.Length, corpus.VocabularyVersion,
+            "Run {RunId} trains {Preset} on {Corpus}: {Train} training and {Validation} held-out sentences ({SetAside} near-duplicates of held-out ones set aside; held-out 4-grams seen in training: {Overlap:P1}), vocabulary {Vocabulary}, phases: {Phases}",
+            runId, settings.Preset, settings.Corpus, train.Length, validation.Length, heldOutSplit.SetAside.Length,
+            splitMetrics["heldout_4gram_overlap"], corpus.VocabularyVersion,
             string.Join(", ", new[] { startBundle is null ? RunPhases.Vae : null, settings.HasAdversarialPhase ? RunPhases.Adversarial : null, RunPhases.Evaluation }
                 .OfType<string>()));
 
@@ -124,16 +127,16 @@ public sealed class TrainingRunner(
 
         using var vae = new SentenceVae(config);
         vae.load(context.Runs.FinalVae(runId));
-        var bundleMetrics = new Dictionary<string, double>(context.Record.Validation is { } v
+        var bundleMetrics = Merge(new Dictionary<string, double>(context.Record.Validation is { } v
             ? RunContext.VaeMetrics(v, context.Record.BestEpoch ?? context.Record.Epoch, context.Record.Step)
-            : new Dictionary<string, double>());
+            : new Dictionary<string, double>()), splitMetrics);
         if (!settings.HasAdversarialPhase)
         {
-            var metrics = EvaluateText(context, vae, latentGenerator: null, split, validation, corpus.VocabularyVersion, token);
+            var (metrics, sampling) = EvaluateText(context, vae, latentGenerator: null, split, validation, corpus.VocabularyVersion, token);
             context.CompletePhase(RunPhases.Evaluation, metrics);
             context.ReportPhase(RunPhases.Publish, "publishing the model bundle");
             return VaeBundle.Publish(bundles, vae, settings.Training, runId, corpus.Sha256, corpus.VocabularyVersion,
-                Merge(bundleMetrics, metrics), RunDetails(settings), split);
+                Merge(bundleMetrics, metrics), RunDetails(settings, sampling), split);
         }
 
         using var gan = new LatentGanTrainer(settings.LatentGanConfig(config.LatentSize), settings.Adversarial, vae, train, settings.Training);
@@ -158,32 +161,53 @@ public sealed class TrainingRunner(
         var evaluation = AraeEvaluation.Run(vae, gan.LatentGenerator, gan.Critic, train, trainIndices.Select(i => shuffled![i]).ToArray(), heldOut,
             new TextDiscriminatorOptions(settings.TextDiscriminatorEpochs), settings.Training.Seed, Decoder(corpus.VocabularyVersion, token), token);
         using var textDiscriminator = evaluation.TextDiscriminator;
-        var evaluationMetrics = Merge(new Dictionary<string, double>(evaluation.Metrics),
-            EvaluateText(context, vae, gan.LatentGenerator, split, validation, corpus.VocabularyVersion, token));
+        var (textMetrics, recommended) = EvaluateText(context, vae, gan.LatentGenerator, split, validation, corpus.VocabularyVersion, token);
+        var evaluationMetrics = Merge(new Dictionary<string, double>(evaluation.Metrics), textMetrics);
         context.CompletePhase(RunPhases.Evaluation, evaluationMetrics);
 
         bundleMetrics["adversarial_steps"] = gan.Position.Step;
         context.ReportPhase(RunPhases.Publish, "publishing the model bundle");
         return AraeBundle.Publish(bundles, vae, settings.Training, gan.LatentGenerator, gan.Critic, settings.Adversarial,
             textDiscriminator, evaluation.Calibration, runId, corpus.Sha256, corpus.VocabularyVersion, Merge(bundleMetrics, evaluationMetrics),
-            RunDetails(settings), split);
+            RunDetails(settings, recommended), split);
     }
 
     /// <summary>
-    /// The text metrics of the evaluation harness: samples (z from the latent generator, or the
-    /// prior) scored against the held-out split, and the decoder on held-out text.
+    /// The text metrics of the evaluation harness: the sampling settings the bundle recommends,
+    /// chosen on the held-out split (z from the latent generator, or the prior), the samples'
+    /// metrics at those settings, and the decoder on held-out text.
     /// </summary>
-    private Dictionary<string, double> EvaluateText(RunContext context, SentenceVae vae, LatentGenerator? latentGenerator, CorpusSplit split,
-        IReadOnlyList<int[]> validation, string vocabularyVersion, CancellationToken token)
+    private (Dictionary<string, double> Metrics, RecommendedSampling Sampling) EvaluateText(RunContext context, SentenceVae vae,
+        LatentGenerator? latentGenerator, CorpusSplit split, IReadOnlyList<int[]> validation, string vocabularyVersion, CancellationToken token)
     {
         var settings = context.Settings;
         var progress = new ThrottledProgress(p => context.ReportPhase(RunPhases.Evaluation, ThrottledProgress.Describe(p)));
         var decode = Decoder(vocabularyVersion, token);
-        var evaluator = new TextEvaluator(split.HeldOut, split.Train, progress);
+        var dictionary = NonWords.ReadSystemDictionary();
+        if (dictionary is null)
+        {
+            context.Logger.LogWarning("No dictionary at {Path} (Debian package wamerican): the non-word rate is not measured", NonWords.SystemDictionary);
+        }
+        var evaluator = new TextEvaluator(split.HeldOut, split.Train, progress, dictionary);
         var options = new GenerationEvaluationOptions { Samples = settings.EvaluationSamples, Seed = settings.Training.Seed };
-        var samples = GenerationEvaluation.EvaluateSamples(vae, latentGenerator, evaluator, decode, options, progress, token);
-        var metrics = new Dictionary<string, double>(samples.Report.ToMetrics());
-        return Merge(metrics, GenerationEvaluation.HeldOutMetrics(vae, validation, decode, options.MaxTokens, settings.Training.Seed));
+        var choice = SamplingSelection.Choose(sampling =>
+        {
+            var trial = options with { Temperature = sampling.Temperature, TopP = sampling.TopP, MinP = sampling.MinP };
+            var report = GenerationEvaluation.EvaluateSamples(vae, latentGenerator, evaluator, decode, trial, progress, token).Report;
+            context.Logger.LogInformation(
+                "Run {RunId} sampling with {Sampling}: BLEU-4 {Bleu4:F3}, Self-BLEU-4 {SelfBleu4:F3}, copies {Copies:P2}, non-word sentences {NonWords:P1}",
+                context.Run.RunId, sampling, report.Bleu.Bleu4, report.SelfBleu.Bleu4, report.TrainCopyRate, report.NonWordSentenceRate ?? double.NaN);
+            return report;
+        }, cancellationToken: token);
+        var recommended = choice.Chosen.Sampling;
+        context.Logger.LogInformation("Run {RunId} recommends sampling with {Sampling} ({Trials} settings tried)", context.Run.RunId, recommended, choice.Trials.Count);
+        var metrics = new Dictionary<string, double>(choice.Chosen.Report.ToMetrics())
+        {
+            ["recommended_temperature"] = recommended.Temperature,
+            ["recommended_top_p"] = recommended.TopP,
+            ["recommended_min_p"] = recommended.MinP,
+        };
+        return (Merge(metrics, GenerationEvaluation.HeldOutMetrics(vae, validation, decode, evaluator, options.MaxTokens, settings.Training.Seed)), recommended);
     }
 
     private Func<IReadOnlyList<int[]>, IReadOnlyList<string>> Decoder(string vocabularyVersion, CancellationToken token) =>
@@ -218,19 +242,28 @@ public sealed class TrainingRunner(
         context.CompletePhase(RunPhases.Vae, phaseMetrics);
     }
 
-    private static JsonObject RunDetails(RunSettings settings) => new()
+    private static JsonObject RunDetails(RunSettings settings, RecommendedSampling sampling) => new()
     {
+        [RecommendedSampling.Section] = sampling.ToJson(),
         ["corpus"] = settings.Corpus,
         ["preset"] = settings.Preset,
         ["validation_fraction"] = settings.ValidationFraction,
+        ["split_seed"] = settings.SplitSeed,
     };
 
-    /// <summary>A deterministic held-out split (indices into the corpus): the same seed always holds out the same sentences.</summary>
-    internal static (int[] Train, int[] Validation) Split(int count, RunSettings settings)
+    /// <summary>
+    /// A deterministic held-out split (indices into the corpus) that holds out near-duplicate groups
+    /// together: the same corpus and split seed always hold out the same sentences.
+    /// </summary>
+    internal static HeldOutSplit Split(IReadOnlyList<string> lines, RunSettings settings) =>
+        HeldOutSplit.Create(lines, settings.ValidationFraction, Seeds.DeriveInt(settings.SplitSeed, stream: 4, index: 0));
+
+    /// <summary>How unseen the held-out text is: its sizes and the share of its 4-grams found in the training text.</summary>
+    private static Dictionary<string, double> SplitMetrics(HeldOutSplit heldOutSplit, CorpusSplit split) => new()
     {
-        var order = Enumerable.Range(0, count).ToArray();
-        new Random(Seeds.DeriveInt(settings.Training.Seed, stream: 4, index: 0)).Shuffle(order);
-        var held = Math.Clamp((int)Math.Round(count * settings.ValidationFraction), 1, count - 1);
-        return (order.Skip(held).ToArray(), order.Take(held).ToArray());
-    }
+        ["split_train_sentences"] = heldOutSplit.Train.Length,
+        ["split_heldout_sentences"] = heldOutSplit.HeldOut.Length,
+        ["split_set_aside_sentences"] = heldOutSplit.SetAside.Length,
+        ["heldout_4gram_overlap"] = HeldOutSplit.NgramOverlap(split.HeldOut, split.Train),
+    };
 }

@@ -1,0 +1,33 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace LlmMesh.ModelStore;
+
+/// <summary>
+/// The sampling settings a bundle recommends, chosen on its held-out split when it was trained:
+/// what the generator, the gateway and the evaluation use when a request sets none.
+/// Bundles published before this existed recommend plain sampling at temperature 1.
+/// </summary>
+public sealed record RecommendedSampling
+{
+    public const string Section = "sampling";
+
+    public double Temperature { get; init; } = 1.0;
+    /// <summary>Nucleus sampling; 1 = off.</summary>
+    public double TopP { get; init; } = 1.0;
+    /// <summary>Min-p truncation; 0 = off.</summary>
+    public double MinP { get; init; }
+
+    /// <summary>Plain ancestral sampling: what a bundle without a recommendation gets.</summary>
+    public static RecommendedSampling Plain { get; } = new();
+
+    public static RecommendedSampling Read(BundleManifest manifest) =>
+        manifest.Hyperparameters.ContainsKey(Section) ? manifest.GetHyperparameters<RecommendedSampling>(Section) : Plain;
+
+    public JsonNode ToJson() => JsonSerializer.SerializeToNode(this, BundleManifest.JsonOptions)!;
+
+    public override string ToString() =>
+        FormattableString.Invariant($"temperature {Temperature:0.###}") +
+        (TopP < 1 ? FormattableString.Invariant($", top-p {TopP:0.###}") : "") +
+        (MinP > 0 ? FormattableString.Invariant($", min-p {MinP:0.###}") : "");
+}
