@@ -98,6 +98,10 @@ public sealed class VaeTrainer : IDisposable
             var klTerm = KlTerm(klPerDimension, _options.FreeBits);
             var total = reconstruction + beta * klTerm;
 
+            foreach (var group in _optimizer.ParamGroups)
+            {
+                group.LearningRate = _options.LearningRateAt(step, TotalSteps);
+            }
             _optimizer.zero_grad();
             total.backward();
             nn.utils.clip_grad_norm_(Model.parameters(), _options.GradientClip);

@@ -15,6 +15,14 @@ public enum KlSchedule
     Cyclical,
 }
 
+[JsonConverter(typeof(JsonStringEnumConverter<LearningRateSchedule>))]
+public enum LearningRateSchedule
+{
+    Constant,
+    /// <summary>Half a cosine from the learning rate down to a tenth of it over the run.</summary>
+    Cosine,
+}
+
 /// <summary>How a sentence VAE is trained; stored in every bundle.</summary>
 public sealed record VaeTrainingOptions
 {
@@ -24,6 +32,7 @@ public sealed record VaeTrainingOptions
     public long Steps { get; init; }
     public int BatchSize { get; init; } = 64;
     public double LearningRate { get; init; } = 1e-3;
+    public LearningRateSchedule LearningRateSchedule { get; init; } = LearningRateSchedule.Constant;
     public double GradientClip { get; init; } = 5.0;
     /// <summary>Probability of replacing a decoder input token with &lt;unk&gt;: forces the decoder to use z.</summary>
     public double WordDropout { get; init; } = 0.3;
@@ -38,6 +47,13 @@ public sealed record VaeTrainingOptions
     public int MaxSentenceTokens { get; init; } = 64;
     public long Seed { get; init; } = 1;
 
+    /// <summary>The learning rate of a step of a run of <paramref name="totalSteps"/> steps.</summary>
+    public double LearningRateAt(long step, long totalSteps) => LearningRateSchedule switch
+    {
+        LearningRateSchedule.Cosine => LearningRate * (0.1 + 0.45 * (1 + Math.Cos(Math.PI * Math.Min(1.0, (double)step / Math.Max(1, totalSteps))))),
+        _ => LearningRate,
+    };
+
     public void Validate()
     {
         Require(Epochs > 0 || Steps > 0, "epochs", "epochs or steps must be positive");
@@ -45,6 +61,7 @@ public sealed record VaeTrainingOptions
         Require(Steps is >= 0 and <= 100_000_000, "steps", "must be between 0 and 100000000");
         Require(BatchSize is > 0 and <= 4096, "batch_size", "must be between 1 and 4096");
         Require(Positive(LearningRate) && LearningRate <= 1, "learning_rate", "must be in (0, 1]");
+        Require(Enum.IsDefined(LearningRateSchedule), "learning_rate_schedule", "is unknown");
         Require(Positive(GradientClip), "gradient_clip", "must be positive");
         Require(Finite(WordDropout) && WordDropout is >= 0 and < 1, "word_dropout", "must be in [0, 1)");
         Require(Finite(FreeBits) && FreeBits is >= 0 and <= 100, "free_bits", "must be in [0, 100]");

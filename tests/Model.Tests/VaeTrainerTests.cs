@@ -5,26 +5,32 @@ public sealed class VaeTrainerTests : IDisposable
     private readonly string _directory = Directory.CreateTempSubdirectory("llmmesh-trainer-").FullName;
     private readonly int[][] _sentences = TinyData.Sentences(160);
 
-    [Fact]
-    public void Training_with_the_same_seed_is_bit_for_bit_repeatable()
+    /// <summary>The plain tiny model, and one with dropout (its own masks), tied embeddings and a cosine learning rate.</summary>
+    public static TheoryData<bool> Regularised => [false, true];
+
+    [Theory]
+    [MemberData(nameof(Regularised))]
+    public void Training_with_the_same_seed_is_bit_for_bit_repeatable(bool regularised)
     {
-        var (lossesA, weightsA) = Train(TinyData.Options(seed: 11));
-        var (lossesB, weightsB) = Train(TinyData.Options(seed: 11));
-        var (lossesC, _) = Train(TinyData.Options(seed: 12));
+        var (lossesA, weightsA) = Train(TinyData.Options(seed: 11), regularised);
+        var (lossesB, weightsB) = Train(TinyData.Options(seed: 11), regularised);
+        var (lossesC, _) = Train(TinyData.Options(seed: 12), regularised);
 
         Assert.Equal(lossesA, lossesB);
         Assert.Equal(weightsA, weightsB);
         Assert.NotEqual(lossesA, lossesC);
     }
 
-    [Fact]
-    public void A_run_resumed_from_a_checkpoint_ends_exactly_where_an_uninterrupted_run_ends()
+    [Theory]
+    [MemberData(nameof(Regularised))]
+    public void A_run_resumed_from_a_checkpoint_ends_exactly_where_an_uninterrupted_run_ends(bool regularised)
     {
         var options = TinyData.Options(seed: 21, epochs: 3);
-        var (losses, weights) = Train(options);
+        var (losses, weights) = Train(options, regularised);
+        var (config, resumedOptions) = Setup(options, regularised);
 
         List<double> resumedLosses = [];
-        using (var first = new VaeTrainer(TinyData.Config, options, _sentences))
+        using (var first = new VaeTrainer(config, resumedOptions, _sentences))
         {
             // Stop mid-epoch, as a crash would.
             for (var i = 0; i < 13; i++)
@@ -33,7 +39,7 @@ public sealed class VaeTrainerTests : IDisposable
             }
             first.SaveCheckpoint(_directory);
         }
-        using var second = new VaeTrainer(TinyData.Config, options, _sentences);
+        using var second = new VaeTrainer(config, resumedOptions, _sentences);
         second.LoadCheckpoint(_directory);
         Assert.Equal(13, second.Position.Step);
         while (!second.IsFinished)
@@ -99,9 +105,15 @@ public sealed class VaeTrainerTests : IDisposable
         Assert.StartsWith(field, error.Message);
     }
 
-    private (List<double> Losses, float[] Weights) Train(VaeTrainingOptions options)
+    private static (VaeConfig Config, VaeTrainingOptions Options) Setup(VaeTrainingOptions options, bool regularised) =>
+        regularised
+            ? (TinyData.Config with { Dropout = 0.3, TieEmbeddings = true }, options with { LearningRateSchedule = LearningRateSchedule.Cosine })
+            : (TinyData.Config, options);
+
+    private (List<double> Losses, float[] Weights) Train(VaeTrainingOptions options, bool regularised = false)
     {
-        using var trainer = new VaeTrainer(TinyData.Config, options, _sentences);
+        var (config, trainingOptions) = Setup(options, regularised);
+        using var trainer = new VaeTrainer(config, trainingOptions, _sentences);
         var losses = new List<double>();
         while (!trainer.IsFinished)
         {

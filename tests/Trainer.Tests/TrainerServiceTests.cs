@@ -52,16 +52,32 @@ public sealed class TrainerServiceTests : IAsyncLifetime
 
         // The evaluation phase scored samples against the held-out split that the bundle carries.
         Assert.Contains(updates, u => u.Phase == "evaluation" && u.PhaseMetrics.ContainsKey("bleu4"));
-        foreach (var metric in new[] { "bleu2", "bleu3", "bleu4", "bleu5", "self_bleu2", "self_bleu3", "self_bleu4", "self_bleu5", "train_copy_rate", "reconstruction_bleu4" })
+        var metrics = bundle.Manifest.Metrics;
+        foreach (var metric in new[]
         {
-            Assert.InRange(bundle.Manifest.Metrics[metric], 0, 1);
+            "bleu2", "bleu3", "bleu4", "bleu5", "self_bleu2", "self_bleu3", "self_bleu4", "self_bleu5", "train_copy_rate",
+            "reconstruction_bleu4", "prompt_bleu4", "nonword_sentence_rate", "heldout_4gram_overlap",
+        })
+        {
+            Assert.InRange(metrics[metric], 0, 1);
         }
-        Assert.True(bundle.Manifest.Metrics["forward_ppl"] > 1 && bundle.Manifest.Metrics["reverse_ppl"] > 1);
-        Assert.Equal(60, bundle.Manifest.Metrics["samples"]);
+        Assert.True(metrics["forward_ppl"] > 1 && metrics["reverse_ppl"] > 1 && metrics["prompt_forward_ppl"] > 1);
+        Assert.Equal(60, metrics["samples"]);
+
+        // The held-out split: near-duplicates of held-out lines are set aside, on neither side.
         var split = CorpusSplit.Read(bundle)!;
-        Assert.Equal(TrainerFolders.Corpus.Count, split.Train.Count + split.HeldOut.Count);
-        Assert.Equal(TrainerFolders.Corpus.Order(), split.Train.Concat(split.HeldOut).Order());
-        Assert.Equal(split.HeldOut.Count, (int)bundle.Manifest.Metrics["references"]);
+        Assert.Equal((int)metrics["split_train_sentences"], split.Train.Count);
+        Assert.Equal((int)metrics["split_heldout_sentences"], split.HeldOut.Count);
+        Assert.Equal(TrainerFolders.Corpus.Count, split.Train.Count + split.HeldOut.Count + (int)metrics["split_set_aside_sentences"]);
+        Assert.Empty(split.Train.Intersect(split.HeldOut));
+        Assert.Subset(TrainerFolders.Corpus.ToHashSet(), split.Train.Concat(split.HeldOut).ToHashSet());
+        Assert.Equal(split.HeldOut.Count, (int)metrics["references"]);
+
+        // The sampling settings chosen on the held-out split are recorded and are what its metrics were measured with.
+        var sampling = RecommendedSampling.Read(bundle.Manifest);
+        Assert.Equal((metrics["recommended_temperature"], metrics["recommended_top_p"], metrics["recommended_min_p"]),
+            (sampling.Temperature, sampling.TopP, sampling.MinP));
+        Assert.InRange(sampling.Temperature, SamplingSelection.MinTemperature, SamplingSelection.MaxTemperature);
     }
 
     [Fact]

@@ -1,0 +1,117 @@
+using static TorchSharp.torch;
+
+namespace LlmMesh.Model.Tests;
+
+public sealed class RegularisationTests
+{
+    private static readonly VaeConfig Tied = TinyData.Config with { TieEmbeddings = true, Dropout = 0.5 };
+
+    [Fact]
+    public void Tied_embeddings_share_the_output_weights_with_the_input_table_through_a_projection()
+    {
+        using var tied = new SentenceVae(Tied);
+        using var plain = new SentenceVae(TinyData.Config);
+        var names = tied.named_parameters().Select(p => p.name).ToArray();
+        Assert.Contains("outputProjection.weight", names);
+        Assert.Contains("outputBias", names);
+        Assert.DoesNotContain("output.weight", names);
+        // The V x H output weights give way to an E x H projection with its E biases.
+        var (v, e, h) = (TinyData.VocabularySize, TinyData.Config.EmbeddingSize, TinyData.Config.HiddenSize);
+        var saved = v * h - (e * h + e);
+        Assert.Equal(plain.parameters().Sum(p => p.numel()) - saved, tied.parameters().Sum(p => p.numel()));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void The_folded_output_layer_gives_the_decoder_steps_logits(bool tieEmbeddings)
+    {
+        using var model = new SentenceVae(TinyData.Config with { TieEmbeddings = tieEmbeddings });
+        model.ResetParameters(new Generator(3, CPU));
+        model.eval();
+        var z = randn(3, TinyData.Config.LatentSize);
+        var state = model.InitialState(z);
+        var (logits, next) = model.DecodeStep(tensor(new long[] { 5, 6, 7 }), state, z);
+        var (weight, bias) = model.OutputLayer();
+        Assert.Equal([(long)TinyData.VocabularySize, TinyData.Config.HiddenSize], weight.shape);
+        Assert.True(logits.allclose(next.squeeze(0).matmul(weight.t()) + bias, rtol: 1e-4, atol: 1e-5));
+    }
+
+    [Fact]
+    public void Dropout_applies_only_with_a_generator_and_draws_its_masks_from_it()
+    {
+        using var model = new SentenceVae(Tied);
+        var batcher = new SentenceBatcher(TinyData.Sentences(4), 4, Tied);
+        using var batch = batcher.Build([0, 1, 2, 3]);
+        var z = randn(4, Tied.LatentSize);
+        model.train();
+
+        var without = model.Decode(batch.DecoderInputs, z);
+        Assert.True(without.allclose(model.Decode(batch.DecoderInputs, z)), "no generator: no dropout, deterministic");
+        var a = model.Decode(batch.DecoderInputs, z, new Generator(1, CPU));
+        var b = model.Decode(batch.DecoderInputs, z, new Generator(1, CPU));
+        var c = model.Decode(batch.DecoderInputs, z, new Generator(2, CPU));
+        Assert.True(a.eq(b).all().item<bool>(), "the same generator state gives the same masks");
+        Assert.False(a.allclose(without), "dropout changes the logits");
+        Assert.False(a.allclose(c), "another seed, other masks");
+        Assert.True(model.Encode(batch.Tokens, batch.Lengths).Mu.allclose(model.Encode(batch.Tokens, batch.Lengths).Mu));
+    }
+
+    [Fact]
+    public void A_tied_model_with_dropout_round_trips_through_its_checkpoint()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"llmmesh-tied-{Guid.NewGuid():N}.pt");
+        try
+        {
+            using var model = new SentenceVae(Tied);
+            model.ResetParameters(new Generator(9, CPU));
+            model.save(path);
+            using var loaded = new SentenceVae(Tied);
+            loaded.load(path, strict: true);
+            Assert.Equal(TinyData.Weights(model), TinyData.Weights(loaded));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Theory]
+    [InlineData(0, 1e-3)]
+    [InlineData(500, 5.5e-4)]
+    [InlineData(1000, 1e-4)]
+    [InlineData(2000, 1e-4)]
+    public void The_cosine_schedule_falls_from_the_learning_rate_to_a_tenth_of_it(long step, double expected)
+    {
+        var options = new VaeTrainingOptions { LearningRate = 1e-3, LearningRateSchedule = LearningRateSchedule.Cosine };
+        Assert.Equal(expected, options.LearningRateAt(step, totalSteps: 1000), precision: 9);
+        Assert.Equal(1e-3, new VaeTrainingOptions { LearningRate = 1e-3 }.LearningRateAt(step, 1000));
+    }
+
+    [Fact]
+    public void Top_p_keeps_the_smallest_set_reaching_p_and_min_p_drops_tokens_below_its_share_of_the_best()
+    {
+        var probabilities = tensor(new float[] { 0.5f, 0.3f, 0.15f, 0.05f, 0.4f, 0.4f, 0.1f, 0.1f }, [2, 4]);
+
+        var nucleus = VaeSampler.Truncate(probabilities, topP: 0.8, minP: 0).data<float>().ToArray();
+        Assert.Equal([0.5f, 0.3f, 0, 0, 0.4f, 0.4f, 0, 0], nucleus);
+
+        var minP = VaeSampler.Truncate(probabilities, topP: 1, minP: 0.25).data<float>().ToArray();
+        Assert.Equal([0.5f, 0.3f, 0.15f, 0, 0.4f, 0.4f, 0.1f, 0.1f], minP);
+
+        Assert.Equal(probabilities.data<float>().ToArray(), VaeSampler.Truncate(probabilities, 1, 0).data<float>().ToArray());
+    }
+
+    [Fact]
+    public void Sampling_applies_the_truncation_at_every_step()
+    {
+        using var model = new SentenceVae(TinyData.Config);
+        model.ResetParameters(new Generator(4, CPU));
+        var z = randn(50, TinyData.Config.LatentSize, generator: new Generator(5, CPU));
+        var greedy = VaeSampler.Sample(model, z, 6, 0, new Generator(6, CPU));
+        // Only the most likely token survives min-p 0.999 or top-p 1e-6: sampling becomes greedy decoding.
+        Assert.Equal(greedy, VaeSampler.Sample(model, z, 6, 1.0, new Generator(6, CPU), minP: 0.999));
+        Assert.Equal(greedy, VaeSampler.Sample(model, z, 6, 1.0, new Generator(6, CPU), topP: 1e-6));
+        Assert.NotEqual(greedy, VaeSampler.Sample(model, z, 6, 1.0, new Generator(6, CPU)));
+    }
+}
