@@ -81,6 +81,20 @@ public static class AraeEvaluation
             TextDiscriminatorTraining.Score(textDiscriminator, Select(heldOut.Real, fluencyPairs)),
             TextDiscriminatorTraining.Score(textDiscriminator, Select(heldOut.Shuffled, fluencyPairs)));
 
+        // How real the discriminator finds held-out text, text related to it (a prompt at variation 1,
+        // temperature 1, as prompt_bleu4 measures) and unconditioned samples (temperature 1).
+        double MeanProbability(IReadOnlyList<int[]> sentences) =>
+            TextFeatures(vae, critic, textDiscriminator, sentences.Where(s => s.Length > 0).ToArray()).Select(f => text.Probability(f)).DefaultIfEmpty(0).Average();
+        var prompts = Select(heldOut.Real, testHalf);
+        if (prompts.Length > 0)
+        {
+            var (promptMu, promptLogVar) = EncodePosterior(vae, prompts);
+            metrics["heldout_probability"] = MeanProbability(prompts);
+            metrics["prompt_probability"] = MeanProbability(
+                VaeSampler.Sample(vae, SentenceVae.Reparameterize(promptMu, promptLogVar, random), MaxSampleTokens, 1.0, random));
+            metrics["generated_probability"] = MeanProbability(VaeSampler.Sample(vae, Generate(generator, prompts.Length, random), MaxSampleTokens, 1.0, random));
+        }
+
         // Samples from the prior versus from the latent generator.
         foreach (var (source, z) in new[]
         {

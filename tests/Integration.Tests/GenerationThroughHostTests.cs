@@ -26,6 +26,30 @@ public sealed class GenerationThroughHostTests(MeshFixture mesh)
     }
 
     [Fact]
+    public async Task A_request_without_sampling_settings_samples_with_the_models_recommendation()
+    {
+        var info = await _generator.GetModelInfoAsync(new GetModelInfoRequest());
+        var recorded = JsonNode.Parse(info.HyperparametersJson)?["sampling"];
+        var defaults = info.SamplingDefaults;
+        Assert.NotNull(defaults);
+        if (recorded is not null)
+        {
+            Assert.Equal(recorded["temperature"]!.GetValue<double>(), defaults.Temperature);
+            Assert.Equal(recorded["topP"]!.GetValue<double>(), defaults.TopP);
+            Assert.Equal(recorded["minP"]!.GetValue<double>(), defaults.MinP);
+        }
+        Assert.InRange(defaults.Temperature, 0.5, 1.5);
+
+        var unset = await CollectAsync(new GenerateRequest { Seed = 31, MaxTokens = 24 });
+        var explicitly = await CollectAsync(new GenerateRequest
+        {
+            Seed = 31, MaxTokens = 24, Temperature = defaults.Temperature, TopP = defaults.TopP, MinP = defaults.MinP,
+        });
+        Assert.Equal(explicitly.BundleVersion, unset.BundleVersion);
+        Assert.Equal(explicitly.Text, unset.Text);
+    }
+
+    [Fact]
     public async Task Chunks_stream_as_tokens_are_decoded_and_the_first_arrives_long_before_the_final()
     {
         const int maxTokens = 1000;

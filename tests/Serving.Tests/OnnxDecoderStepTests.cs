@@ -12,16 +12,28 @@ public sealed class OnnxDecoderStepTests(TinyBundleFixture fixture) : IClassFixt
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void The_exported_decoder_on_onnx_runtime_agrees_with_torch_within_1e_4(bool usesLatent)
+    [InlineData("latent")]
+    [InlineData("plain language model")]
+    [InlineData("tied embeddings")]
+    public void The_exported_decoder_on_onnx_runtime_agrees_with_torch_within_1e_4(string kind)
     {
         using var trained = VaeBundle.Load(fixture.Bundle.Bundle);
-        using var vae = usesLatent ? null : new SentenceVae(trained.Config with { UsesLatent = false });
-        var model = vae ?? trained;
-        if (vae is not null)
+        using var vae = kind switch
         {
-            vae.load_state_dict(trained.state_dict());
+            "plain language model" => new SentenceVae(trained.Config with { UsesLatent = false }),
+            // Tied output weights are folded into one output layer on export; dropout is for training only.
+            "tied embeddings" => new SentenceVae(trained.Config with { TieEmbeddings = true, Dropout = 0.5 }),
+            _ => null,
+        };
+        var model = vae ?? trained;
+        if (kind == "plain language model")
+        {
+            vae!.load_state_dict(trained.state_dict());
+        }
+        else if (vae is not null)
+        {
+            vae.ResetParameters(new TorchSharp.torch.Generator(11, TorchSharp.torch.CPU));
+            vae.eval();
         }
         OnnxExport.WriteVae(model, _directory);
         var torch = new TorchDecoderStep(model); // not disposed: the test disposes the models

@@ -12,10 +12,10 @@ public static class GenerateCommand
     {
         var prompt = new Argument<string?>("prompt") { Description = "Write text related to this text; without it the text is unconditioned", Arity = ArgumentArity.ZeroOrOne };
         var maxTokens = new Option<int?>("--max-tokens", "-n") { Description = "Most tokens to generate (server default 32)" };
-        var temperature = new Option<double?>("--temperature", "-t") { Description = "Sampling temperature; 0 = greedy (default 1)" };
+        var temperature = new Option<double?>("--temperature", "-t") { Description = "Sampling temperature; 0 = greedy (default: the model's recommended settings)" };
         var topK = new Option<int?>("--top-k") { Description = "Keep the k most likely tokens; 0 = off" };
-        var topP = new Option<double?>("--top-p") { Description = "Nucleus sampling in (0, 1]; 1 = off" };
-        var minP = new Option<double?>("--min-p") { Description = "Drop tokens less likely than min-p times the most likely; 0 = off" };
+        var topP = new Option<double?>("--top-p") { Description = "Nucleus sampling in (0, 1]; 1 = off (default: the model's)" };
+        var minP = new Option<double?>("--min-p") { Description = "Drop tokens less likely than min-p times the most likely; 0 = off (default: the model's)" };
         var repetitionPenalty = new Option<double?>("--repetition-penalty") { Description = "> 1 discourages repeating generated tokens" };
         var seed = new Option<ulong?>("--seed") { Description = "Same model, request and seed = same text" };
         var stop = new Option<string[]>("--stop") { Description = "Stop before this string (repeatable, up to 4)", AllowMultipleArgumentsPerToken = false };
