@@ -128,6 +128,10 @@ public sealed class BadInputThroughHostTests(MeshFixture mesh)
             StatusCode.InvalidArgument, "latent_size"),
         ["trainer StartRun: unknown KL schedule"] = StartRun(new StartRunRequest { Hyperparameters = new Hyperparameters { KlSchedule = "sideways" } },
             StatusCode.InvalidArgument, "kl_schedule"),
+        ["trainer StartRun: unknown learning rate schedule"] = StartRun(
+            new StartRunRequest { Hyperparameters = new Hyperparameters { LearningRateSchedule = "1" } }, StatusCode.InvalidArgument, "learning_rate_schedule"),
+        ["trainer StartRun: dropout of 1"] = StartRun(new StartRunRequest { Hyperparameters = new Hyperparameters { Dropout = 1 } },
+            StatusCode.InvalidArgument, "dropout"),
         ["trainer StartRun: unknown start bundle"] = StartRun(new StartRunRequest { StartFromBundle = "20990101T000000Z-000000000000" },
             StatusCode.NotFound, "start_from_bundle"),
         ["trainer GetRun: empty id"] = new(c => c.Trainer.GetRunAsync(new GetRunRequest()).ResponseAsync, StatusCode.InvalidArgument, "run_id"),

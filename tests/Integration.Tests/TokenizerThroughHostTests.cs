@@ -20,7 +20,9 @@ public sealed class TokenizerThroughHostTests(MeshFixture mesh)
 
         Assert.Equal(text, decoded.Text);
         Assert.Equal(info.ActiveVersion, encoded.VocabularyVersion);
-        Assert.Equal(2048, info.VocabularySize);
+        // Every word of the shipped captions is one token (the default bound of 16384 is not reached).
+        Assert.InRange(info.VocabularySize, 8000, 9000);
+        Assert.Single((await client.EncodeAsync(new EncodeRequest { Text = " surfboard" })).Ids);
         // The vocabulary was trained into the test's own data folder.
         Assert.True(Directory.Exists(Path.Combine(mesh.DataDirectory, "models", "tokenizer", info.ActiveVersion)));
     }

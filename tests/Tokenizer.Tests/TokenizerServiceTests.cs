@@ -3,6 +3,7 @@ using Grpc.Core;
 using Grpc.Health.V1;
 using LlmMesh.Contracts.V1;
 using LlmMesh.Tokenization;
+using LlmMesh.Tokenizer.Vocabularies;
 
 namespace LlmMesh.Tokenizer.Tests;
 
@@ -46,13 +47,17 @@ public sealed class TokenizerServiceTests(TokenizerServiceFactory service) : ICl
     {
         var info = await service.WaitUntilReadyAsync();
 
-        Assert.Equal(2048, info.VocabularySize);
+        var defaults = new TokenizerOptions();
+        var expected = TestData.Train(File.ReadLines(TestData.CocoCorpus), defaults.VocabularySize, defaults.MinFrequency);
+        // Merging stopped when every word of the corpus was one token, below the configured bound.
+        Assert.Equal(expected.Tokens.Count, info.VocabularySize);
+        Assert.InRange(info.VocabularySize, 8000, defaults.VocabularySize - 1);
         Assert.Equal((0, 1, 2, 3), (info.SpecialTokens.Pad, info.SpecialTokens.Bos, info.SpecialTokens.Eos, info.SpecialTokens.Unk));
         Assert.Equal(info.ActiveVersion, info.VocabularyVersion);
         Assert.Contains(info.ActiveVersion, info.AvailableVersions);
         Assert.Matches("^[0-9a-f]{16}$", info.VocabularyVersion);
         // The first vocabulary was trained from the configured corpus, deterministically.
-        Assert.Equal(TestData.Train(File.ReadLines(TestData.CocoCorpus)).Version, info.VocabularyVersion);
+        Assert.Equal(expected.Version, info.VocabularyVersion);
     }
 
     [Fact]
@@ -78,7 +83,7 @@ public sealed class TokenizerServiceTests(TokenizerServiceFactory service) : ICl
     }
 
     [Theory]
-    [InlineData(2048)]
+    [InlineData(16384)] // the default bound: the COCO vocabulary stops below it
     [InlineData(99999)]
     [InlineData(-1)]
     [InlineData(int.MaxValue)]
@@ -212,11 +217,11 @@ public sealed class TokenizerServiceTests(TokenizerServiceFactory service) : ICl
         using var call = _client.DecodeStream();
         await call.RequestStream.WriteAsync(new DecodeRequest { Ids = { 40, 41 } });
         Assert.True(await call.ResponseStream.MoveNext());
-        await call.RequestStream.WriteAsync(new DecodeRequest { Ids = { 42, 5000 } });
+        await call.RequestStream.WriteAsync(new DecodeRequest { Ids = { 42, 50000 } });
 
         var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext());
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
-        Assert.Contains("ids[1] = 5000", error.Status.Detail);
+        Assert.Contains("ids[1] = 50000", error.Status.Detail);
     }
 
     [Fact]

@@ -29,6 +29,29 @@ public sealed class RunSettingsTests
         Assert.Equal(KlSchedule.Logistic, custom.Training.KlSchedule);
         Assert.Equal(16, custom.LatentSize);
         Assert.Equal(TrainingPresets.FullPreset.HiddenSize, custom.HiddenSize);
+
+        var regularised = RunSettings.FromRequest(new StartRunRequest
+        {
+            Hyperparameters = new Hyperparameters { Dropout = 0.4, TieEmbeddings = true, SplitSeed = 9, LearningRateSchedule = "COSINE" },
+        });
+        Assert.Equal((0.4, true, 9, LearningRateSchedule.Cosine),
+            (regularised.ModelConfig(100).Dropout, regularised.ModelConfig(100).TieEmbeddings, regularised.SplitSeed, regularised.Training.LearningRateSchedule));
+    }
+
+    [Theory]
+    [InlineData("dropout")]
+    [InlineData("learning_rate_schedule")]
+    [InlineData("kl_schedule")]
+    public void Bad_regularisation_settings_are_refused_naming_the_field(string field)
+    {
+        var hyperparameters = field switch
+        {
+            "dropout" => new Hyperparameters { Dropout = 1.0 },
+            "learning_rate_schedule" => new Hyperparameters { LearningRateSchedule = "2" },
+            _ => new Hyperparameters { KlSchedule = "sideways" },
+        };
+        var error = Assert.Throws<ArgumentException>(() => RunSettings.FromRequest(new StartRunRequest { Hyperparameters = hyperparameters }));
+        Assert.StartsWith(field, error.Message);
     }
 
     [Fact]

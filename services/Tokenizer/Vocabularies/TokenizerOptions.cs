@@ -11,11 +11,16 @@ public sealed class TokenizerOptions
     [Required]
     public string CorpusPath { get; set; } = "";
 
+    /// <summary>
+    /// An upper bound: with <see cref="MinFrequency"/> 1 merging stops when every word of the
+    /// corpus is one token (8,230 tokens for the shipped COCO captions). A decoder that never sees
+    /// training words in pieces does not stitch pieces into non-words ("toress") when it samples.
+    /// </summary>
     [Range(BpeTrainingOptions.MinVocabularySize, BpeTrainingOptions.MaxVocabularySize)]
-    public int VocabularySize { get; set; } = 2048;
+    public int VocabularySize { get; set; } = 16384;
 
     [Range(1, int.MaxValue)]
-    public int MinFrequency { get; set; } = 2;
+    public int MinFrequency { get; set; } = 1;
 
     [Range(1, int.MaxValue)]
     public int MaxTextBytes { get; set; } = 1 << 20;

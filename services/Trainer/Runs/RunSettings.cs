@@ -63,9 +63,10 @@ public sealed record RunSettings
             BatchSize = request.HasBatchSize ? Positive(request.BatchSize, "batch_size") : preset.Training.BatchSize,
             Seed = request.HasSeed ? unchecked((long)request.Seed) : Random.Shared.NextInt64(1, int.MaxValue),
             LearningRate = h.HasLearningRate ? Finite(h.LearningRate, "learning_rate") : preset.Training.LearningRate,
+            LearningRateSchedule = h.HasLearningRateSchedule ? ParseEnum<LearningRateSchedule>(h.LearningRateSchedule, "learning_rate_schedule") : preset.Training.LearningRateSchedule,
             WordDropout = h.HasWordDropout ? Finite(h.WordDropout, "word_dropout") : preset.Training.WordDropout,
             FreeBits = h.HasFreeBits ? Finite(h.FreeBits, "free_bits") : preset.Training.FreeBits,
-            KlSchedule = h.HasKlSchedule ? ParseSchedule(h.KlSchedule) : preset.Training.KlSchedule,
+            KlSchedule = h.HasKlSchedule ? ParseEnum<KlSchedule>(h.KlSchedule, "kl_schedule") : preset.Training.KlSchedule,
             KlMaxWeight = h.HasKlMaxWeight ? Finite(h.KlMaxWeight, "kl_max_weight") : preset.Training.KlMaxWeight,
             KlAnnealSteps = h.HasKlAnnealSteps ? Positive(h.KlAnnealSteps, "kl_anneal_steps") : preset.Training.KlAnnealSteps,
             KlCycles = h.HasKlCycles ? Positive(h.KlCycles, "kl_cycles") : preset.Training.KlCycles,
@@ -145,10 +146,10 @@ public sealed record RunSettings
     private static double Finite(double value, string field) =>
         double.IsFinite(value) ? value : throw new ArgumentException($"{field} must be a finite number, not {value}");
 
-    private static KlSchedule ParseSchedule(string value) =>
-        Enum.TryParse<KlSchedule>(value, ignoreCase: true, out var schedule) && Enum.IsDefined(schedule)
-            ? schedule
-            : throw new ArgumentException($"kl_schedule '{value}' is unknown; use constant, linear, logistic or cyclical");
+    private static T ParseEnum<T>(string value, string field) where T : struct, Enum =>
+        Enum.TryParse<T>(value, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) && !int.TryParse(value, out _)
+            ? parsed
+            : throw new ArgumentException($"{field} '{value}' is unknown; use {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}");
 }
 
 public static class TrainingPresets
