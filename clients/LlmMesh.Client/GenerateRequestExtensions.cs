@@ -17,7 +17,8 @@ public static class GenerateRequestExtensions
         double? minP = null,
         double? repetitionPenalty = null,
         double? variation = null,
-        ulong? seed = null)
+        ulong? seed = null,
+        double? latentTemperature = null)
     {
         if (maxTokens is { } max) request.MaxTokens = max;
         if (temperature is { } t) request.Temperature = t;
@@ -27,6 +28,7 @@ public static class GenerateRequestExtensions
         if (repetitionPenalty is { } r) request.RepetitionPenalty = r;
         if (variation is { } v) request.Variation = v;
         if (seed is { } s) request.Seed = s;
+        if (latentTemperature is { } l) request.LatentTemperature = l;
         return request;
     }
 }

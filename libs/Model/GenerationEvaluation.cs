@@ -12,6 +12,8 @@ public sealed record GenerationEvaluationOptions
     public double TopP { get; init; } = 1.0;
     /// <summary>Min-p truncation; 0 = off.</summary>
     public double MinP { get; init; }
+    /// <summary>Scale of the noise behind unconditioned codes (latent generator input, or the prior's z); 1 = off.</summary>
+    public double LatentTemperature { get; init; } = 1.0;
     public int MaxTokens { get; init; } = 48;
     /// <summary>Score only this many samples' Self-BLEU (against the whole pool); null = all.</summary>
     public int? SelfBleuSubsample { get; init; }
@@ -34,6 +36,10 @@ public sealed record GenerationEvaluationOptions
         if (!double.IsFinite(MinP) || MinP is < 0 or >= 1)
         {
             throw new ArgumentException($"min-p must be in [0, 1), not {MinP}");
+        }
+        if (!double.IsFinite(LatentTemperature) || LatentTemperature is <= 0 or > 10)
+        {
+            throw new ArgumentException($"latent temperature must be in (0, 10], not {LatentTemperature}");
         }
         if (MaxTokens is < 1 or > 1024)
         {
@@ -86,12 +92,12 @@ public static class GenerationEvaluation
             Tensor z;
             if (latentGenerator is null)
             {
-                z = randn(count, vae.Config.LatentSize, generator: random);
+                z = randn(count, vae.Config.LatentSize, generator: random) * options.LatentTemperature;
             }
             else
             {
                 latentGenerator.eval();
-                z = latentGenerator.call(randn(count, latentGenerator.Config.NoiseSize, generator: random));
+                z = latentGenerator.call(randn(count, latentGenerator.Config.NoiseSize, generator: random) * options.LatentTemperature);
             }
             samples.AddRange(VaeSampler.Sample(vae, z, options.MaxTokens, options.Temperature, random, options.TopP, options.MinP));
             progress?.Report(new EvaluationProgress($"sampling at temperature {options.Temperature:0.###}", samples.Count, options.Samples));

@@ -22,6 +22,11 @@ public sealed record AdversarialOptions
     /// this (0 = off), while the autoencoder keeps training so that decoding stays good.
     /// </summary>
     public double EncoderRegularization { get; init; }
+    /// <summary>
+    /// True: real codes are posterior samples z ~ q(z|x), the codes the decoder was trained on;
+    /// false: posterior means (ARAE's deterministic codes).
+    /// </summary>
+    public bool PosteriorSamples { get; init; }
     public long Seed { get; init; } = 1;
 
     public void Validate()
@@ -66,6 +71,7 @@ public sealed class LatentGanTrainer : IDisposable
     private readonly Adam? _autoencoderOptimizer;
     private readonly Generator _random = new(0, CPU);
     private Tensor? _frozenCodes;
+    private Tensor? _frozenLogVariances;
 
     /// <param name="vae">The trained VAE whose codes are "real"; trained further only with encoder regularisation.</param>
     /// <param name="sentences">Training sentences (token ids).</param>
@@ -210,26 +216,35 @@ public sealed class LatentGanTrainer : IDisposable
         if (_autoencoderOptimizer is null)
         {
             // The encoder is frozen: encode the corpus once, then sample rows.
-            _frozenCodes ??= EncodeAll().DetachFromDisposeScope();
-            return _frozenCodes.index_select(0, randint(_frozenCodes.shape[0], [_options.BatchSize], generator: _random));
+            if (_frozenCodes is null)
+            {
+                var (means, logVariances) = EncodeAll();
+                (_frozenCodes, _frozenLogVariances) = (means.DetachFromDisposeScope(), logVariances.DetachFromDisposeScope());
+            }
+            var rows = randint(_frozenCodes.shape[0], [_options.BatchSize], generator: _random);
+            var mu = _frozenCodes.index_select(0, rows);
+            return _options.PosteriorSamples ? SentenceVae.Reparameterize(mu, _frozenLogVariances!.index_select(0, rows), _random) : mu;
         }
         using var batch = RandomBatch();
         using var gradient = withGradient ? null : no_grad();
         _vae.eval();
-        return _vae.Encode(batch.Tokens, batch.Lengths).Mu;
+        var (batchMu, batchLogVar) = _vae.Encode(batch.Tokens, batch.Lengths);
+        return _options.PosteriorSamples ? SentenceVae.Reparameterize(batchMu, batchLogVar, _random) : batchMu;
     }
 
-    private Tensor EncodeAll()
+    private (Tensor Means, Tensor LogVariances) EncodeAll()
     {
         using var inference = no_grad();
         _vae.eval();
-        var codes = new List<Tensor>();
+        var (means, logVariances) = (new List<Tensor>(), new List<Tensor>());
         foreach (var plan in _sentences.EvaluationPlan())
         {
             using var batch = _sentences.Build(plan);
-            codes.Add(_vae.Encode(batch.Tokens, batch.Lengths).Mu);
+            var (mu, logVar) = _vae.Encode(batch.Tokens, batch.Lengths);
+            means.Add(mu);
+            logVariances.Add(logVar);
         }
-        return cat(codes, 0);
+        return (cat(means, 0), cat(logVariances, 0));
     }
 
     private SentenceBatch RandomBatch()
@@ -265,6 +280,7 @@ public sealed class LatentGanTrainer : IDisposable
     public void Dispose()
     {
         _frozenCodes?.Dispose();
+        _frozenLogVariances?.Dispose();
         _random.Dispose();
         _criticOptimizer.Dispose();
         _generatorOptimizer.Dispose();

@@ -17,6 +17,12 @@ public sealed record RecommendedSampling
     public double TopP { get; init; } = 1.0;
     /// <summary>Min-p truncation; 0 = off.</summary>
     public double MinP { get; init; }
+    /// <summary>
+    /// Scale of the noise from which unconditioned codes are drawn (the latent generator's input,
+    /// or z itself for the prior): below 1, codes keep to the typical part of the code space (the
+    /// truncation trick of BigGAN); 1 = off.
+    /// </summary>
+    public double LatentTemperature { get; init; } = 1.0;
 
     /// <summary>Plain ancestral sampling: what a bundle without a recommendation gets.</summary>
     public static RecommendedSampling Plain { get; } = new();
@@ -29,5 +35,6 @@ public sealed record RecommendedSampling
     public override string ToString() =>
         FormattableString.Invariant($"temperature {Temperature:0.###}") +
         (TopP < 1 ? FormattableString.Invariant($", top-p {TopP:0.###}") : "") +
-        (MinP > 0 ? FormattableString.Invariant($", min-p {MinP:0.###}") : "");
+        (MinP > 0 ? FormattableString.Invariant($", min-p {MinP:0.###}") : "") +
+        (LatentTemperature != 1 ? FormattableString.Invariant($", latent temperature {LatentTemperature:0.###}") : "");
 }

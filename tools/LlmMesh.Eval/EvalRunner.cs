@@ -44,6 +44,7 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
             Temperature = args.Temperature ?? recommended.Temperature,
             TopP = args.TopP ?? recommended.TopP,
             MinP = args.MinP ?? recommended.MinP,
+            LatentTemperature = args.LatentTemperature ?? recommended.LatentTemperature,
         };
         var overlap = HeldOutSplit.NgramOverlap(references, training);
         Log($"{source.Name}; {references.Count} references, {training.Count} training sentences (split of bundle {bundle.Version}); " +
@@ -102,6 +103,7 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
             ["temperature"] = sampling.Temperature,
             ["top_p"] = sampling.TopP,
             ["min_p"] = sampling.MinP,
+            ["latent_temperature"] = sampling.LatentTemperature,
             ["recommended_sampling"] = recommended.ToJson(),
             ["heldout_4gram_overlap"] = overlap,
             ["self_bleu_pool"] = main.Report.Samples,

@@ -31,7 +31,8 @@ public sealed class BundleSampleSource(SentenceVae vae, LatentGenerator? latentG
     {
         var options = new GenerationEvaluationOptions
         {
-            Samples = count, Temperature = sampling.Temperature, TopP = sampling.TopP, MinP = sampling.MinP, MaxTokens = maxTokens, Seed = seed,
+            Samples = count, Temperature = sampling.Temperature, TopP = sampling.TopP, MinP = sampling.MinP,
+            LatentTemperature = sampling.LatentTemperature, MaxTokens = maxTokens, Seed = seed,
         };
         return Decode(GenerationEvaluation.Sample(vae, latentGenerator, options, progress, cancellationToken));
     }

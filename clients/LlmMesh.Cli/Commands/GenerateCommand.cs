@@ -22,11 +22,12 @@ public static class GenerateCommand
         var ignoreEos = new Option<bool>("--ignore-eos") { Description = "Keep going after the end-of-sentence token" };
         var variation = new Option<double?>("--variation") { Description = "With a prompt: 0 = its mean code, 1 = a posterior sample, more = further away" };
         var latentSource = new Option<string?>("--latent-source") { Description = "Without a prompt: prior or generator (the latent GAN)" };
+        var latentTemperature = new Option<double?>("--latent-temperature") { Description = "Without a prompt: scale of the code's noise; below 1 = more typical text (default: the model's)" };
         latentSource.AcceptOnlyFromAmong("prior", "generator");
         var bestOf = new Option<int?>("--best-of") { Description = "Generate this many candidates and keep the one the discriminator likes best" };
         var command = new Command("generate", "Stream generated text (text related to PROMPT, or unconditioned)")
         {
-            prompt, maxTokens, temperature, topK, topP, minP, repetitionPenalty, seed, stop, ignoreEos, variation, latentSource, bestOf,
+            prompt, maxTokens, temperature, topK, topP, minP, repetitionPenalty, seed, stop, ignoreEos, variation, latentSource, latentTemperature, bestOf,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -39,7 +40,7 @@ public static class GenerateCommand
                 Stop = { parse.GetValue(stop) ?? [] },
             };
             request.WithSampling(parse.GetValue(maxTokens), parse.GetValue(temperature), parse.GetValue(topP), parse.GetValue(topK),
-                parse.GetValue(minP), parse.GetValue(repetitionPenalty), parse.GetValue(variation), parse.GetValue(seed));
+                parse.GetValue(minP), parse.GetValue(repetitionPenalty), parse.GetValue(variation), parse.GetValue(seed), parse.GetValue(latentTemperature));
             using var cli = context(parse);
             return await RunAsync(cli, request, cancellationToken);
         });

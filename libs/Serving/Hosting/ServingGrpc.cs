@@ -76,7 +76,7 @@ public static class ServingGrpc
     }
 
     private static SamplingDefaults ToContract(RecommendedSampling sampling) =>
-        new() { Temperature = sampling.Temperature, TopP = sampling.TopP, MinP = sampling.MinP };
+        new() { Temperature = sampling.Temperature, TopP = sampling.TopP, MinP = sampling.MinP, LatentTemperature = sampling.LatentTemperature };
 
     private static RpcException? ToRpc(Exception ex) => ex switch
     {

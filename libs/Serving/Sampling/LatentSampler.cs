@@ -3,13 +3,13 @@ namespace LlmMesh.Serving.Sampling;
 /// <summary>Latent codes drawn in C# (not by a backend), so any inference backend gives the same z for a seed.</summary>
 public static class LatentSampler
 {
-    /// <summary>z ~ N(0, I).</summary>
-    public static float[] Prior(int size, SplitMixRandom random)
+    /// <summary>z ~ N(0, temperature^2 I): below 1, draws keep to the typical part of the space.</summary>
+    public static float[] Prior(int size, SplitMixRandom random, double temperature = 1)
     {
         var z = new float[size];
         for (var i = 0; i < size; i++)
         {
-            z[i] = (float)random.NextGaussian();
+            z[i] = (float)(temperature * random.NextGaussian());
         }
         return z;
     }

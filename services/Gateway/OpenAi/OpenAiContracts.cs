@@ -29,6 +29,7 @@ public abstract class SamplingRequest
     public bool? IgnoreEos { get; set; }
     public double? Variation { get; set; }
     public string? LatentSource { get; set; }
+    public double? LatentTemperature { get; set; }
 }
 
 public sealed class StreamOptions

@@ -105,7 +105,7 @@ public sealed class GenerationEngine(
         var promptStarted = Stopwatch.GetTimestamp();
         var (z, promptTokens, latentSource) = request.Prompt.Length > 0
             ? await EncodePromptAsync(lease, request, cancellationToken)
-            : SampleLatent(lease, request.LatentSource, random);
+            : SampleLatent(lease, request.LatentSource, request.LatentTemperature, random);
         var promptTime = Stopwatch.GetElapsedTime(promptStarted);
 
         var banned = new List<int> { model.Config.PadId, model.Config.BosId, model.Config.UnkId };
@@ -199,7 +199,8 @@ public sealed class GenerationEngine(
         }
     }
 
-    private static (float[] Z, int Tokens, string Source) SampleLatent(ModelLease<GeneratorModel> lease, LatentSource source, SplitMixRandom random)
+    private static (float[] Z, int Tokens, string Source) SampleLatent(
+        ModelLease<GeneratorModel> lease, LatentSource source, double latentTemperature, SplitMixRandom random)
     {
         var model = lease.Model;
         var useGenerator = source switch
@@ -211,8 +212,8 @@ public sealed class GenerationEngine(
             _ => model.HasLatentGenerator,
         };
         return useGenerator
-            ? (model.GenerateLatent(random), 0, "generator")
-            : (LatentSampler.Prior(model.Config.LatentSize, random), 0, "prior");
+            ? (model.GenerateLatent(random, latentTemperature), 0, "generator")
+            : (LatentSampler.Prior(model.Config.LatentSize, random, latentTemperature), 0, "prior");
     }
 
     private async Task<(float[] Z, int Tokens, string Source)> EncodePromptAsync(

@@ -14,15 +14,17 @@ public sealed record GenerationRequest(
     IReadOnlyList<string> Stop,
     bool IgnoreEos,
     LatentSource LatentSource = LatentSource.Unspecified,
-    int BestOf = 1)
+    int BestOf = 1,
+    double LatentTemperature = 1)
 {
     public const int MaxStopStrings = 4;
     public const int MaxBestOf = 16;
     public const int MaxStopLength = 256;
 
     /// <summary>
-    /// Throws ArgumentException naming the first bad field. Temperature, top-p and min-p that the
-    /// request leaves unset come from <paramref name="defaults"/> (the model's recommendation).
+    /// Throws ArgumentException naming the first bad field. Temperature, top-p, min-p and the latent
+    /// temperature that the request leaves unset come from <paramref name="defaults"/> (the model's
+    /// recommendation).
     /// </summary>
     public static GenerationRequest From(GenerateRequest request, GeneratorOptions options, RecommendedSampling defaults)
     {
@@ -65,12 +67,17 @@ public sealed record GenerationRequest(
         {
             throw new ArgumentException($"best_of must be between 0 and {MaxBestOf}, not {request.BestOf}");
         }
+        var latentTemperature = request.HasLatentTemperature ? request.LatentTemperature : defaults.LatentTemperature;
+        if (!double.IsFinite(latentTemperature) || latentTemperature is <= 0 or > 10)
+        {
+            throw new ArgumentException($"latent_temperature must be in (0, 10], not {latentTemperature}");
+        }
         if (!Enum.IsDefined(request.LatentSource))
         {
             throw new ArgumentException($"latent_source {(int)request.LatentSource} is not a known value");
         }
         return new GenerationRequest(request.Prompt, variation, maxTokens, sampling,
             request.HasSeed ? request.Seed : SplitMixRandom.NewSeed(), [.. request.Stop], request.IgnoreEos,
-            request.LatentSource, Math.Max(1, request.BestOf));
+            request.LatentSource, Math.Max(1, request.BestOf), latentTemperature);
     }
 }

@@ -84,11 +84,14 @@ public sealed class GeneratorModel : IServingModel
         return model;
     }
 
-    /// <summary>z = G(noise), the noise drawn in C# from <paramref name="random"/> (the same z on every backend).</summary>
-    public float[] GenerateLatent(SplitMixRandom random)
+    /// <summary>
+    /// z = G(noise), the noise drawn in C# from <paramref name="random"/> (the same z on every backend)
+    /// and scaled by <paramref name="latentTemperature"/>.
+    /// </summary>
+    public float[] GenerateLatent(SplitMixRandom random, double latentTemperature)
     {
         var generator = _latentGenerator ?? throw new InvalidOperationException("the bundle has no latent generator");
-        return generator.Generate(LatentSampler.Prior(generator.NoiseSize, random));
+        return generator.Generate(LatentSampler.Prior(generator.NoiseSize, random, latentTemperature));
     }
 
     public void Dispose()

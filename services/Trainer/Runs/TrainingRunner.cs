@@ -192,7 +192,10 @@ public sealed class TrainingRunner(
         var options = new GenerationEvaluationOptions { Samples = settings.EvaluationSamples, Seed = settings.Training.Seed };
         var choice = SamplingSelection.Choose(sampling =>
         {
-            var trial = options with { Temperature = sampling.Temperature, TopP = sampling.TopP, MinP = sampling.MinP };
+            var trial = options with
+            {
+                Temperature = sampling.Temperature, TopP = sampling.TopP, MinP = sampling.MinP, LatentTemperature = sampling.LatentTemperature,
+            };
             var report = GenerationEvaluation.EvaluateSamples(vae, latentGenerator, evaluator, decode, trial, progress, token).Report;
             context.Logger.LogInformation(
                 "Run {RunId} sampling with {Sampling}: BLEU-4 {Bleu4:F3}, Self-BLEU-4 {SelfBleu4:F3}, copies {Copies:P2}, non-word sentences {NonWords:P1}",
@@ -206,6 +209,7 @@ public sealed class TrainingRunner(
             ["recommended_temperature"] = recommended.Temperature,
             ["recommended_top_p"] = recommended.TopP,
             ["recommended_min_p"] = recommended.MinP,
+            ["recommended_latent_temperature"] = recommended.LatentTemperature,
         };
         return (Merge(metrics, GenerationEvaluation.HeldOutMetrics(vae, validation, decode, evaluator, options.MaxTokens, settings.Training.Seed)), recommended);
     }
