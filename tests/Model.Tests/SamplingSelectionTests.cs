@@ -11,7 +11,7 @@ public sealed class SamplingSelectionTests
         // Plain: Self-BLEU-4 reaches .575 at T = 1.05, BLEU-4 .3275 there; min-p: at T = 1.25, BLEU-4 .36 there.
         var choice = SamplingSelection.Choose(s => s.MinP > 0
             ? Report(bleu4: 0.86 - 0.4 * s.Temperature, selfBleu4: 1.2 - 0.5 * s.Temperature)
-            : Report(bleu4: 0.8 - 0.45 * s.Temperature, selfBleu4: 1.1 - 0.5 * s.Temperature));
+            : Report(bleu4: 0.8 - 0.45 * s.Temperature, selfBleu4: 1.1 - 0.5 * s.Temperature), Families);
 
         Assert.Equal(0.05, choice.Chosen.Sampling.MinP);
         Assert.InRange(choice.Chosen.Sampling.Temperature, 1.25, 1.261);
@@ -27,7 +27,7 @@ public sealed class SamplingSelectionTests
     {
         var choice = SamplingSelection.Choose(s => s.MinP > 0
             ? Report(bleu4: 0.86 - 0.4 * s.Temperature, selfBleu4: 1.2 - 0.5 * s.Temperature, copies: 0.05)
-            : Report(bleu4: 0.8 - 0.45 * s.Temperature, selfBleu4: 1.1 - 0.5 * s.Temperature));
+            : Report(bleu4: 0.8 - 0.45 * s.Temperature, selfBleu4: 1.1 - 0.5 * s.Temperature), Families);
         Assert.Equal(0, choice.Chosen.Sampling.MinP);
         Assert.InRange(choice.Chosen.Sampling.Temperature, 1.05, 1.061);
     }
@@ -35,10 +35,21 @@ public sealed class SamplingSelectionTests
     [Fact]
     public void When_nothing_is_diverse_enough_the_most_diverse_setting_tried_is_chosen()
     {
-        var choice = SamplingSelection.Choose(s => Report(bleu4: 0.5, selfBleu4: 0.95 - 0.1 * s.Temperature - (s.MinP > 0 ? 0 : 0.01)));
+        var choice = SamplingSelection.Choose(s => Report(bleu4: 0.5, selfBleu4: 0.95 - 0.1 * s.Temperature - (s.MinP > 0 ? 0 : 0.01)), Families);
         Assert.Equal(SamplingSelection.MaxTemperature, choice.Chosen.Sampling.Temperature);
         Assert.Equal(0, choice.Chosen.Sampling.MinP);
         Assert.False(SamplingSelection.Admissible(choice.Chosen));
+    }
+
+    private static readonly RecommendedSampling[] Families = [RecommendedSampling.Plain, new() { MinP = 0.05 }];
+
+    [Fact]
+    public void A_model_with_a_latent_code_also_searches_narrower_code_noise()
+    {
+        Assert.Equal([RecommendedSampling.Plain], SamplingSelection.Families(latentCode: false));
+        var latent = SamplingSelection.Families(latentCode: true);
+        Assert.Contains(RecommendedSampling.Plain, latent);
+        Assert.Contains(latent, f => f.LatentTemperature < 1);
     }
 
     private static TextEvaluationReport Report(double bleu4, double selfBleu4, double copies = 0.01) =>
