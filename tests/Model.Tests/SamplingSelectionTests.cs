@@ -43,15 +43,6 @@ public sealed class SamplingSelectionTests
 
     private static readonly RecommendedSampling[] Families = [RecommendedSampling.Plain, new() { MinP = 0.05 }];
 
-    [Fact]
-    public void A_model_with_a_latent_code_also_searches_narrower_code_noise()
-    {
-        Assert.Equal([RecommendedSampling.Plain], SamplingSelection.Families(latentCode: false));
-        var latent = SamplingSelection.Families(latentCode: true);
-        Assert.Contains(RecommendedSampling.Plain, latent);
-        Assert.Contains(latent, f => f.LatentTemperature < 1);
-    }
-
     private static TextEvaluationReport Report(double bleu4, double selfBleu4, double copies = 0.01) =>
         new(10_000, 1000, new BleuScores(0.8, 0.6, bleu4, 0.2), new BleuScores(0.9, 0.75, selfBleu4, 0.4), 10_000, copies,
             30, 40, 0.05, 0.3, 11, 0.02);

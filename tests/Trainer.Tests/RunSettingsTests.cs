@@ -63,8 +63,10 @@ public sealed class RunSettingsTests
         Assert.False(lm.ModelConfig(100).UsesLatent);
         Assert.False(lm.HasAdversarialPhase);
         Assert.Equal(0, lm.Training.WordDropout);
-        Assert.Equal((full.EmbeddingSize, full.HiddenSize, full.ValidationFraction, full.Training.Epochs, full.EvaluationSamples),
-            (lm.EmbeddingSize, lm.HiddenSize, lm.ValidationFraction, lm.Training.Epochs, lm.EvaluationSamples));
+        // As well regularised as the latent model, with the same early stopping and evaluation.
+        Assert.Equal((full.EmbeddingSize, full.HiddenSize, full.Dropout, full.TieEmbeddings, full.ValidationFraction, full.SplitSeed, full.EvaluationSamples),
+            (lm.EmbeddingSize, lm.HiddenSize, lm.Dropout, lm.TieEmbeddings, lm.ValidationFraction, lm.SplitSeed, lm.EvaluationSamples));
+        Assert.True(lm.Dropout > 0 && lm.TieEmbeddings);
         var corpus = File.ReadAllLines(RepositoryPaths.CocoCorpus);
         var lmSplit = TrainingRunner.Split(corpus, lm);
         var fullSplit = TrainingRunner.Split(corpus, full with { Training = full.Training with { Seed = 2 } });

@@ -201,7 +201,7 @@ public sealed class TrainingRunner(
                 "Run {RunId} sampling with {Sampling}: BLEU-4 {Bleu4:F3}, Self-BLEU-4 {SelfBleu4:F3}, copies {Copies:P2}, non-word sentences {NonWords:P1}",
                 context.Run.RunId, sampling, report.Bleu.Bleu4, report.SelfBleu.Bleu4, report.TrainCopyRate, report.NonWordSentenceRate ?? double.NaN);
             return report;
-        }, SamplingSelection.Families(vae.Config.UsesLatent), token);
+        }, SamplingSelection.DefaultFamilies, token);
         var recommended = choice.Chosen.Sampling;
         context.Logger.LogInformation("Run {RunId} recommends sampling with {Sampling} ({Trials} settings tried)", context.Run.RunId, recommended, choice.Trials.Count);
         var metrics = new Dictionary<string, double>(choice.Chosen.Report.ToMetrics())
