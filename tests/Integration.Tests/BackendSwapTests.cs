@@ -19,7 +19,7 @@ public sealed class BackendSwapTests(MeshFixture mesh)
     public async Task The_same_client_gets_the_same_answers_from_the_torch_and_onnx_backends()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(6));
-        var version = await mesh.TrainTinyModelAsync(seed: 31, timeout.Token, adversarialSteps: 100);
+        var version = await mesh.TrainTinyModelAsync(seed: 31, timeout.Token, adversarialSteps: 100, steps: 150);
         var onnx = await ObserveAsync(mesh.Channel, version, timeout.Token);
 
         var torchData = Directory.CreateTempSubdirectory("llmmesh-swap-").FullName;

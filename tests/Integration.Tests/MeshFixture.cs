@@ -97,14 +97,18 @@ public class MeshFixture : IAsyncLifetime
     /// <summary>The tiny bundle trained when the host started; the serving services loaded it.</summary>
     public string FirstBundle { get; private set; } = "";
 
-    /// <summary>Trains a tiny model (seconds; with a short adversarial phase when asked) through the trainer and returns its bundle version.</summary>
-    public async Task<string> TrainTinyModelAsync(ulong seed, CancellationToken cancellationToken, long adversarialSteps = 0)
+    /// <summary>
+    /// Trains a tiny model (seconds; with a short adversarial phase when asked) through the trainer and
+    /// returns its bundle version. 40 steps teach it little more than where captions end; tests that
+    /// need words from greedy decoding train longer.
+    /// </summary>
+    public async Task<string> TrainTinyModelAsync(ulong seed, CancellationToken cancellationToken, long adversarialSteps = 0, long steps = 40)
     {
         var trainer = new LlmMesh.Contracts.V1.Trainer.TrainerClient(Channel("trainer"));
         using var call = trainer.StartRun(new LlmMesh.Contracts.V1.StartRunRequest
         {
             Corpus = "coco",
-            Steps = 40,
+            Steps = steps,
             BatchSize = 128,
             Seed = seed,
             Hyperparameters = new LlmMesh.Contracts.V1.Hyperparameters
