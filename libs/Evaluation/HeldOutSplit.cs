@@ -12,9 +12,11 @@ public sealed record HeldOutSplit(int[] Train, int[] HeldOut, int[] SetAside)
 
     /// <summary>
     /// An n-gram found in at most this many lines is rare enough to mark near-duplicates: MS COCO
-    /// describes each image with five captions, and captions of one image share such n-grams.
+    /// describes each image with five captions, and captions of one image share such n-grams. At 5
+    /// some splits of COCO still shared 16.5 % of their 4-grams with training (unseen images: 15.2 %);
+    /// at 7 the share is 12-14.5 % for every seed tried.
     /// </summary>
-    public const int MaxRareDocumentFrequency = 5;
+    public const int MaxRareDocumentFrequency = 7;
 
     /// <summary>
     /// Holds out about <paramref name="fraction"/> of the lines in groups: a line drawn at random

@@ -9,12 +9,13 @@ public sealed class HeldOutSplitTests
     [Fact]
     public void On_coco_the_held_out_captions_share_no_more_4_grams_with_training_than_unseen_images_do()
     {
-        foreach (var seed in new[] { 1, 2, 3 })
+        foreach (var seed in Enumerable.Range(1, 10))
         {
             var split = HeldOutSplit.Create(Coco, 0.1, seed);
             var overlap = HeldOutSplit.NgramOverlap(split.HeldOut.Select(i => Coco[i]), split.Train.Select(i => Coco[i]));
-            // Captions of unseen COCO images share about 15 % with these captions; seeds 1-3 give 14.5-16.5 %.
-            Assert.InRange(overlap, 0.10, 0.17);
+            // Captions of unseen COCO images share 15.2 % with these captions; seeds 1-10 give 12.1-14.4 %
+            // (with rare meaning "in at most 5 captions" they gave up to 16.5 %).
+            Assert.InRange(overlap, 0.10, 0.152);
             Assert.InRange(split.HeldOut.Length, 1000, 1100);
 
             var order = Enumerable.Range(0, Coco.Length).ToArray();
