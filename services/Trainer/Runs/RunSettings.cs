@@ -160,7 +160,7 @@ public static class TrainingPresets
 
     public static IReadOnlyList<string> Names { get; } = [Quick, Full, LanguageModel];
 
-    /// <summary>About 6 minutes on 2 cores: a usable model fast.</summary>
+    /// <summary>About 3 minutes on 2 cores (3 min 2 s measured): a usable model fast.</summary>
     public static RunSettings QuickPreset { get; } = new()
     {
         Preset = Quick,
@@ -180,10 +180,10 @@ public static class TrainingPresets
     };
 
     /// <summary>
-    /// The larger model, about 40 minutes on 2 cores; the epoch with the best held-out NLL is kept.
+    /// The larger model, about 27 minutes on 2 cores; the epoch with the best held-out NLL is kept.
     /// 10 % held out: early stopping, the choice of sampling settings and the references of the
     /// evaluation (10,000 samples). Dropout 0.5 and tied embeddings keep the 512-unit decoder from
-    /// overfitting 8,000 captions; one nat of free bits per latent dimension keeps about 30 nats
+    /// overfitting 7,500 captions; one nat of free bits per latent dimension keeps about 30 nats
     /// in the code, enough to reconstruct unseen captions; the latent GAN is wide and trained long
     /// because such codes are harder to imitate (docs/quality.md).
     /// </summary>
