@@ -1,5 +1,7 @@
 using System.Text.Json;
 using LlmMesh.Contracts.Events;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -9,9 +11,13 @@ namespace Microsoft.Extensions.Hosting;
 /// fact published again (a resumed run replays its last steps) is not delivered twice.
 /// Pending events are files named by a sequence number; delivered ids are appended to a log.
 /// Without a directory it keeps the same books in memory (tests, hosts without a data folder).
+/// A file it cannot read is never deleted: it goes to <see cref="RejectedFolder"/> beside the
+/// others, with an error in the log, for someone to look at.
 /// </summary>
-public sealed class EventOutbox
+public sealed partial class EventOutbox
 {
+    public const string RejectedFolder = "rejected";
+
     /// <summary>Delivered ids kept when the log is compacted at start-up: far more than any run publishes.</summary>
     private const int DeliveredKept = 100_000;
     private const string DeliveredLog = "delivered.log";
@@ -27,9 +33,10 @@ public sealed class EventOutbox
     private readonly Dictionary<Guid, OutboxEntry> _pending = [];
     private long _sequence;
 
-    public EventOutbox(string? directory)
+    public EventOutbox(string? directory, ILogger<EventOutbox>? logger = null)
     {
         _directory = directory;
+        logger ??= NullLogger<EventOutbox>.Instance;
         if (directory is null)
         {
             return;
@@ -44,8 +51,13 @@ public sealed class EventOutbox
         }
         foreach (var file in Directory.EnumerateFiles(directory, "*.event.json").Order(StringComparer.Ordinal))
         {
-            var entry = Read(file);
-            if (entry is null || _delivered.Contains(entry.EventId))
+            var (entry, problem) = Read(file);
+            if (entry is null)
+            {
+                Reject(file, problem!, logger);
+                continue;
+            }
+            if (_delivered.Contains(entry.EventId))
             {
                 File.Delete(file);
                 continue;
@@ -108,25 +120,41 @@ public sealed class EventOutbox
 
     private string PathOf(OutboxEntry entry) => Path.Combine(_directory!, $"{entry.Sequence:D12}-{entry.EventId:N}.event.json");
 
-    /// <summary>A stored event, or null when the file is torn or names a type that is not a mesh event.</summary>
-    private static OutboxEntry? Read(string file)
+    /// <summary>A stored event, or why the file is not one (torn, or naming a type that is not a mesh event).</summary>
+    private static (OutboxEntry? Entry, string? Problem) Read(string file)
     {
         try
         {
             var document = JsonSerializer.Deserialize<StoredEvent>(File.ReadAllText(file), Json);
-            var type = document is null ? null : typeof(IMeshEvent).Assembly.GetType(document.Type);
-            if (document is null || type is null || !typeof(IMeshEvent).IsAssignableFrom(type))
+            if (document is null)
             {
-                return null;
+                return (null, "it holds no event");
+            }
+            var type = typeof(IMeshEvent).Assembly.GetType(document.Type);
+            if (type is null || !typeof(IMeshEvent).IsAssignableFrom(type))
+            {
+                return (null, $"'{document.Type}' is not a mesh event type");
             }
             var message = document.Body.Deserialize(type, Json);
-            return message is null ? null : new OutboxEntry(document.Sequence, document.EventId, message);
+            return message is null ? (null, "its body is empty") : (new OutboxEntry(document.Sequence, document.EventId, message), null);
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or NotSupportedException)
         {
-            return null;
+            return (null, ex.Message);
         }
     }
+
+    private static void Reject(string file, string problem, ILogger logger)
+    {
+        var rejected = Path.Combine(Path.GetDirectoryName(file)!, RejectedFolder);
+        Directory.CreateDirectory(rejected);
+        var target = Path.Combine(rejected, Path.GetFileName(file));
+        File.Move(file, File.Exists(target) ? $"{target}.{DateTime.UtcNow:yyyyMMddTHHmmssfff}" : target);
+        LogRejected(logger, file, rejected, problem);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Outbox file {File} is not a readable event and was moved to {RejectedFolder}: {Problem}")]
+    private static partial void LogRejected(ILogger logger, string file, string rejectedFolder, string problem);
 
     private static void AtomicWrite(string path, string contents)
     {

@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -38,7 +39,8 @@ public static class MessagingExtensions
         });
         builder.Services.AddSingleton<ConsumedMessageIds>();
         builder.Services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section);
-        builder.Services.AddSingleton(sp => new EventOutbox(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<OutboxOptions>>().Value.OutboxDirectory));
+        builder.Services.AddSingleton(sp => new EventOutbox(
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<OutboxOptions>>().Value.OutboxDirectory, sp.GetRequiredService<ILogger<EventOutbox>>()));
         builder.Services.AddSingleton<EventPublisher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EventPublisher>());
         return builder;

@@ -10,7 +10,9 @@ namespace LlmMesh.Integration.Tests;
 public sealed class TrainingEventRecorder : IAsyncDisposable
 {
     private readonly ConcurrentQueue<(Guid? MessageId, ITrainingEvent Event)> _received = new();
+    private readonly ConcurrentDictionary<Guid, TaskCompletionSource> _marks = new();
     private IBusControl _bus = null!;
+    private Uri _queue = null!;
 
     /// <summary>
     /// Starts consuming. A durable queue keeps its binding and messages through a broker restart
@@ -23,8 +25,21 @@ public sealed class TrainingEventRecorder : IAsyncDisposable
         recorder._bus = Bus.Factory.CreateUsingRabbitMq(rabbit =>
         {
             rabbit.Host(new Uri(connectionString));
-            rabbit.ReceiveEndpoint($"it-training-{Guid.NewGuid():N}", endpoint =>
+            var queue = $"it-training-{Guid.NewGuid():N}";
+            recorder._queue = new Uri($"queue:{queue}");
+            rabbit.ReceiveEndpoint(queue, endpoint =>
             {
+                // One message at a time, in queue order: a mark sent to the queue arrives after everything queued before it.
+                endpoint.ConcurrentMessageLimit = 1;
+                endpoint.PrefetchCount = 16;
+                endpoint.Handler<QueueMark>(context =>
+                {
+                    if (recorder._marks.TryRemove(context.Message.Id, out var arrived))
+                    {
+                        arrived.TrySetResult();
+                    }
+                    return Task.CompletedTask;
+                });
                 endpoint.AutoDelete = !durable;
                 endpoint.Durable = durable;
                 recorder.Handle<RunStarted>(endpoint);
@@ -45,7 +60,10 @@ public sealed class TrainingEventRecorder : IAsyncDisposable
     public IReadOnlyList<(Guid? MessageId, ITrainingEvent Event)> For(string runId) =>
         _received.Where(r => r.Event.RunId == runId).ToArray();
 
-    /// <summary>Waits for the run's RunCompleted, then a moment more so that a duplicate would show up.</summary>
+    /// <summary>
+    /// Waits for the run's RunCompleted, then until everything queued behind it has been consumed
+    /// (a mark sent through the queue comes back), so that a duplicate already on its way shows up.
+    /// </summary>
     public async Task<IReadOnlyList<(Guid? MessageId, ITrainingEvent Event)>> CompletedRunAsync(string runId, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
@@ -54,7 +72,7 @@ public sealed class TrainingEventRecorder : IAsyncDisposable
             Assert.True(DateTime.UtcNow < deadline, $"RunCompleted of run {runId} did not arrive within {timeout}");
             await Task.Delay(100);
         }
-        await Task.Delay(1000);
+        await DrainAsync(deadline - DateTime.UtcNow + TimeSpan.FromSeconds(10));
         return For(runId);
     }
 
@@ -76,5 +94,18 @@ public sealed class TrainingEventRecorder : IAsyncDisposable
             return Task.CompletedTask;
         });
 
+    private async Task DrainAsync(TimeSpan timeout)
+    {
+        var mark = new QueueMark(Guid.NewGuid());
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _marks[mark.Id] = arrived;
+        var endpoint = await _bus.GetSendEndpoint(_queue);
+        await endpoint.Send(mark);
+        await arrived.Task.WaitAsync(timeout);
+    }
+
     public async ValueTask DisposeAsync() => await _bus.StopAsync();
 }
+
+/// <summary>A message the recorder sends through its own queue to know that what came before it was consumed.</summary>
+public sealed record QueueMark(Guid Id);

@@ -73,9 +73,10 @@ public sealed class LatentGanTests : IDisposable
         var prior = AraeEvaluation.CriticScores(gan.Critic, randn(_heldOut.Length, TinyData.Config.LatentSize, generator: new Generator(9, CPU)));
 
         // The behaviour: the critic ranks real codes above prior samples (AUC above chance). Over ten
-        // VAE and GAN seeds of this setup the AUC ranged from 0.57 to 0.96 (median 0.87), and CPU
-        // kernels move it as much as a seed does (0.80 here on AVX-512, above 0.8 elsewhere): a
-        // threshold inside that spread fails on some machines, so the test asserts the ranking.
+        // VAE and GAN seeds of this setup (one thread) the AUC ranged from 0.86 to 0.99 and the mean
+        // score gap from 0.73 to 1.00; CPU kernels move the AUC as much as a seed does (0.80 on an
+        // AVX-512 EPYC with two threads): a threshold inside that spread fails on some machines, so
+        // the test asserts the ranking.
         var auc = LogisticCalibration.Auc(real, prior);
         Assert.True(auc > 0.5, $"AUC {auc:F3}");
         Assert.True(real.Average() > prior.Average(), $"mean critic score: real {real.Average():F3}, prior {prior.Average():F3}");
@@ -95,7 +96,8 @@ public sealed class LatentGanTests : IDisposable
         }
         var after = MomentDistance(gan.Generate(500, random), real);
 
-        // Generated codes take on the mean and spread of the real ones.
+        // Generated codes take on the mean and spread of the real ones: over ten VAE and GAN seeds the
+        // distance fell to 0.05-0.20 of where it started; the bound is 0.5.
         Assert.True(after < before / 2, $"moment distance {before:F3} -> {after:F3}");
         Assert.All(steps, s => Assert.True(double.IsFinite(s.CriticLoss) && double.IsFinite(s.GeneratorLoss) && s.GradientPenalty >= 0));
     }
@@ -140,7 +142,10 @@ public sealed class LatentGanTests : IDisposable
             gan.TrainStep();
         }
         Assert.NotEqual(before, TinyData.Weights(_vae));
-        Assert.True(VaeEvaluation.Evaluate(_vae, _heldOut, 64, 1).NllPerToken < 4.5);
+        // Ten seeds: held-out NLL 1.77-1.98 per token after regularisation; a model that stopped
+        // decoding would sit near uniform over 60 tokens (4.09).
+        var nll = VaeEvaluation.Evaluate(_vae, _heldOut, 64, 1).NllPerToken;
+        Assert.True(nll < 3.0, $"held-out NLL {nll:F3}");
     }
 
     private LatentGanTrainer Train(AdversarialOptions options)
@@ -213,5 +218,7 @@ public sealed class DiscriminationTests
 
         var heldOut = TinyData.Sentences(200, seed: 7).Where(s => s.Length >= 4).ToArray();
         var auc = LogisticCalibration.Auc(TextDiscriminatorTraining.Score(discriminator, heldOut), TextDiscriminatorTraining.Score(discriminator, Shuffle(heldOut)));
-        Assert.True(auc >= 0.8, $"AUC {auc:F3}");
-    }}
+        // Training seeds 1-10: AUC 0.992-0.999; word order unlearnt would give 0.5.
+        Assert.True(auc >= 0.9, $"AUC {auc:F3}");
+    }
+}

@@ -15,3 +15,13 @@ public sealed class TorchSharpLoadTests
         Assert.Equal([2f, 4f, 6f], x.grad!.data<float>().ToArray());
     }
 }
+
+public sealed class TestThreadTests
+{
+    [Fact]
+    public void Training_tests_run_with_one_math_thread()
+    {
+        // tests/unit.runsettings sets OMP_NUM_THREADS=1; the margins in the training tests were measured that way.
+        Assert.Equal(1, torch.get_num_threads());
+    }
+}

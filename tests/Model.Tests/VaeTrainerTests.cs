@@ -64,8 +64,10 @@ public sealed class VaeTrainerTests : IDisposable
         }
         var after = trainer.Evaluate(heldOut);
 
+        // Training seeds 1-10 (one thread): the NLL fell by 0.98-1.25, KL ended at 1.39-1.92 nats
+        // with all 4 units active; the bounds below sit at half of the smallest of each.
         Assert.True(after.NllPerToken < before.NllPerToken - 0.5, $"NLL {before.NllPerToken:F3} -> {after.NllPerToken:F3}");
-        Assert.True(after.KlPerSentence > 0.5, $"KL collapsed to {after.KlPerSentence:F3}");
+        Assert.True(after.KlPerSentence > 0.7, $"KL collapsed to {after.KlPerSentence:F3}");
         Assert.True(after.ActiveUnits >= 1);
         Assert.InRange(after.ReconstructionAccuracy, 0.0, 1.0);
         Assert.Equal(40, after.Sentences);

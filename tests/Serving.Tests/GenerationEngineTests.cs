@@ -116,13 +116,16 @@ public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFix
     {
         using var lease = _host.Value.Acquire();
         var output = Channel.CreateBounded<GenerateResponse>(1);
+        var writer = new WaitingWriter<GenerateResponse>(output.Writer);
         using var cancel = new CancellationTokenSource();
         var generation = GenerationRequest.From(new GenerateRequest { Seed = 1, MaxTokens = 200, IgnoreEos = true }, Options.Value, RecommendedSampling.Plain);
-        var running = CreateEngine().RunAsync(lease, generation, output.Writer, cancel.Token);
+        var running = CreateEngine().RunAsync(lease, generation, writer, cancel.Token);
 
-        await Task.Delay(300);
-        Assert.False(running.IsCompleted); // blocked on the full buffer, not decoding ahead
+        // The event itself: the engine's second chunk finds the buffer full and waits for the reader.
+        await writer.Waiting.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(running.IsCompleted);
         Assert.Equal(1, output.Reader.Count);
+        Assert.Equal(2, writer.Writes); // not decoding ahead of the reader
 
         for (var i = 0; i < 3; i++)
         {
@@ -240,4 +243,36 @@ public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFix
 
 
     public void Dispose() => _nowhere.Dispose();
+}
+
+/// <summary>Passes writes through and signals the first one that has to wait for room.</summary>
+internal sealed class WaitingWriter<T>(ChannelWriter<T> inner) : ChannelWriter<T>
+{
+    private readonly TaskCompletionSource _waiting = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _writes;
+
+    public Task Waiting => _waiting.Task;
+
+    public int Writes => Volatile.Read(ref _writes);
+
+    public override bool TryWrite(T item)
+    {
+        Interlocked.Increment(ref _writes);
+        return inner.TryWrite(item);
+    }
+
+    public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default) => inner.WaitToWriteAsync(cancellationToken);
+
+    public override ValueTask WriteAsync(T item, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _writes);
+        if (inner.TryWrite(item))
+        {
+            return ValueTask.CompletedTask;
+        }
+        _waiting.TrySetResult();
+        return inner.WriteAsync(item, cancellationToken);
+    }
+
+    public override bool TryComplete(Exception? error = null) => inner.TryComplete(error);
 }

@@ -81,8 +81,9 @@ public sealed class MeshHopTests
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{proxy.Port}", new GrpcChannelOptions { HttpHandler = handler });
         using var call = new Contracts.V1.Generator.GeneratorClient(channel).Generate(new GenerateRequest());
         Assert.True(await call.ResponseStream.MoveNext());
-        // Longer than a ping round: pings on a healthy connection keep the quiet stream open.
-        await Task.Delay(3 * ping);
+        // Pings on a healthy connection keep the quiet stream open: wait for four answered pings (two
+        // rounds of both sides' keepalive, each longer than a ping period) to pass the proxy.
+        await proxy.PingAcknowledgements(4).WaitAsync(TimeSpan.FromSeconds(15));
         Assert.False(generator.Ended.Task.IsCompleted, "the server ended a healthy quiet stream");
 
         var clock = Stopwatch.StartNew();
@@ -227,7 +228,9 @@ public sealed class MeshHopTests
         private readonly CancellationTokenSource _stop = new();
         private readonly List<Socket> _sockets = [];
         private readonly Task _accepting;
+        private readonly List<(int Count, TaskCompletionSource Reached)> _pingWaits = [];
         private volatile bool _silent;
+        private int _pingAcks;
 
         private BlackholingProxy(int targetPort)
         {
@@ -240,6 +243,33 @@ public sealed class MeshHopTests
         public static BlackholingProxy Start(int targetPort) => new(targetPort);
 
         public void GoSilent() => _silent = true;
+
+        /// <summary>Completes once <paramref name="count"/> HTTP/2 PING acknowledgements (either direction) have been relayed.</summary>
+        public Task PingAcknowledgements(int count)
+        {
+            lock (_pingWaits)
+            {
+                var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                if (_pingAcks >= count)
+                {
+                    reached.SetResult();
+                }
+                else
+                {
+                    _pingWaits.Add((count, reached));
+                }
+                return reached.Task;
+            }
+        }
+
+        private void OnPingAck()
+        {
+            lock (_pingWaits)
+            {
+                _pingAcks++;
+                _pingWaits.RemoveAll(w => w.Count <= _pingAcks && w.Reached.TrySetResult());
+            }
+        }
 
         private async Task AcceptAsync(int targetPort)
         {
@@ -255,8 +285,8 @@ public sealed class MeshHopTests
                         _sockets.Add(client);
                         _sockets.Add(target);
                     }
-                    _ = RelayAsync(client, target);
-                    _ = RelayAsync(target, client);
+                    _ = RelayAsync(client, target, new Http2FrameScanner(Http2FrameScanner.ClientPrefaceLength, OnPingAck));
+                    _ = RelayAsync(target, client, new Http2FrameScanner(0, OnPingAck));
                 }
             }
             catch (OperationCanceledException)
@@ -264,7 +294,7 @@ public sealed class MeshHopTests
             }
         }
 
-        private async Task RelayAsync(Socket from, Socket to)
+        private async Task RelayAsync(Socket from, Socket to, Http2FrameScanner scanner)
         {
             var buffer = new byte[16384];
             try
@@ -274,6 +304,7 @@ public sealed class MeshHopTests
                 {
                     if (!_silent)
                     {
+                        scanner.Scan(buffer.AsSpan(0, read));
                         await to.SendAsync(buffer.AsMemory(0, read), _stop.Token);
                     }
                 }
@@ -293,6 +324,46 @@ public sealed class MeshHopTests
                 _sockets.ForEach(socket => socket.Dispose());
             }
             _stop.Dispose();
+        }
+    }
+
+    /// <summary>Follows the HTTP/2 frames of one direction of a connection and reports each PING acknowledgement.</summary>
+    private sealed class Http2FrameScanner(int prefaceLength, Action onPingAck)
+    {
+        public const int ClientPrefaceLength = 24; // "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+        private const int HeaderLength = 9;
+        private const byte PingType = 0x6;
+        private const byte AckFlag = 0x1;
+        private readonly byte[] _header = new byte[HeaderLength];
+        private int _skip = prefaceLength;
+        private int _headerRead;
+
+        public void Scan(ReadOnlySpan<byte> bytes)
+        {
+            while (!bytes.IsEmpty)
+            {
+                if (_skip > 0)
+                {
+                    var skipped = Math.Min(_skip, bytes.Length);
+                    _skip -= skipped;
+                    bytes = bytes[skipped..];
+                    continue;
+                }
+                var take = Math.Min(HeaderLength - _headerRead, bytes.Length);
+                bytes[..take].CopyTo(_header.AsSpan(_headerRead));
+                _headerRead += take;
+                bytes = bytes[take..];
+                if (_headerRead < HeaderLength)
+                {
+                    return;
+                }
+                _headerRead = 0;
+                _skip = (_header[0] << 16) | (_header[1] << 8) | _header[2];
+                if (_header[3] == PingType && (_header[4] & AckFlag) != 0)
+                {
+                    onPingAck();
+                }
+            }
         }
     }
 }

@@ -84,13 +84,77 @@ public sealed class ModelHostTests : IDisposable
         Publish("v1", 2);
         await host.LoadAsync(null, CancellationToken.None);
 
-        using var pinned = host.Acquire(old.Version);
-        using var again = host.Acquire(old.Version);
+        using var pinned = await host.AcquireAsync(old.Version, CancellationToken.None);
+        using var again = await host.AcquireAsync(old.Version, CancellationToken.None);
+        using var current = await host.AcquireAsync("", CancellationToken.None);
 
         Assert.Equal(old.Version, pinned.Info.Version);
         Assert.Same(pinned.Model, again.Model); // cached, not loaded twice
         Assert.NotEqual(old.Version, host.Current!.Version);
-        Assert.Throws<BundleNotFoundException>(() => host.Acquire("20990101T000000Z-nothere"));
+        Assert.Equal(host.Current.Version, current.Info.Version);
+        await Assert.ThrowsAsync<BundleNotFoundException>(() => host.AcquireAsync("20990101T000000Z-nothere", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Thirty_two_simultaneous_requests_for_a_pinned_version_share_one_load()
+    {
+        var loader = new FakeLoader();
+        var host = CreateHost(loader);
+        var old = Publish("v1", 1);
+        Publish("v1", 2);
+        await host.LoadAsync(null, CancellationToken.None);
+        var gate = loader.Gate = new TaskCompletionSource();
+
+        // 32 threads ask at once; the load is held until every one of them has asked.
+        using var asked = new CountdownEvent(32);
+        var requests = Enumerable.Range(0, 32).Select(_ => Task.Run(() =>
+        {
+            var request = host.AcquireAsync(old.Version, CancellationToken.None);
+            asked.Signal();
+            return request;
+        })).ToArray();
+        Assert.True(asked.Wait(TimeSpan.FromSeconds(10)), "the requests did not all start");
+        await loader.Started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        gate.SetResult();
+        var leases = await Task.WhenAll(requests).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(2, loader.Loads); // the current model, then the pinned one once
+        Assert.All(leases, l => Assert.Same(leases[0].Model, l.Model));
+        Assert.All(leases, l => Assert.Equal(old.Version, l.Info.Version));
+        Assert.Equal(32, leases[0].ActiveLeases);
+        foreach (var lease in leases)
+        {
+            lease.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task A_pinned_version_is_checked_like_a_loaded_one_and_a_waiting_caller_can_give_up()
+    {
+        var loader = new FakeLoader();
+        var host = CreateHost(loader);
+        Publish("v1", 1);
+        await host.LoadAsync(null, CancellationToken.None);
+        var foreign = Publish("unknown-vocabulary", 2);
+        var corrupt = Publish("v1", 3);
+        File.WriteAllText(corrupt.PathOf("weights.bin"), "tampered");
+
+        var refused = await Assert.ThrowsAsync<ModelRefusedException>(() => host.AcquireAsync(foreign.Version, CancellationToken.None));
+        Assert.Contains("unknown-vocabulary", refused.Message);
+        await Assert.ThrowsAsync<ModelRefusedException>(() => host.AcquireAsync(corrupt.Version, CancellationToken.None));
+        Assert.Equal(1, loader.Loads);
+
+        var slow = Publish("v1", 4);
+        loader.Gate = new TaskCompletionSource();
+        using var giveUp = new CancellationTokenSource();
+        var waiting = host.AcquireAsync(slow.Version, giveUp.Token);
+        await loader.Started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await giveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        loader.Gate.SetResult();
+        using var later = await host.AcquireAsync(slow.Version, CancellationToken.None);
+        Assert.Equal(slow.Version, later.Info.Version);
+        Assert.Equal(2, loader.Loads); // the abandoned load finished and was kept
     }
 
     [Fact]
@@ -113,8 +177,8 @@ public sealed class ModelHostTests : IDisposable
         Assert.Equal(newer.Version, host.Current!.Version);
     }
 
-    private ModelHost<FakeModel> CreateHost() =>
-        new(_store, new FakeLoader(), _vocabularies, NullLogger<ModelHost<FakeModel>>.Instance);
+    private ModelHost<FakeModel> CreateHost(FakeLoader? loader = null) =>
+        new(_store, loader ?? new FakeLoader(), _vocabularies, NullLogger<ModelHost<FakeModel>>.Instance);
 
     private ModelBundle Publish(string vocabulary, int content, DateTimeOffset? at = null) =>
         _store.Publish(new BundleManifest { Kind = Kind, RunId = $"run{content}", CorpusSha256 = "c", TokenizerVersion = vocabulary },
@@ -132,8 +196,28 @@ public sealed class ModelHostTests : IDisposable
 
     private sealed class FakeLoader : IModelLoader<FakeModel>
     {
+        private int _loads;
+
+        /// <summary>When set, a load signals <see cref="Started"/> and waits for it.</summary>
+        public TaskCompletionSource? Gate { get; set; }
+
+        public TaskCompletionSource Started { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Loads => Volatile.Read(ref _loads);
+
         public IReadOnlyList<string> Kinds => [ModelHostTests.Kind];
-        public FakeModel Load(ModelBundle bundle) => new(bundle);
+
+        public FakeModel Load(ModelBundle bundle)
+        {
+            Interlocked.Increment(ref _loads);
+            if (Gate is { } gate)
+            {
+                Started.TrySetResult();
+                gate.Task.Wait(TimeSpan.FromSeconds(30));
+                Started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+            return new(bundle);
+        }
     }
 
     private sealed class Vocabularies : IVocabularyCatalog

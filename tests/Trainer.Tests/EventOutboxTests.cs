@@ -56,17 +56,48 @@ public sealed class EventOutboxTests : IDisposable
     }
 
     [Fact]
-    public void Files_that_are_not_stored_mesh_events_are_dropped_not_fatal()
+    public void Files_that_are_not_stored_mesh_events_move_to_the_rejected_folder_with_an_error_naming_them()
     {
         new EventOutbox(_directory).Add(Epoch("run-d", 1, 1.0));
-        File.WriteAllText(Path.Combine(_directory, "000000000000-torn.event.json"), "{\"sequence\":");
-        File.WriteAllText(Path.Combine(_directory, "000000000001-foreign.event.json"),
-            "{\"sequence\":1,\"eventId\":\"" + Guid.NewGuid() + "\",\"type\":\"System.IO.FileInfo\",\"body\":{}}");
+        var torn = Path.Combine(_directory, "000000000000-torn.event.json");
+        var foreign = Path.Combine(_directory, "000000000001-foreign.event.json");
+        File.WriteAllText(torn, "{\"sequence\":");
+        var foreignContent = "{\"sequence\":1,\"eventId\":\"" + Guid.NewGuid() + "\",\"type\":\"System.IO.FileInfo\",\"body\":{}}";
+        File.WriteAllText(foreign, foreignContent);
+        var logger = new RecordingLogger();
 
-        var reopened = new EventOutbox(_directory);
+        var reopened = new EventOutbox(_directory, logger);
 
         Assert.Equal([1], reopened.Pending.Select(e => ((EpochCompleted)e.Message).Epoch));
         Assert.Single(Directory.GetFiles(_directory, "*.event.json"));
+        var rejected = Path.Combine(_directory, EventOutbox.RejectedFolder);
+        Assert.Equal("{\"sequence\":", File.ReadAllText(Path.Combine(rejected, Path.GetFileName(torn))));
+        Assert.Equal(foreignContent, File.ReadAllText(Path.Combine(rejected, Path.GetFileName(foreign))));
+        Assert.Equal(2, logger.Errors.Count);
+        Assert.Contains(logger.Errors, e => e.Contains(torn, StringComparison.Ordinal));
+        Assert.Contains(logger.Errors, e => e.Contains(foreign, StringComparison.Ordinal) && e.Contains("System.IO.FileInfo", StringComparison.Ordinal));
+
+        // A later start finds nothing more to reject and keeps what was rejected.
+        Assert.Single(new EventOutbox(_directory).Pending);
+        Assert.Equal(2, Directory.GetFiles(rejected).Length);
+    }
+
+    private sealed class RecordingLogger : Microsoft.Extensions.Logging.ILogger<EventOutbox>
+    {
+        public List<string> Errors { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception,
+            Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel == Microsoft.Extensions.Logging.LogLevel.Error)
+            {
+                Errors.Add(formatter(state, exception));
+            }
+        }
     }
 
     [Fact]

@@ -118,6 +118,7 @@ public sealed class ModelHost<TModel>(
     private readonly SemaphoreSlim _loading = new(1, 1);
     private readonly Lock _gate = new();
     private readonly LinkedList<Entry<TModel>> _pinned = [];
+    private readonly Dictionary<string, Task<Entry<TModel>>> _pinnedLoads = [];
     private readonly HashSet<string> _refused = [];
     private Entry<TModel>? _current;
     private string _status = "no model loaded yet";
@@ -141,35 +142,79 @@ public sealed class ModelHost<TModel>(
         }
     }
 
-    /// <summary>Leases a given bundle version (the current one, or another loaded on demand).</summary>
-    public ModelLease<TModel> Acquire(string version)
+    /// <summary>
+    /// Leases a given bundle version (empty = the current model): the current one, a cached one, or one loaded on demand. Many
+    /// requests for the same version at once share one load, which runs on the thread pool and
+    /// checks the bundle exactly as <see cref="LoadAsync"/> does; each caller waits only as long as
+    /// its own <paramref name="cancellationToken"/> allows.
+    /// </summary>
+    public async Task<ModelLease<TModel>> AcquireAsync(string version, CancellationToken cancellationToken)
     {
-        lock (_gate)
+        if (version.Length == 0)
         {
-            if (_current?.Info.Version == version)
-            {
-                return _current.Lease();
-            }
-            var cached = _pinned.FirstOrDefault(e => e.Info.Version == version);
-            if (cached is not null)
-            {
-                _pinned.Remove(cached);
-                _pinned.AddFirst(cached);
-                return cached.Lease();
-            }
+            return Acquire();
         }
-        var bundle = OpenVerified(version);
-        var entry = new Entry<TModel>(loader.Load(bundle), new LoadedModel(bundle, DateTimeOffset.UtcNow));
-        lock (_gate)
+        while (true)
         {
-            _pinned.AddFirst(entry);
-            while (_pinned.Count > PinnedCacheSize)
+            Task<Entry<TModel>> loading;
+            lock (_gate)
             {
-                var oldest = _pinned.Last!.Value;
-                _pinned.RemoveLast();
-                oldest.Retire();
+                if (LeaseLoaded(version) is { } lease)
+                {
+                    return lease;
+                }
+                if (!_pinnedLoads.TryGetValue(version, out loading!))
+                {
+                    loading = Task.Run(() => LoadPinnedAsync(version));
+                    _pinnedLoads[version] = loading;
+                }
             }
-            return entry.Lease();
+            await loading.WaitAsync(cancellationToken);
+            // Loaded and cached: the next pass leases it (or loads again if a newer pin evicted it meanwhile).
+        }
+    }
+
+    private ModelLease<TModel>? LeaseLoaded(string version)
+    {
+        if (_current?.Info.Version == version)
+        {
+            return _current.Lease();
+        }
+        var cached = _pinned.FirstOrDefault(e => e.Info.Version == version);
+        if (cached is null)
+        {
+            return null;
+        }
+        _pinned.Remove(cached);
+        _pinned.AddFirst(cached);
+        return cached.Lease();
+    }
+
+    private async Task<Entry<TModel>> LoadPinnedAsync(string version)
+    {
+        try
+        {
+            var bundle = await OpenServableAsync(version, CancellationToken.None);
+            var entry = new Entry<TModel>(loader.Load(bundle), new LoadedModel(bundle, DateTimeOffset.UtcNow));
+            lock (_gate)
+            {
+                _pinned.AddFirst(entry);
+                while (_pinned.Count > PinnedCacheSize)
+                {
+                    var oldest = _pinned.Last!.Value;
+                    _pinned.RemoveLast();
+                    oldest.Retire();
+                }
+            }
+            logger.LogInformation("Loaded pinned bundle {Version} beside the current one", version);
+            return entry;
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _pinnedLoads.Remove(version);
+            }
         }
     }
 
@@ -187,20 +232,7 @@ public sealed class ModelHost<TModel>(
             {
                 return _current.Info;
             }
-            ModelBundle bundle;
-            try
-            {
-                bundle = store.Open(version, loader.Kinds);
-            }
-            catch (Exception ex) when (ex is BundleCorruptException or BundleIncompatibleException)
-            {
-                throw Refuse(version, ex.Message);
-            }
-            if (!await vocabularies.HasAsync(bundle.Manifest.TokenizerVersion, cancellationToken))
-            {
-                throw Refuse(version,
-                    $"bundle {version} was trained with vocabulary {bundle.Manifest.TokenizerVersion}, which the tokenizer does not have");
-            }
+            var bundle = await OpenServableAsync(version, cancellationToken);
 
             var started = TimeProvider.System.GetTimestamp();
             var model = loader.Load(bundle);
@@ -240,16 +272,24 @@ public sealed class ModelHost<TModel>(
         }
     }
 
-    private ModelBundle OpenVerified(string version)
+    /// <summary>Opens and verifies a bundle this service can serve with a vocabulary the tokenizer has, or refuses it.</summary>
+    private async Task<ModelBundle> OpenServableAsync(string version, CancellationToken cancellationToken)
     {
+        ModelBundle bundle;
         try
         {
-            return store.Open(version, loader.Kinds);
+            bundle = store.Open(version, loader.Kinds);
         }
         catch (Exception ex) when (ex is BundleCorruptException or BundleIncompatibleException)
         {
-            throw new ModelRefusedException(ex.Message);
+            throw Refuse(version, ex.Message);
         }
+        if (!await vocabularies.HasAsync(bundle.Manifest.TokenizerVersion, cancellationToken))
+        {
+            throw Refuse(version,
+                $"bundle {version} was trained with vocabulary {bundle.Manifest.TokenizerVersion}, which the tokenizer does not have");
+        }
+        return bundle;
     }
 
     private ModelRefusedException Refuse(string version, string reason)

@@ -15,7 +15,7 @@ public sealed class DiscriminatorGrpcService(ModelHost<DiscriminatorModel> host,
         {
             await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
             {
-                lease ??= Acquire(request.BundleVersion);
+                lease ??= await AcquireAsync(request.BundleVersion, context.CancellationToken);
                 var input = request.InputCase switch
                 {
                     ScoreRequest.InputOneofCase.Text => new ScoreInput { Text = request.Text },
@@ -34,7 +34,7 @@ public sealed class DiscriminatorGrpcService(ModelHost<DiscriminatorModel> host,
 
     public override async Task<ScoreBatchResponse> ScoreBatch(ScoreBatchRequest request, ServerCallContext context)
     {
-        using var lease = Acquire(request.BundleVersion);
+        using var lease = await AcquireAsync(request.BundleVersion, context.CancellationToken);
         var response = new ScoreBatchResponse { BundleVersion = lease.Info.Version };
         response.Results.AddRange(await scorer.ScoreAsync(lease, request.Inputs, batch: true, context.CancellationToken));
         return response;
@@ -46,8 +46,8 @@ public sealed class DiscriminatorGrpcService(ModelHost<DiscriminatorModel> host,
     public override Task<ModelInfo> LoadModel(LoadModelRequest request, ServerCallContext context) =>
         ServingGrpc.LoadModelAsync(host, request, Info, context.CancellationToken);
 
-    private ModelLease<DiscriminatorModel> Acquire(string version) =>
-        ServingGrpc.Guard(() => version.Length == 0 ? host.Acquire() : host.Acquire(version));
+    private Task<ModelLease<DiscriminatorModel>> AcquireAsync(string version, CancellationToken cancellationToken) =>
+        ServingGrpc.GuardAsync(() => host.AcquireAsync(version, cancellationToken));
 
     private static ModelInfo Info(ModelLease<DiscriminatorModel> lease) =>
         lease.ToModelInfo(lease.Model.VocabularySize, lease.Model.LatentSize, lease.Model.Backend);

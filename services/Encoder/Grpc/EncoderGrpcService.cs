@@ -34,7 +34,7 @@ public sealed class EncoderGrpcService(
     private async Task<EncodeTextsResponse> EncodeAsync(EncodeTextsRequest request, CancellationToken cancellationToken)
     {
         Validate(request);
-        using var lease = ServingGrpc.Guard(() => request.BundleVersion.Length == 0 ? host.Acquire() : host.Acquire(request.BundleVersion));
+        using var lease = await ServingGrpc.GuardAsync(() => host.AcquireAsync(request.BundleVersion, cancellationToken));
         var seed = request.HasSeed ? request.Seed : SplitMixRandom.NewSeed();
         var encoded = await encoder.EncodeAsync(lease, request.Texts, seed, cancellationToken);
         var response = new EncodeTextsResponse { Seed = seed, BundleVersion = lease.Info.Version };
