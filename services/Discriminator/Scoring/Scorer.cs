@@ -37,8 +37,10 @@ public sealed class Scorer(
         if (textIndices.Length > 0)
         {
             var texts = textIndices.Select(i => inputs[i].Text).ToArray();
-            var codes = encoder.EncodeAsync(new EncodeTextsRequest { Texts = { texts }, Seed = 0, BundleVersion = version }, cancellationToken: cancellationToken);
-            var tokens = tokenizer.EncodeAllAsync(texts, lease.Info.Bundle.Manifest.TokenizerVersion, cancellationToken);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var codes = encoder.EncodeAsync(new EncodeTextsRequest { Texts = { texts }, Seed = 0, BundleVersion = version }, cancellationToken: stop.Token).ResponseAsync;
+            var tokens = tokenizer.EncodeAllAsync(texts, lease.Info.Bundle.Manifest.TokenizerVersion, stop.Token);
+            await TaskPair.WhenBothAsync(codes, tokens, stop);
             var criticScores = model.CriticScores((await codes).Codes.Select(c => c.Mu.ToArray()).ToArray());
             var fluency = model.Fluency(await tokens);
             for (var n = 0; n < textIndices.Length; n++)
