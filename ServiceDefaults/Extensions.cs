@@ -37,7 +37,11 @@ public static class Extensions
                 o.MaxSendMessageSize = LlmMeshChannelDefaults.MaxMessageBytes;
             })
             .BindConfiguration("Grpc");
-        builder.Services.Configure<GrpcServiceOptions>(o => o.Interceptors.Add<MalformedMessages.StreamInterceptor>());
+        builder.Services.Configure<GrpcServiceOptions>(o =>
+        {
+            o.Interceptors.Add<DomainErrorInterceptor>();
+            o.Interceptors.Add<MalformedMessages.StreamInterceptor>();
+        });
         builder.ConfigureHttp2Limits();
         return builder;
     }

@@ -4,19 +4,19 @@ using System.Text.RegularExpressions;
 
 namespace LlmMesh.ModelStore;
 
-public class BundleException(string version, string message) : Exception(message)
+public class BundleException(string version, MeshErrorKind kind, string message) : MeshException(kind, message)
 {
     public string Version { get; } = version;
 }
 
 public sealed class BundleNotFoundException(string version)
-    : BundleException(version, $"model bundle '{version}' is not in the store");
+    : BundleException(version, MeshErrorKind.NotFound, $"model bundle '{version}' is not in the store");
 
 public sealed class BundleCorruptException(string version, string reason)
-    : BundleException(version, $"model bundle '{version}' is corrupt: {reason}");
+    : BundleException(version, MeshErrorKind.FailedPrecondition, $"model bundle '{version}' is corrupt: {reason}");
 
 public sealed class BundleIncompatibleException(string version, string reason)
-    : BundleException(version, $"model bundle '{version}' is incompatible: {reason}");
+    : BundleException(version, MeshErrorKind.FailedPrecondition, $"model bundle '{version}' is incompatible: {reason}");
 
 /// <summary>A verified bundle: every file matched its checksum when it was opened.</summary>
 public sealed record ModelBundle(string Directory, BundleManifest Manifest)

@@ -82,9 +82,9 @@ public sealed class DecodeBatcherTests
         Assert.False(queued.IsCompleted);
         Assert.Equal(1, batcher.Queued);
 
-        var refused = await Assert.ThrowsAsync<RpcException>(() => batcher.JoinAsync([0], CancellationToken.None));
-        Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
-        Assert.Contains("capacity", refused.Status.Detail);
+        var refused = await Assert.ThrowsAsync<MeshException>(() => batcher.JoinAsync([0], CancellationToken.None));
+        Assert.Equal(MeshErrorKind.CapacityExceeded, refused.Kind);
+        Assert.Contains("capacity", refused.Message);
 
         first.Dispose();
         using var third = await queued.WaitAsync(TimeSpan.FromSeconds(5));

@@ -161,13 +161,13 @@ public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFix
         Assert.Equal("prior", auto.LatentSource);
         Assert.Equal(auto.Text, prior.Text);
 
-        var error = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => GenerateAsync(new GenerateRequest { MaxTokens = 4, LatentSource = LatentSource.Generator }));
-        Assert.Equal(Grpc.Core.StatusCode.FailedPrecondition, error.StatusCode);
-        Assert.StartsWith("latent_source", error.Status.Detail);
+        var error = await Assert.ThrowsAsync<MeshException>(() => GenerateAsync(new GenerateRequest { MaxTokens = 4, LatentSource = LatentSource.Generator }));
+        Assert.Equal(MeshErrorKind.FailedPrecondition, error.Kind);
+        Assert.StartsWith("latent_source", error.Message);
 
-        var bestOf = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => GenerateAsync(new GenerateRequest { MaxTokens = 4, BestOf = 3 }));
-        Assert.Equal(Grpc.Core.StatusCode.FailedPrecondition, bestOf.StatusCode);
-        Assert.StartsWith("best_of", bestOf.Status.Detail);
+        var bestOf = await Assert.ThrowsAsync<MeshException>(() => GenerateAsync(new GenerateRequest { MaxTokens = 4, BestOf = 3 }));
+        Assert.Equal(MeshErrorKind.FailedPrecondition, bestOf.Kind);
+        Assert.StartsWith("best_of", bestOf.Message);
     }
 
     [Fact]

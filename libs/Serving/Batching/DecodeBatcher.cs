@@ -60,8 +60,8 @@ public sealed class DecodeBatcher : IDisposable
             if (Interlocked.Increment(ref _queued) > _options.MaxQueuedRequests)
             {
                 Interlocked.Decrement(ref _queued);
-                throw new RpcException(new Status(StatusCode.ResourceExhausted,
-                    $"the generator is at capacity ({_options.MaxBatchSize} streams decoding, {_options.MaxQueuedRequests} waiting); retry later"));
+                throw new MeshException(MeshErrorKind.CapacityExceeded,
+                    $"the generator is at capacity ({_options.MaxBatchSize} streams decoding, {_options.MaxQueuedRequests} waiting); retry later");
             }
             try
             {

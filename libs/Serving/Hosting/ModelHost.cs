@@ -24,10 +24,10 @@ public interface IVocabularyCatalog
     Task<bool> HasAsync(string version, CancellationToken cancellationToken);
 }
 
-public sealed class ModelNotReadyException(string message) : Exception(message);
+public sealed class ModelNotReadyException(string message) : MeshException(MeshErrorKind.Unavailable, message);
 
 /// <summary>A bundle this service will not serve (its vocabulary is missing, it is corrupt or incompatible).</summary>
-public sealed class ModelRefusedException(string message) : Exception(message);
+public sealed class ModelRefusedException(string message) : MeshException(MeshErrorKind.FailedPrecondition, message);
 
 public sealed record LoadedModel(ModelBundle Bundle, DateTimeOffset LoadedAt)
 {

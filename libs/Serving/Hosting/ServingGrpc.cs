@@ -5,39 +5,14 @@ using LlmMesh.ModelStore;
 
 namespace LlmMesh.Serving.Hosting;
 
-/// <summary>What every serving service's gRPC layer shares: error statuses and model info.</summary>
+/// <summary>What every serving service's gRPC layer shares: model info and loading.</summary>
 public static class ServingGrpc
 {
-    /// <summary>Runs <paramref name="action"/>, turning model and argument errors into precise gRPC statuses.</summary>
-    public static T Guard<T>(Func<T> action)
-    {
-        try
-        {
-            return action();
-        }
-        catch (Exception ex) when (ToRpc(ex) is { } rpc)
-        {
-            throw rpc;
-        }
-    }
-
-    public static async Task<T> GuardAsync<T>(Func<Task<T>> action)
-    {
-        try
-        {
-            return await action();
-        }
-        catch (Exception ex) when (ToRpc(ex) is { } rpc)
-        {
-            throw rpc;
-        }
-    }
-
     /// <summary>GetModelInfo: the current model, described by <paramref name="describe"/>.</summary>
     public static ModelInfo GetModelInfo<TModel>(ModelHost<TModel> host, Func<ModelLease<TModel>, ModelInfo> describe)
         where TModel : IServingModel
     {
-        using var lease = Guard(host.Acquire);
+        using var lease = host.Acquire();
         return describe(lease);
     }
 
@@ -46,7 +21,7 @@ public static class ServingGrpc
         ModelHost<TModel> host, LoadModelRequest request, Func<ModelLease<TModel>, ModelInfo> describe, CancellationToken cancellationToken)
         where TModel : IServingModel
     {
-        await GuardAsync(() => host.LoadAsync(request.BundleVersion.Length == 0 ? null : request.BundleVersion, cancellationToken));
+        await host.LoadAsync(request.BundleVersion.Length == 0 ? null : request.BundleVersion, cancellationToken);
         return GetModelInfo(host, describe);
     }
 
@@ -77,13 +52,4 @@ public static class ServingGrpc
 
     private static SamplingDefaults ToContract(RecommendedSampling sampling) =>
         new() { Temperature = sampling.Temperature, TopP = sampling.TopP, MinP = sampling.MinP, LatentTemperature = sampling.LatentTemperature };
-
-    private static RpcException? ToRpc(Exception ex) => ex switch
-    {
-        ModelNotReadyException => new RpcException(new Status(StatusCode.Unavailable, ex.Message)),
-        ModelRefusedException => new RpcException(new Status(StatusCode.FailedPrecondition, ex.Message)),
-        BundleNotFoundException => new RpcException(new Status(StatusCode.NotFound, ex.Message)),
-        ArgumentException => new RpcException(new Status(StatusCode.InvalidArgument, ex.Message)),
-        _ => null,
-    };
 }

@@ -47,7 +47,7 @@ public sealed class DiscriminatorGrpcService(ModelHost<DiscriminatorModel> host,
         ServingGrpc.LoadModelAsync(host, request, Info, context.CancellationToken);
 
     private Task<ModelLease<DiscriminatorModel>> AcquireAsync(string version, CancellationToken cancellationToken) =>
-        ServingGrpc.GuardAsync(() => host.AcquireAsync(version, cancellationToken));
+        host.AcquireAsync(version, cancellationToken);
 
     private static ModelInfo Info(ModelLease<DiscriminatorModel> lease) =>
         lease.ToModelInfo(lease.Model.VocabularySize, lease.Model.LatentSize, lease.Model.Backend);

@@ -97,5 +97,5 @@ public sealed class Scorer(
         }
     }
 
-    private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
+    private static ArgumentException Invalid(string message) => new(message);
 }

@@ -19,7 +19,7 @@ public sealed class TextEncoder(Tokenizer.TokenizerClient tokenizer)
         {
             if (sentences[i].Length == 0)
             {
-                throw new RpcException(new Status(StatusCode.InvalidArgument, $"texts[{i}] has no tokens"));
+                throw new ArgumentException($"texts[{i}] has no tokens");
             }
         }
         var (mu, logVar) = lease.Model.Encode(sentences);

@@ -34,7 +34,7 @@ public sealed class EncoderGrpcService(
     private async Task<EncodeTextsResponse> EncodeAsync(EncodeTextsRequest request, CancellationToken cancellationToken)
     {
         Validate(request);
-        using var lease = await ServingGrpc.GuardAsync(() => host.AcquireAsync(request.BundleVersion, cancellationToken));
+        using var lease = await host.AcquireAsync(request.BundleVersion, cancellationToken);
         var seed = request.HasSeed ? request.Seed : SplitMixRandom.NewSeed();
         var encoded = await encoder.EncodeAsync(lease, request.Texts, seed, cancellationToken);
         var response = new EncodeTextsResponse { Seed = seed, BundleVersion = lease.Info.Version };
@@ -46,24 +46,22 @@ public sealed class EncoderGrpcService(
     {
         if (request.Texts.Count == 0)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "texts is empty"));
+            throw new ArgumentException("texts is empty");
         }
         if (request.Texts.Count > _limits.MaxTexts)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument,
-                $"texts: {request.Texts.Count} texts exceed the limit of {_limits.MaxTexts} per request (Encoder:MaxTexts)"));
+            throw new ArgumentException($"texts: {request.Texts.Count} texts exceed the limit of {_limits.MaxTexts} per request (Encoder:MaxTexts)");
         }
         for (var i = 0; i < request.Texts.Count; i++)
         {
             var bytes = System.Text.Encoding.UTF8.GetByteCount(request.Texts[i]);
             if (string.IsNullOrWhiteSpace(request.Texts[i]))
             {
-                throw new RpcException(new Status(StatusCode.InvalidArgument, $"texts[{i}] is empty"));
+                throw new ArgumentException($"texts[{i}] is empty");
             }
             if (bytes > _limits.MaxTextBytes)
             {
-                throw new RpcException(new Status(StatusCode.InvalidArgument,
-                    $"texts[{i}]: {bytes} bytes exceed the limit of {_limits.MaxTextBytes} bytes (Encoder:MaxTextBytes)"));
+                throw new ArgumentException($"texts[{i}]: {bytes} bytes exceed the limit of {_limits.MaxTextBytes} bytes (Encoder:MaxTextBytes)");
             }
         }
     }

@@ -36,7 +36,7 @@ public sealed class TokenizerDetokenizer(Tokenizer.TokenizerClient tokenizer, st
         await call.RequestStream.WriteAsync(new DecodeRequest { Ids = { id }, VocabularyVersion = vocabularyVersion }, cancellationToken);
         return await call.ResponseStream.MoveNext(cancellationToken)
             ? call.ResponseStream.Current.Text
-            : throw new RpcException(new Status(StatusCode.Unavailable, "the tokenizer ended DecodeStream early"));
+            : throw new MeshException(MeshErrorKind.Unavailable, "the tokenizer ended DecodeStream early");
     }
 
     public async ValueTask<string> FlushAsync(CancellationToken cancellationToken)

@@ -35,8 +35,8 @@ public sealed class GenerationEngine(
     {
         if (!lease.Model.HasDiscriminator)
         {
-            throw new RpcException(new Status(StatusCode.FailedPrecondition,
-                $"best_of: bundle {lease.Info.Version} has no discriminator to score candidates (train the adversarial phase)"));
+            throw new MeshException(MeshErrorKind.FailedPrecondition,
+                $"best_of: bundle {lease.Info.Version} has no discriminator to score candidates (train the adversarial phase)");
         }
         var started = Stopwatch.GetTimestamp();
         var candidates = new List<List<GenerateResponse>>(request.BestOf);
@@ -206,8 +206,8 @@ public sealed class GenerationEngine(
         var useGenerator = source switch
         {
             LatentSource.Prior => false,
-            LatentSource.Generator when !model.HasLatentGenerator => throw new RpcException(new Status(StatusCode.FailedPrecondition,
-                $"latent_source: bundle {lease.Info.Version} has no latent generator (train the adversarial phase or use the prior)")),
+            LatentSource.Generator when !model.HasLatentGenerator => throw new MeshException(MeshErrorKind.FailedPrecondition,
+                $"latent_source: bundle {lease.Info.Version} has no latent generator (train the adversarial phase or use the prior)"),
             LatentSource.Generator => true,
             _ => model.HasLatentGenerator,
         };
@@ -228,7 +228,7 @@ public sealed class GenerationEngine(
         }, cancellationToken: cancellationToken);
         var code = response.Codes.Count == 1
             ? response.Codes[0]
-            : throw new RpcException(new Status(StatusCode.Internal, "the encoder returned no code for the prompt"));
+            : throw new MeshException(MeshErrorKind.Internal, "the encoder returned no code for the prompt");
         return (LatentSampler.Vary(code.Mu.ToArray(), code.Z.ToArray(), request.Variation), code.Tokens, "prompt");
     }
 

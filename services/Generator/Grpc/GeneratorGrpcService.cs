@@ -15,10 +15,10 @@ public sealed class GeneratorGrpcService(
     public override async Task Generate(GenerateRequest request, IServerStreamWriter<GenerateResponse> responseStream, ServerCallContext context)
     {
         // Bad input is refused before a model is needed; unset sampling settings are the model's own.
-        ServingGrpc.Guard(() => GenerationRequest.From(request, options.Value, RecommendedSampling.Plain));
+        GenerationRequest.From(request, options.Value, RecommendedSampling.Plain);
         // The stream keeps the model it started with, whatever is loaded meanwhile.
-        using var lease = ServingGrpc.Guard(host.Acquire);
-        var generation = ServingGrpc.Guard(() => GenerationRequest.From(request, options.Value, lease.Model.Sampling));
+        using var lease = host.Acquire();
+        var generation = GenerationRequest.From(request, options.Value, lease.Model.Sampling);
         var chunks = Channel.CreateBounded<GenerateResponse>(new BoundedChannelOptions(options.Value.StreamBuffer)
         {
             SingleReader = true,

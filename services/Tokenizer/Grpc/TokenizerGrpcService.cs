@@ -83,15 +83,14 @@ public sealed class TokenizerGrpcService(
                 corpusBytes += Encoding.UTF8.GetByteCount(line);
                 if (corpusBytes > _limits.MaxTrainingCorpusBytes)
                 {
-                    throw new RpcException(new Status(StatusCode.ResourceExhausted,
-                        $"the training corpus exceeds the limit of {_limits.MaxTrainingCorpusBytes} bytes (Tokenizer:MaxTrainingCorpusBytes)"));
+                    throw new MeshException(MeshErrorKind.CapacityExceeded, $"the training corpus exceeds the limit of {_limits.MaxTrainingCorpusBytes} bytes (Tokenizer:MaxTrainingCorpusBytes)");
                 }
                 trainer!.AddLine(line);
             }
         }
         if (trainer is null || trainer.Lines == 0)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "lines: the training corpus is empty"));
+            throw new ArgumentException("lines: the training corpus is empty");
         }
 
         var result = await training.TrainAsync(trainer, activate, context.CancellationToken);
@@ -134,8 +133,7 @@ public sealed class TokenizerGrpcService(
         var bytes = Encoding.UTF8.GetByteCount(request.Text);
         if (bytes > _limits.MaxTextBytes)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument,
-                $"text: {bytes} bytes exceeds the limit of {_limits.MaxTextBytes} bytes (Tokenizer:MaxTextBytes)"));
+            throw new ArgumentException($"text: {bytes} bytes exceeds the limit of {_limits.MaxTextBytes} bytes (Tokenizer:MaxTextBytes)");
         }
         var tokenizer = Resolve(request.VocabularyVersion);
         var response = new EncodeResponse { VocabularyVersion = tokenizer.Version };
@@ -155,57 +153,29 @@ public sealed class TokenizerGrpcService(
     {
         if (ids.Count > _limits.MaxIdsPerRequest)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument,
-                $"ids: {ids.Count} ids exceed the limit of {_limits.MaxIdsPerRequest} per request (Tokenizer:MaxIdsPerRequest)"));
+            throw new ArgumentException($"ids: {ids.Count} ids exceed the limit of {_limits.MaxIdsPerRequest} per request (Tokenizer:MaxIdsPerRequest)");
         }
         var span = ids.ToArray().AsSpan();
         var invalid = tokenizer.IndexOfInvalidId(span);
         if (invalid >= 0)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument,
-                $"ids[{invalid}] = {span[invalid]} is not a token id of vocabulary {tokenizer.Version} (valid ids: 0..{tokenizer.VocabularySize - 1})"));
+            throw new ArgumentException($"ids[{invalid}] = {span[invalid]} is not a token id of vocabulary {tokenizer.Version} (valid ids: 0..{tokenizer.VocabularySize - 1})");
         }
         return span;
     }
 
-    private BpeTrainer CreateTrainer(int vocabularySize, int minFrequency)
+    private BpeTrainer CreateTrainer(int vocabularySize, int minFrequency) => new(new BpeTrainingOptions
     {
-        try
-        {
-            return new BpeTrainer(new BpeTrainingOptions
-            {
-                VocabularySize = vocabularySize == 0 ? _limits.VocabularySize : vocabularySize,
-                MinFrequency = minFrequency == 0 ? _limits.MinFrequency : minFrequency,
-            });
-        }
-        catch (ArgumentException ex)
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, ex.Message));
-        }
-    }
+        VocabularySize = vocabularySize == 0 ? _limits.VocabularySize : vocabularySize,
+        MinFrequency = minFrequency == 0 ? _limits.MinFrequency : minFrequency,
+    });
 
     private ByteLevelBpeTokenizer Resolve(string version)
     {
         if (version.Length > 0 && !VocabularyStore.IsValidVersion(version))
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument,
-                $"vocabulary_version '{version}' is not a vocabulary version (16 hex digits); leave it empty for the active one"));
+            throw new ArgumentException($"vocabulary_version '{version}' is not a vocabulary version (16 hex digits); leave it empty for the active one");
         }
-        try
-        {
-            return registry.Resolve(version);
-        }
-        catch (VocabularyNotFoundException ex)
-        {
-            throw new RpcException(new Status(StatusCode.NotFound, ex.Message));
-        }
-        catch (VocabularyNotReadyException ex)
-        {
-            throw new RpcException(new Status(StatusCode.Unavailable, $"the tokenizer is not ready: {ex.Message}"));
-        }
-        catch (InvalidDataException ex)
-        {
-            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"vocabulary {version} cannot be loaded: {ex.Message}"));
-        }
+        return registry.Resolve(version);
     }
 }

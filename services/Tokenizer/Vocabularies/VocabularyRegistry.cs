@@ -4,9 +4,13 @@ using LlmMesh.Tokenization;
 namespace LlmMesh.Tokenizer.Vocabularies;
 
 public sealed class VocabularyNotFoundException(string version, IReadOnlyList<string> available)
-    : Exception($"vocabulary version '{version}' was not found; available: {(available.Count == 0 ? "none" : string.Join(", ", available))}");
+    : MeshException(MeshErrorKind.NotFound,
+        $"vocabulary version '{version}' was not found; available: {(available.Count == 0 ? "none" : string.Join(", ", available))}");
 
-public sealed class VocabularyNotReadyException(string reason) : Exception(reason);
+public sealed class VocabularyNotReadyException(string reason) : MeshException(MeshErrorKind.Unavailable, $"the tokenizer is not ready: {reason}");
+
+public sealed class VocabularyUnreadableException(string version, InvalidDataException problem)
+    : MeshException(MeshErrorKind.FailedPrecondition, $"vocabulary {version} cannot be loaded: {problem.Message}", problem);
 
 /// <summary>
 /// The vocabularies this service can serve: the active one, loaded and warmed before the
@@ -32,14 +36,20 @@ public sealed class VocabularyRegistry(VocabularyStore store)
     {
         if (string.IsNullOrEmpty(version))
         {
-            var active = _activeVersion ?? throw new VocabularyNotReadyException(_status);
-            return Get(active);
+            version = _activeVersion ?? throw new VocabularyNotReadyException(_status);
         }
-        if (!store.Contains(version))
+        else if (!store.Contains(version))
         {
             throw new VocabularyNotFoundException(version, store.ListVersions());
         }
-        return Get(version);
+        try
+        {
+            return Get(version);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new VocabularyUnreadableException(version, ex);
+        }
     }
 
     /// <summary>Loads, warms and activates a stored version; the ACTIVE marker is updated when <paramref name="persist"/>.</summary>

@@ -11,7 +11,7 @@ public sealed class TrainerGrpcService(RunCoordinator coordinator) : TrainerBase
 
     public override async Task StartRun(StartRunRequest request, IServerStreamWriter<RunProgress> responseStream, ServerCallContext context)
     {
-        var run = Guard(() => coordinator.Start(RunSettings.FromRequest(request)));
+        var run = coordinator.Start(RunSettings.FromRequest(request));
         await StreamAsync(run, responseStream, context.CancellationToken);
     }
 
@@ -25,7 +25,7 @@ public sealed class TrainerGrpcService(RunCoordinator coordinator) : TrainerBase
     {
         if (request.Limit < 0)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"limit must not be negative, not {request.Limit}"));
+            throw new ArgumentException($"limit must not be negative, not {request.Limit}");
         }
         var response = new ListRunsResponse();
         response.Runs.AddRange(coordinator.List(request.Limit == 0 ? DefaultListLimit : request.Limit).Select(r => r.ToInfo()));
@@ -35,7 +35,7 @@ public sealed class TrainerGrpcService(RunCoordinator coordinator) : TrainerBase
     public override Task<RunInfo> CancelRun(CancelRunRequest request, ServerCallContext context)
     {
         RequireRunId(request.RunId);
-        return Task.FromResult(Guard(() => coordinator.Cancel(request.RunId)).ToInfo());
+        return Task.FromResult(coordinator.Cancel(request.RunId).ToInfo());
     }
 
     private static async Task StreamAsync(TrainingRun run, IServerStreamWriter<RunProgress> responseStream, CancellationToken cancellationToken)
@@ -57,50 +57,18 @@ public sealed class TrainerGrpcService(RunCoordinator coordinator) : TrainerBase
     private TrainingRun FindRun(string runId)
     {
         RequireRunId(runId);
-        return Guard(() => coordinator.Find(runId));
+        return coordinator.Find(runId);
     }
 
     private static void RequireRunId(string runId)
     {
         if (string.IsNullOrEmpty(runId))
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "run_id is empty"));
+            throw new ArgumentException("run_id is empty");
         }
         if (!RunRepository.IsValidRunId(runId))
         {
-            throw new RpcException(new Status(StatusCode.NotFound, $"run '{runId}' was not found (run ids are 12 hex digits)"));
-        }
-    }
-
-    private static T Guard<T>(Func<T> action)
-    {
-        try
-        {
-            return action();
-        }
-        catch (ArgumentException ex)
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, ex.Message));
-        }
-        catch (CorpusNotFoundException ex)
-        {
-            throw new RpcException(new Status(StatusCode.NotFound, ex.Message));
-        }
-        catch (RunNotFoundException ex)
-        {
-            throw new RpcException(new Status(StatusCode.NotFound, ex.Message));
-        }
-        catch (RunConflictException ex)
-        {
-            throw new RpcException(new Status(StatusCode.FailedPrecondition, ex.Message));
-        }
-        catch (LlmMesh.ModelStore.BundleNotFoundException ex)
-        {
-            throw new RpcException(new Status(StatusCode.NotFound, $"start_from_bundle: {ex.Message}"));
-        }
-        catch (LlmMesh.ModelStore.BundleException ex)
-        {
-            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"start_from_bundle: {ex.Message}"));
+            throw new MeshException(MeshErrorKind.NotFound, $"run '{runId}' was not found (run ids are 12 hex digits)");
         }
     }
 }

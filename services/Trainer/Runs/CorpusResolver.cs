@@ -2,7 +2,7 @@ using System.Text.RegularExpressions;
 
 namespace LlmMesh.Trainer.Runs;
 
-public sealed class CorpusNotFoundException(string message) : Exception(message);
+public sealed class CorpusNotFoundException(string message) : MeshException(MeshErrorKind.NotFound, message);
 
 /// <summary>
 /// Finds a corpus inside the data folder: a name ("coco" -> coco/train.txt) or a relative path

@@ -1,8 +1,8 @@
 namespace LlmMesh.Trainer.Runs;
 
-public sealed class RunConflictException(string message) : Exception(message);
+public sealed class RunConflictException(string message) : MeshException(MeshErrorKind.FailedPrecondition, message);
 
-public sealed class RunNotFoundException(string runId) : Exception($"run '{runId}' was not found");
+public sealed class RunNotFoundException(string runId) : MeshException(MeshErrorKind.NotFound, $"run '{runId}' was not found");
 
 /// <summary>
 /// Starts, cancels, finds and resumes runs. One run trains at a time; starting another while one
@@ -38,8 +38,15 @@ public sealed class RunCoordinator(
         corpora.Resolve(settings.Corpus);
         if (settings.StartFromBundle.Length > 0)
         {
-            // Throws BundleNotFoundException, or a corrupt / incompatible (no VAE) error.
-            bundles.Open(settings.StartFromBundle, LlmMesh.Model.VaeBundle.KindsWithVae);
+            try
+            {
+                bundles.Open(settings.StartFromBundle, LlmMesh.Model.VaeBundle.KindsWithVae);
+            }
+            catch (LlmMesh.ModelStore.BundleException ex)
+            {
+                // Not found, or corrupt / incompatible (no VAE): named after the request's field.
+                throw new MeshException(ex.Kind, $"start_from_bundle: {ex.Message}", ex);
+            }
         }
         var now = DateTimeOffset.UtcNow;
         var record = new RunRecord { RunId = RunRepository.NewRunId(), Settings = settings, CreatedAt = now, UpdatedAt = now };
