@@ -3,6 +3,7 @@ using LlmMesh.Generator.Generation;
 using LlmMesh.Model;
 using LlmMesh.ModelStore;
 using LlmMesh.Serving.Onnx;
+using LlmMesh.Serving.Torch;
 
 namespace LlmMesh.Bench.InProcess;
 
@@ -32,11 +33,11 @@ public class DecodeStepBenchmark
         TorchSharp.torch.set_num_threads(1);
         var directory = new DirectoryInfo(Environment.GetEnvironmentVariable(BundleVariable) ?? throw new InvalidOperationException($"{BundleVariable} is not set"));
         var bundle = new ModelBundleStore(directory.Parent!.Parent!.FullName).Open(directory.Name, VaeBundle.KindsWithVae);
-        _vae = VaeBundle.Load(bundle);
+        _vae = BundleModules.LoadVae(bundle);
         _onnxDirectory = Directory.CreateTempSubdirectory("llmmesh-bench-onnx-").FullName;
         OnnxExport.WriteVae(_vae, _onnxDirectory);
         _torch = new TorchDecoderStep(_vae);
-        _onnx = new OnnxDecoderStep(Path.Combine(_onnxDirectory, OnnxExport.DecoderStepFile), Path.Combine(_onnxDirectory, OnnxExport.DecoderInitFile), threads: 1);
+        _onnx = new OnnxDecoderStep(Path.Combine(_onnxDirectory, OnnxGraphs.DecoderStepFile), Path.Combine(_onnxDirectory, OnnxGraphs.DecoderInitFile), threads: 1);
 
         var random = new Random(1);
         _tokens = Enumerable.Range(0, Batch).Select(_ => random.Next(4, _vae.Config.VocabularySize)).ToArray();

@@ -13,6 +13,7 @@ using LlmMesh.Serving.Batching;
 using LlmMesh.Serving.Hosting;
 using LlmMesh.Tokenization;
 using Microsoft.Extensions.Logging.Abstractions;
+using LlmMesh.Serving.Torch;
 
 namespace LlmMesh.Bench.InProcess;
 
@@ -30,7 +31,7 @@ public static class InProcessLoop
             NullLogger<ModelHost<GeneratorModel>>.Instance);
         await host.LoadAsync(directory.Name, CancellationToken.None);
         using var nowhere = GrpcChannel.ForAddress("http://127.0.0.1:9");
-        var options = new GeneratorOptions { Backend = backend };
+        var options = new GeneratorOptions();
         var engine = new GenerationEngine(new LlmMesh.Contracts.V1.Encoder.EncoderClient(nowhere), new Tokenizer.TokenizerClient(nowhere),
             new LlmMesh.Contracts.V1.Discriminator.DiscriminatorClient(nowhere), new GenerationTelemetry(new PlainMeterFactory()),
             Microsoft.Extensions.Options.Options.Create(options));
@@ -111,7 +112,7 @@ public static class InProcessLoop
         {
             var vocabularies = new VocabularyStore(storeRoot);
             var version = bundle.Manifest.TokenizerVersion;
-            return GeneratorModel.Load(bundle, vocabularies.Contains(version) ? vocabularies.Load(version) : null, backend, threads: 1, new BatchingOptions());
+            return GeneratorModel.Load(bundle, vocabularies.Contains(version) ? vocabularies.Load(version) : null, ModelBackends.Create(new BackendOptions { Backend = backend }), new BatchingOptions());
         }
     }
 

@@ -31,7 +31,7 @@ public static class AraeEvaluation
         CancellationToken cancellationToken = default)
     {
         using var random = new Generator(0, CPU);
-        random.manual_seed(Seeds.Derive(seed, stream: 30, index: 0));
+        random.manual_seed(Seeds.Derive(seed, SeedStream.AdversarialEvaluation, index: 0));
         var metrics = new Dictionary<string, double>();
 
         // Text discriminator: real training sentences against shuffled, generated and corrupted ones.
@@ -164,7 +164,7 @@ public static class AraeEvaluation
     /// <summary>Sentences with two adjacent tokens swapped: locally ungrammatical negatives.</summary>
     private static int[][] Corrupt(IReadOnlyList<int[]> sentences, int count, long seed)
     {
-        var random = new Random(Seeds.DeriveInt(seed, stream: 31, index: 0));
+        var random = new Random(Seeds.DeriveInt(seed, SeedStream.CorruptedNegatives, index: 0));
         var candidates = sentences.Where(s => s.Length >= 3).ToArray();
         return Enumerable.Range(0, Math.Min(count, candidates.Length)).Select(_ =>
         {

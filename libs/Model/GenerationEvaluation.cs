@@ -81,7 +81,7 @@ public static class GenerationEvaluation
         IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
-        using var random = new Generator(0, CPU).manual_seed(Seeds.Derive(options.Seed, stream: 50, index: 0));
+        using var random = new Generator(0, CPU).manual_seed(Seeds.Derive(options.Seed, SeedStream.Samples, index: 0));
         var samples = new List<int[]>(options.Samples);
         while (samples.Count < options.Samples)
         {
@@ -118,7 +118,7 @@ public static class GenerationEvaluation
     {
         var metrics = VaeEvaluation.Evaluate(vae, heldOut, 256, seed);
         var nonEmpty = heldOut.Where(s => s.Length > 0).ToArray();
-        using var random = new Generator(0, CPU).manual_seed(Seeds.Derive(seed, stream: 51, index: 0));
+        using var random = new Generator(0, CPU).manual_seed(Seeds.Derive(seed, SeedStream.PromptSamples, index: 0));
         var reconstructions = new List<int[]>();
         var related = new List<int[]>();
         foreach (var batch in nonEmpty.Chunk(BatchSize))

@@ -4,22 +4,6 @@ using static TorchSharp.torch;
 
 namespace LlmMesh.Model;
 
-/// <summary>The latent GAN of an ARAE-style model; stored in bundles.</summary>
-public sealed record LatentGanConfig
-{
-    public required int LatentSize { get; init; }
-    public int NoiseSize { get; init; } = 32;
-    public int HiddenSize { get; init; } = 256;
-
-    public void Validate()
-    {
-        if (LatentSize is <= 0 or > 1024 || NoiseSize is <= 0 or > 1024 || HiddenSize is <= 0 or > 8192)
-        {
-            throw new ArgumentException("latent GAN sizes are out of range");
-        }
-    }
-}
-
 /// <summary>G(noise) -> z: an MLP that learns to produce codes like the encoder's.</summary>
 public sealed class LatentGenerator : nn.Module<Tensor, Tensor>
 {

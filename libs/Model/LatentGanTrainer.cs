@@ -85,7 +85,7 @@ public sealed class LatentGanTrainer : IDisposable
             options.BatchSize, vae.Config);
         LatentGenerator = new LatentGenerator(config);
         Critic = new LatentCritic(config);
-        _random.manual_seed(Seeds.Derive(options.Seed, stream: 10, index: 0));
+        _random.manual_seed(Seeds.Derive(options.Seed, SeedStream.GanWeights, index: 0));
         LatentGenerator.ResetParameters(_random);
         Critic.ResetParameters(_random);
         // Adam betas (0.5, 0.9) as in the WGAN-GP paper.
@@ -116,7 +116,7 @@ public sealed class LatentGanTrainer : IDisposable
         }
         var started = Stopwatch.GetTimestamp();
         var step = Position.Step;
-        _random.manual_seed(Seeds.Derive(_options.Seed, stream: 11, step));
+        _random.manual_seed(Seeds.Derive(_options.Seed, SeedStream.GanStep, step));
         Critic.train();
         LatentGenerator.train();
         double criticLoss = 0, wasserstein = 0, penalty = 0, generatorLoss;

@@ -7,29 +7,23 @@ namespace LlmMesh.Model;
 
 /// <summary>
 /// Exports bundle models to ONNX. The decoder is built from basic operators in PyTorch's GRU gate
-/// order (r, z, n): <see cref="DecoderStepFile"/> maps (token [B], state [B, H], z [B, L]) to
-/// (logits [B, V], next_state [B, H]); <see cref="DecoderInitFile"/> maps z [B, L] to the initial
-/// state [B, H]. Sentence readers (<see cref="EncoderFile"/>, <see cref="TextDiscriminatorFile"/>)
+/// order (r, z, n): <see cref="OnnxGraphs.DecoderStepFile"/> maps (token [B], state [B, H], z [B, L]) to
+/// (logits [B, V], next_state [B, H]); <see cref="OnnxGraphs.DecoderInitFile"/> maps z [B, L] to the initial
+/// state [B, H]. Sentence readers (<see cref="OnnxGraphs.EncoderFile"/>, <see cref="OnnxGraphs.TextDiscriminatorFile"/>)
 /// map right-padded tokens [B, T] (int64) and lengths [B] (int32) through ONNX's bidirectional GRU
 /// with sequence lengths, as PyTorch's packed sequences. A plain language model exports with its z
 /// weights zeroed (z is ignored) and an encoder that returns the prior (mu = logvar = 0).
 /// </summary>
 public static class OnnxExport
 {
-    public const string DecoderStepFile = "decoder-step.onnx";
-    public const string DecoderInitFile = "decoder-init.onnx";
-    public const string EncoderFile = "encoder.onnx";
-    public const string LatentGeneratorFile = "latent-generator.onnx";
-    public const string CriticFile = "latent-critic.onnx";
-    public const string TextDiscriminatorFile = "text-discriminator.onnx";
     private const string Producer = "LlmMesh";
 
     /// <summary>Writes the VAE's decoder step, decoder init and encoder graphs.</summary>
     public static void WriteVae(SentenceVae vae, string directory)
     {
-        File.WriteAllBytes(Path.Combine(directory, DecoderStepFile), DecoderStep(vae));
-        File.WriteAllBytes(Path.Combine(directory, DecoderInitFile), DecoderInit(vae));
-        File.WriteAllBytes(Path.Combine(directory, EncoderFile), Encoder(vae));
+        File.WriteAllBytes(Path.Combine(directory, OnnxGraphs.DecoderStepFile), DecoderStep(vae));
+        File.WriteAllBytes(Path.Combine(directory, OnnxGraphs.DecoderInitFile), DecoderInit(vae));
+        File.WriteAllBytes(Path.Combine(directory, OnnxGraphs.EncoderFile), Encoder(vae));
     }
 
     /// <summary>(tokens [B, T], lengths [B]) -> (mu [B, L], logvar [B, L]).</summary>
@@ -68,7 +62,7 @@ public static class OnnxExport
             .Node("Gemm", ["summary", "w_out", "b_out"], ["logit"], OnnxGraph.Int("transB", 1))
             .Output("logit", 1)
             .ToBytes(Producer);
-        File.WriteAllBytes(Path.Combine(directory, TextDiscriminatorFile), bytes);
+        File.WriteAllBytes(Path.Combine(directory, OnnxGraphs.TextDiscriminatorFile), bytes);
     }
 
     /// <summary>The latent critic: z [B, L] -> score [B, 1] (Gemm, LeakyRelu, Gemm, LeakyRelu, Gemm).</summary>
@@ -76,7 +70,7 @@ public static class OnnxExport
     {
         var config = critic.Config;
         var bytes = Perceptron("latent_critic", critic, ("z", config.LatentSize), config.HiddenSize, ("score", 1), "LeakyRelu", OnnxGraph.Float("alpha", 0.2f));
-        File.WriteAllBytes(Path.Combine(directory, CriticFile), bytes);
+        File.WriteAllBytes(Path.Combine(directory, OnnxGraphs.CriticFile), bytes);
     }
 
     /// <summary>
@@ -180,7 +174,7 @@ public static class OnnxExport
     {
         var config = generator.Config;
         var bytes = Perceptron("latent_generator", generator, ("noise", config.NoiseSize), config.HiddenSize, ("z", config.LatentSize), "Relu");
-        File.WriteAllBytes(Path.Combine(directory, LatentGeneratorFile), bytes);
+        File.WriteAllBytes(Path.Combine(directory, OnnxGraphs.LatentGeneratorFile), bytes);
     }
 
     /// <summary>The three linear layers "input", "hidden" and "output" of a module with an activation after the first two.</summary>

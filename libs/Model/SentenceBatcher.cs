@@ -54,7 +54,7 @@ public sealed class SentenceBatcher
     /// <summary>The sentence indices of every batch of an epoch, in training order.</summary>
     public int[][] EpochPlan(long seed, int epoch)
     {
-        var random = new Random(Seeds.DeriveInt(seed, stream: 1, epoch));
+        var random = new Random(Seeds.DeriveInt(seed, SeedStream.BatchOrder, epoch));
         var tieBreak = Enumerable.Range(0, _sentences.Count).Select(_ => random.Next()).ToArray();
         var byLength = Enumerable.Range(0, _sentences.Count)
             .OrderBy(i => _sentences[i].Length)

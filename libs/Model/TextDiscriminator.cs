@@ -4,14 +4,6 @@ using static TorchSharp.torch;
 
 namespace LlmMesh.Model;
 
-public sealed record TextDiscriminatorConfig
-{
-    public required int VocabularySize { get; init; }
-    public int EmbeddingSize { get; init; } = 64;
-    public int HiddenSize { get; init; } = 128;
-    public int PadId { get; init; }
-}
-
 /// <summary>
 /// A token-level fluency classifier: embedding + bidirectional GRU -> logit that the sentence is
 /// real text (trained against word-shuffled, corrupted and generated sentences). The latent
@@ -66,7 +58,7 @@ public static class TextDiscriminatorTraining
     {
         using var random = new Generator(0, CPU);
         var model = new TextDiscriminator(config);
-        model.ResetParameters(random.manual_seed(Seeds.Derive(seed, stream: 20, index: 0)));
+        model.ResetParameters(random.manual_seed(Seeds.Derive(seed, SeedStream.TextDiscriminatorWeights, index: 0)));
         using var optimizer = optim.Adam(model.parameters(), lr: learningRate);
         var sentences = real.Concat(negatives).ToArray();
         var labels = real.Select(_ => 1f).Concat(negatives.Select(_ => 0f)).ToArray();

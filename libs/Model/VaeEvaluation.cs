@@ -11,7 +11,7 @@ public static class VaeEvaluation
         var batcher = new SentenceBatcher(sentences, batchSize, config);
         model.eval();
         using var inference = inference_mode();
-        using var generator = new Generator(0, CPU).manual_seed(Seeds.Derive(seed, stream: 3, index: 0));
+        using var generator = new Generator(0, CPU).manual_seed(Seeds.Derive(seed, SeedStream.VaeEvaluation, index: 0));
         double recon = 0, kl = 0, correct = 0, greedyCorrect = 0;
         long tokens = 0;
         var means = new List<float[]>();

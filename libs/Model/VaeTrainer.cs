@@ -50,7 +50,7 @@ public sealed class VaeTrainer : IDisposable
         options.Validate();
         _options = options;
         Model = new SentenceVae(config);
-        Model.ResetParameters(_generator.manual_seed(Seeds.Derive(options.Seed, stream: 0, index: 0)));
+        Model.ResetParameters(_generator.manual_seed(Seeds.Derive(options.Seed, SeedStream.VaeWeights, index: 0)));
         _optimizer = optim.Adam(Model.parameters(), lr: options.LearningRate);
         _batcher = new SentenceBatcher(Truncate(trainingSentences, options.MaxSentenceTokens), options.BatchSize, config);
         TotalSteps = StepsFor(options, _batcher.SentenceCount);
@@ -84,7 +84,7 @@ public sealed class VaeTrainer : IDisposable
         var (step, epoch, batchIndex) = Position;
         var beta = KlAnnealing.Weight(_options, step, TotalSteps);
         Model.train();
-        _generator.manual_seed(Seeds.Derive(_options.Seed, stream: 2, step));
+        _generator.manual_seed(Seeds.Derive(_options.Seed, SeedStream.VaeStep, step));
         using var batch = _batcher.Build(_epochPlan[batchIndex]);
         double recon, kl, loss;
         using (var scope = NewDisposeScope())

@@ -28,6 +28,27 @@ public sealed class AppHostModelTests
     }
 
     [Fact]
+    public async Task Serving_services_run_on_the_backend_their_options_default_to()
+    {
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LlmMesh_AppHost>(
+            ["--LlmMesh:Broker:Mode=Executable"], (options, _) => options.DisableDashboard = true);
+        await using var app = await builder.BuildAsync();
+        var model = app.Services.GetRequiredService<DistributedApplicationModel>();
+        var expected = new LlmMesh.Serving.Backends.BackendOptions().Backend.ToString();
+
+        foreach (var (name, section) in new[] { ("encoder", "Encoder"), ("generator", "Generator"), ("discriminator", "Discriminator") })
+        {
+            var service = Assert.Single(model.Resources.OfType<ProjectResource>(), r => r.Name == name);
+            var environment = new EnvironmentCallbackContext(app.Services.GetRequiredService<DistributedApplicationExecutionContext>(), service, []);
+            foreach (var callback in service.Annotations.OfType<EnvironmentCallbackAnnotation>())
+            {
+                await callback.Callback(environment);
+            }
+            Assert.Equal(expected, environment.EnvironmentVariables[$"{section}__Backend"]);
+        }
+    }
+
+    [Fact]
     public async Task An_external_broker_is_taken_from_the_connection_string()
     {
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LlmMesh_AppHost>(

@@ -18,7 +18,7 @@ public sealed class ModelBundleTests : IDisposable
         var published = Publish(model);
 
         var opened = _store.Open(published.Version, VaeBundle.Kind);
-        using var loaded = VaeBundle.Load(opened);
+        using var loaded = BundleModules.LoadVae(opened);
 
         Assert.Equal(TinyData.Weights(model), TinyData.Weights(loaded));
         Assert.Equal(TinyData.Config, loaded.Config);
@@ -30,8 +30,8 @@ public sealed class ModelBundleTests : IDisposable
         Assert.Contains(VaeBundle.WeightsFile, opened.Manifest.Files.Keys);
         Assert.Matches("^[0-9a-f]{64}$", opened.Manifest.Files[VaeBundle.WeightsFile].Sha256);
         // The decoder is also published as ONNX graphs, checksummed like the weights.
-        Assert.Contains(OnnxExport.DecoderStepFile, opened.Manifest.Files.Keys);
-        Assert.Contains(OnnxExport.DecoderInitFile, opened.Manifest.Files.Keys);
+        Assert.Contains(OnnxGraphs.DecoderStepFile, opened.Manifest.Files.Keys);
+        Assert.Contains(OnnxGraphs.DecoderInitFile, opened.Manifest.Files.Keys);
         Assert.Equal([published.Version], _store.ListVersions());
         Assert.Equal(published.Version, _store.LatestVersion());
     }
@@ -117,7 +117,7 @@ public sealed class ModelBundleTests : IDisposable
         };
         var bundle = _store.Publish(manifest, directory => model.save(Path.Combine(directory, VaeBundle.WeightsFile)));
 
-        Assert.Throws<BundleIncompatibleException>(() => VaeBundle.Load(_store.Open(bundle.Version, VaeBundle.Kind)));
+        Assert.Throws<BundleIncompatibleException>(() => BundleModules.LoadVae(_store.Open(bundle.Version, VaeBundle.Kind)));
     }
 
     [Theory]
@@ -163,7 +163,7 @@ public sealed class ModelBundleTests : IDisposable
 
     private ModelBundle Publish(SentenceVae model, TimeProvider? clock = null) =>
         clock is null
-            ? VaeBundle.Publish(_store, model, TinyData.Options() with { WordDropout = 0.3 }, "run123", "corpus-sha", "vocab0123456789a",
+            ? BundleWriter.PublishVae(_store, model, TinyData.Options() with { WordDropout = 0.3 }, "run123", "corpus-sha", "vocab0123456789a",
                 new Dictionary<string, double> { ["validation_nll_per_token"] = 3.25 }, new JsonObject { ["corpus"] = "coco" })
             : _store.Publish(new BundleManifest { Kind = VaeBundle.Kind, RunId = "run123", CorpusSha256 = "c", TokenizerVersion = "v" },
                 directory => model.save(Path.Combine(directory, VaeBundle.WeightsFile)), clock);

@@ -3,6 +3,7 @@ using Grpc.Core;
 using LlmMesh.Generator.Generation;
 using LlmMesh.Model;
 using LlmMesh.Serving.Batching;
+using LlmMesh.Serving.Torch;
 
 namespace LlmMesh.Serving.Tests;
 
@@ -130,7 +131,7 @@ public sealed class TorchDecoderStepTests(TinyBundleFixture fixture) : IClassFix
     [Fact]
     public void A_batched_step_gives_each_row_what_a_step_of_its_own_gives()
     {
-        using var vae = VaeBundle.Load(fixture.Bundle.Bundle);
+        using var vae = BundleModules.LoadVae(fixture.Bundle.Bundle);
         var step = new TorchDecoderStep(vae);
         var random = new Random(3);
         const int count = 5;

@@ -2,6 +2,7 @@ using LlmMesh.Serving.Backends;
 using LlmMesh.Generator.Generation;
 using LlmMesh.Model;
 using LlmMesh.Serving.Onnx;
+using LlmMesh.Serving.Torch;
 
 namespace LlmMesh.Serving.Tests;
 
@@ -17,7 +18,7 @@ public sealed class OnnxDecoderStepTests(TinyBundleFixture fixture) : IClassFixt
     [InlineData("tied embeddings")]
     public void The_exported_decoder_on_onnx_runtime_agrees_with_torch_within_1e_4(string kind)
     {
-        using var trained = VaeBundle.Load(fixture.Bundle.Bundle);
+        using var trained = BundleModules.LoadVae(fixture.Bundle.Bundle);
         using var vae = kind switch
         {
             "plain language model" => new SentenceVae(trained.Config with { UsesLatent = false }),
@@ -37,7 +38,7 @@ public sealed class OnnxDecoderStepTests(TinyBundleFixture fixture) : IClassFixt
         }
         OnnxExport.WriteVae(model, _directory);
         var torch = new TorchDecoderStep(model); // not disposed: the test disposes the models
-        using var onnx = new OnnxDecoderStep(Path.Combine(_directory, OnnxExport.DecoderStepFile), Path.Combine(_directory, OnnxExport.DecoderInitFile), threads: 1);
+        using var onnx = new OnnxDecoderStep(Path.Combine(_directory, OnnxGraphs.DecoderStepFile), Path.Combine(_directory, OnnxGraphs.DecoderInitFile), threads: 1);
         Assert.Equal((torch.LatentSize, torch.StateSize, torch.VocabularySize), (onnx.LatentSize, onnx.StateSize, onnx.VocabularySize));
 
         const int count = 4;
@@ -78,8 +79,8 @@ public sealed class OnnxDecoderStepTests(TinyBundleFixture fixture) : IClassFixt
     public void The_exported_latent_generator_agrees_with_torch()
     {
         var arae = fixture.Bundle.PublishArae(seed: 9);
-        using var torch = new TorchLatentGenerator(AraeBundle.LoadLatentGenerator(arae));
-        using var onnx = new OnnxLatentGenerator(arae.PathOf(OnnxExport.LatentGeneratorFile), threads: 1);
+        using var torch = new TorchLatentGenerator(BundleModules.LoadLatentGenerator(arae));
+        using var onnx = new OnnxLatentGenerator(arae.PathOf(OnnxGraphs.LatentGeneratorFile), threads: 1);
         var random = new Random(4);
         for (var i = 0; i < 5; i++)
         {
@@ -97,9 +98,9 @@ public sealed class OnnxDecoderStepTests(TinyBundleFixture fixture) : IClassFixt
             directory => File.Copy(source.PathOf(VaeBundle.WeightsFile), Path.Combine(directory, VaeBundle.WeightsFile)));
         var opened = store.Open(bare.Version, VaeBundle.Kind);
         var error = Assert.Throws<LlmMesh.ModelStore.BundleIncompatibleException>(() =>
-            GeneratorModel.Load(opened, null, ModelBackend.Onnx, threads: 1, new LlmMesh.Serving.Batching.BatchingOptions()));
+            GeneratorModel.Load(opened, null, ModelBackends.Create(new BackendOptions { Backend = ModelBackend.Onnx }), new LlmMesh.Serving.Batching.BatchingOptions()));
         Assert.Contains("Torch backend", error.Message);
-        using var torch = GeneratorModel.Load(opened, null, ModelBackend.Torch, threads: 1, new LlmMesh.Serving.Batching.BatchingOptions());
+        using var torch = GeneratorModel.Load(opened, null, ModelBackends.Create(new BackendOptions { Backend = ModelBackend.Torch }), new LlmMesh.Serving.Batching.BatchingOptions());
         Assert.Equal(ModelBackend.Torch, torch.Backend);
     }
 }

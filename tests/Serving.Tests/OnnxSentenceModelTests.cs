@@ -19,12 +19,12 @@ public sealed class OnnxSentenceModelTests(TinyBundleFixture fixture) : IClassFi
     [InlineData(false)]
     public void The_exported_encoder_agrees_with_torch_within_1e_4(bool usesLatent)
     {
-        using var trained = VaeBundle.Load(fixture.Bundle.Bundle);
+        using var trained = BundleModules.LoadVae(fixture.Bundle.Bundle);
         using var plain = usesLatent ? null : new SentenceVae(trained.Config with { UsesLatent = false });
         plain?.load_state_dict(trained.state_dict());
         var vae = plain ?? trained;
-        File.WriteAllBytes(Path.Combine(_directory, OnnxExport.EncoderFile), OnnxExport.Encoder(vae));
-        using var onnx = new OnnxSentenceEncoder(Path.Combine(_directory, OnnxExport.EncoderFile), threads: 1);
+        File.WriteAllBytes(Path.Combine(_directory, OnnxGraphs.EncoderFile), OnnxExport.Encoder(vae));
+        using var onnx = new OnnxSentenceEncoder(Path.Combine(_directory, OnnxGraphs.EncoderFile), threads: 1);
         Assert.Equal(vae.Config.LatentSize, onnx.LatentSize);
 
         var sentences = Sentences();
@@ -42,10 +42,10 @@ public sealed class OnnxSentenceModelTests(TinyBundleFixture fixture) : IClassFi
     public void The_exported_critic_and_fluency_discriminator_agree_with_torch_within_1e_4()
     {
         var arae = fixture.Bundle.PublishArae(seed: 11);
-        using var critic = AraeBundle.LoadCritic(arae);
-        using var fluency = AraeBundle.LoadTextDiscriminator(arae);
-        using var onnxCritic = new OnnxLatentCritic(arae.PathOf(OnnxExport.CriticFile), threads: 1);
-        using var onnxFluency = new OnnxSentenceClassifier(arae.PathOf(OnnxExport.TextDiscriminatorFile), threads: 1);
+        using var critic = BundleModules.LoadCritic(arae);
+        using var fluency = BundleModules.LoadTextDiscriminator(arae);
+        using var onnxCritic = new OnnxLatentCritic(arae.PathOf(OnnxGraphs.CriticFile), threads: 1);
+        using var onnxFluency = new OnnxSentenceClassifier(arae.PathOf(OnnxGraphs.TextDiscriminatorFile), threads: 1);
 
         var random = new Random(3);
         var codes = Enumerable.Range(0, 9).Select(_ => Enumerable.Range(0, critic.Config.LatentSize).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray()).ToArray();
@@ -66,7 +66,7 @@ public sealed class OnnxSentenceModelTests(TinyBundleFixture fixture) : IClassFi
     public void Every_arae_bundle_carries_all_five_graphs()
     {
         var arae = fixture.Bundle.PublishArae(seed: 12);
-        foreach (var file in new[] { OnnxExport.EncoderFile, OnnxExport.DecoderStepFile, OnnxExport.DecoderInitFile, OnnxExport.LatentGeneratorFile, OnnxExport.CriticFile, OnnxExport.TextDiscriminatorFile })
+        foreach (var file in new[] { OnnxGraphs.EncoderFile, OnnxGraphs.DecoderStepFile, OnnxGraphs.DecoderInitFile, OnnxGraphs.LatentGeneratorFile, OnnxGraphs.CriticFile, OnnxGraphs.TextDiscriminatorFile })
         {
             Assert.True(arae.Manifest.Files.ContainsKey(file), file);
         }

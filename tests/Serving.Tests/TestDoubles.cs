@@ -4,6 +4,7 @@ using LlmMesh.Generator.Generation;
 using LlmMesh.Model;
 using LlmMesh.ModelStore;
 using LlmMesh.Serving.Hosting;
+using LlmMesh.Serving.Torch;
 
 namespace LlmMesh.Serving.Tests;
 
@@ -14,7 +15,7 @@ public sealed class TinyGeneratorLoader(TinyBundle bundle) : IModelLoader<Genera
 
     public ModelBackend Backend { get; init; } = ModelBackend.Torch;
 
-    public GeneratorModel Load(ModelBundle loaded) => GeneratorModel.Load(loaded, bundle.Tokenizer, Backend, threads: 1, new BatchingOptions());
+    public GeneratorModel Load(ModelBundle loaded) => GeneratorModel.Load(loaded, bundle.Tokenizer, ModelBackends.Create(new BackendOptions { Backend = Backend }), new BatchingOptions());
 }
 
 /// <summary>A tokenizer that has every vocabulary.</summary>

@@ -44,7 +44,7 @@ public sealed class TinyBundle : IDisposable
         {
             trainer.TrainStep();
         }
-        return VaeBundle.Publish(Store, trainer.Model, options, $"tiny{seed}", "test-corpus", Vocabulary.Version,
+        return BundleWriter.PublishVae(Store, trainer.Model, options, $"tiny{seed}", "test-corpus", Vocabulary.Version,
             new Dictionary<string, double> { ["validation_nll_per_token"] = 0 });
     }
 
@@ -54,7 +54,7 @@ public sealed class TinyBundle : IDisposable
     /// </summary>
     public ModelBundle PublishArae(long seed = 2)
     {
-        using var vae = VaeBundle.Load(Bundle);
+        using var vae = BundleModules.LoadVae(Bundle);
         using var random = new TorchSharp.torch.Generator((ulong)seed, TorchSharp.torch.CPU);
         var ganConfig = new LatentGanConfig { LatentSize = vae.Config.LatentSize, NoiseSize = 4, HiddenSize = 16 };
         using var generator = new LatentGenerator(ganConfig);
@@ -64,7 +64,7 @@ public sealed class TinyBundle : IDisposable
         critic.ResetParameters(random);
         fluency.ResetParameters(random);
         var identity = new DiscriminatorCalibration(new LogisticCalibration([1.0], 0), new LogisticCalibration([1.0, 1.0], 0));
-        return AraeBundle.Publish(Store, vae, new VaeTrainingOptions(), generator, critic, new AdversarialOptions(), fluency, identity,
+        return BundleWriter.PublishArae(Store, vae, new VaeTrainingOptions(), generator, critic, new AdversarialOptions(), fluency, identity,
             $"arae{seed}", "test-corpus", Vocabulary.Version, new Dictionary<string, double>());
     }
 

@@ -38,10 +38,10 @@ public sealed class AdversarialRunTests : IAsyncLifetime
         Assert.Contains("wasserstein_estimate", Assert.Single(updates, u => u.Phase == "adversarial" && u.PhaseMetrics.Count > 0).PhaseMetrics.Keys);
 
         var bundle = new ModelBundleStore(_folders.ModelStore).Open(final.BundleVersion, AraeBundle.Kind);
-        using (VaeBundle.Load(bundle))
-        using (AraeBundle.LoadLatentGenerator(bundle))
-        using (AraeBundle.LoadCritic(bundle))
-        using (AraeBundle.LoadTextDiscriminator(bundle))
+        using (BundleModules.LoadVae(bundle))
+        using (BundleModules.LoadLatentGenerator(bundle))
+        using (BundleModules.LoadCritic(bundle))
+        using (BundleModules.LoadTextDiscriminator(bundle))
         {
             Assert.True(AraeBundle.ReadCalibration(bundle).Text.Weights.Length == 2);
         }
@@ -69,8 +69,8 @@ public sealed class AdversarialRunTests : IAsyncLifetime
         Assert.Equal(RunState.Completed, final.State);
         Assert.DoesNotContain(updates, u => u.Phase == "vae");
         var bundle = new ModelBundleStore(_folders.ModelStore).Open(final.BundleVersion, AraeBundle.Kind);
-        using var started = VaeBundle.Load(new ModelBundleStore(_folders.ModelStore).Open(vae.BundleVersion, VaeBundle.KindsWithVae));
-        using var published = VaeBundle.Load(bundle);
+        using var started = BundleModules.LoadVae(new ModelBundleStore(_folders.ModelStore).Open(vae.BundleVersion, VaeBundle.KindsWithVae));
+        using var published = BundleModules.LoadVae(bundle);
         Assert.Equal(Weights(started), Weights(published)); // the given VAE, unchanged
 
         request.StartFromBundle = "20990101T000000Z-missing";
@@ -119,8 +119,8 @@ public sealed class AdversarialRunTests : IAsyncLifetime
         }
 
         Assert.Equal(RunState.Completed, resumed.State);
-        using var a = AraeBundle.LoadLatentGenerator(new ModelBundleStore(_folders.ModelStore).Open(resumed.BundleVersion, AraeBundle.Kind));
-        using var b = AraeBundle.LoadLatentGenerator(new ModelBundleStore(_reference.ModelStore).Open(straight.BundleVersion, AraeBundle.Kind));
+        using var a = BundleModules.LoadLatentGenerator(new ModelBundleStore(_folders.ModelStore).Open(resumed.BundleVersion, AraeBundle.Kind));
+        using var b = BundleModules.LoadLatentGenerator(new ModelBundleStore(_reference.ModelStore).Open(straight.BundleVersion, AraeBundle.Kind));
         Assert.Equal(Weights(b), Weights(a));
         Assert.Equal(straight.Metrics["fluency_auc"], resumed.Metrics["fluency_auc"]);
     }

@@ -53,8 +53,8 @@ public sealed class TrainerResumeTests : IAsyncLifetime
             (_, straight) = await reference.ReadToEndAsync(call.ResponseStream);
         }
 
-        using var resumedModel = VaeBundle.Load(new ModelBundleStore(_interrupted.ModelStore).Open(resumed.BundleVersion, VaeBundle.Kind));
-        using var straightModel = VaeBundle.Load(new ModelBundleStore(_uninterrupted.ModelStore).Open(straight.BundleVersion, VaeBundle.Kind));
+        using var resumedModel = BundleModules.LoadVae(new ModelBundleStore(_interrupted.ModelStore).Open(resumed.BundleVersion, VaeBundle.Kind));
+        using var straightModel = BundleModules.LoadVae(new ModelBundleStore(_uninterrupted.ModelStore).Open(straight.BundleVersion, VaeBundle.Kind));
         Assert.Equal(Weights(straightModel), Weights(resumedModel));
         Assert.Equal(straight.Validation.NllPerToken, resumed.Validation.NllPerToken);
     }

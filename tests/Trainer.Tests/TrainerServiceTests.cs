@@ -46,7 +46,7 @@ public sealed class TrainerServiceTests : IAsyncLifetime
         Assert.Equal(bundle.Directory, final.BundleLocation);
         Assert.Equal(final.VocabularyVersion, bundle.Manifest.TokenizerVersion);
         Assert.Equal(final.Validation.NllPerToken, bundle.Manifest.Metrics["validation_nll_per_token"]);
-        using var model = VaeBundle.Load(bundle);
+        using var model = BundleModules.LoadVae(bundle);
         Assert.Equal(32, model.Config.HiddenSize);
         Assert.False(Directory.Exists(Path.Combine(_folders.RunsDirectory, final.RunId, "checkpoints")));
 

@@ -140,14 +140,14 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
                 return new KneserNeySampleSource(KneserNeyLanguageModel.Train(training.Select(WordTokenizer.Tokenize), baseline == "kn4" ? 4 : 5));
         }
         var tokenizer = LoadTokenizer(storeRoot, bundle);
-        var vae = VaeBundle.Load(bundle);
+        var vae = BundleModules.LoadVae(bundle);
         var name = latentSource switch
         {
             "generator" => $"latent GAN ({bundle.Version[..15]})",
             "prior" => $"VAE prior ({bundle.Version[..15]})",
             _ => $"plain LM ({bundle.Version[..15]})",
         };
-        return new BundleSampleSource(vae, latentSource == "generator" ? AraeBundle.LoadLatentGenerator(bundle) : null, tokenizer, name, args.MaxTokens);
+        return new BundleSampleSource(vae, latentSource == "generator" ? BundleModules.LoadLatentGenerator(bundle) : null, tokenizer, name, args.MaxTokens);
     }
 
     private (ModelBundle Bundle, string StoreRoot) ResolveBundle()

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using LlmMesh.Discriminator.Scoring;
 using LlmMesh.Serving.Hosting;
+using LlmMesh.Serving.Torch;
 using EncoderClient = LlmMesh.Contracts.V1.Encoder.EncoderClient;
 using TokenizerClient = LlmMesh.Contracts.V1.Tokenizer.TokenizerClient;
 
@@ -11,6 +12,7 @@ public static class ApplicationServiceExtensions
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<DiscriminatorOptions>().BindConfiguration(DiscriminatorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.AddModelBackend(DiscriminatorOptions.Section);
         builder.AddModelServing<DiscriminatorModel, DiscriminatorModelLoader>();
         builder.Services.AddSingleton<Scorer>();
         builder.AddMeshGrpcClient<TokenizerClient>("tokenizer");

@@ -3,9 +3,6 @@ using LlmMesh.Model;
 using LlmMesh.ModelStore;
 using LlmMesh.Serving.Backends;
 using LlmMesh.Serving.Hosting;
-using LlmMesh.Serving.Onnx;
-using Microsoft.Extensions.Options;
-using TorchSharp;
 
 namespace LlmMesh.Discriminator.Scoring;
 
@@ -18,12 +15,6 @@ public sealed class DiscriminatorOptions
 
     [Range(1, 1 << 20)]
     public int MaxTextBytes { get; set; } = 4096;
-
-    /// <summary>Torch or Onnx (the bundle's exported critic and fluency graphs, no libtorch).</summary>
-    public ModelBackend Backend { get; set; } = ModelBackend.Torch;
-
-    [Range(1, 256)]
-    public int Threads { get; set; } = 1;
 }
 
 /// <summary>The latent critic, the fluency discriminator and their calibration, from one ARAE bundle, on one backend.</summary>
@@ -44,16 +35,11 @@ public sealed class DiscriminatorModel(
 
     public double[] Fluency(IReadOnlyList<int[]> sentences) => fluency.Score(sentences);
 
-    /// <summary>Loads a bundle's critic and fluency discriminator on a backend and warms them up; the ONNX backend never touches libtorch.</summary>
-    public static DiscriminatorModel Load(ModelBundle bundle, ModelBackend backend, int threads)
+    /// <summary>Loads a bundle's critic and fluency discriminator on a backend and warms them up.</summary>
+    public static DiscriminatorModel Load(ModelBundle bundle, IModelBackend backend)
     {
-        var calibration = AraeBundle.ReadCalibration(bundle);
-        var model = backend == ModelBackend.Onnx
-            ? new DiscriminatorModel(bundle, backend,
-                new OnnxLatentCritic(OnnxSessions.GraphPath(bundle, OnnxExport.CriticFile), threads),
-                new OnnxSentenceClassifier(OnnxSessions.GraphPath(bundle, OnnxExport.TextDiscriminatorFile), threads), calibration)
-            : new DiscriminatorModel(bundle, backend,
-                new TorchLatentCritic(AraeBundle.LoadCritic(bundle)), new TorchSentenceClassifier(AraeBundle.LoadTextDiscriminator(bundle)), calibration);
+        var model = new DiscriminatorModel(bundle, backend.Kind, backend.LoadCritic(bundle), backend.LoadFluencyClassifier(bundle),
+            AraeBundle.ReadCalibration(bundle));
         model.CriticScores([new float[model.LatentSize]]);
         model.Fluency([[4, 5, 6]]);
         return model;
@@ -66,20 +52,9 @@ public sealed class DiscriminatorModel(
     }
 }
 
-public sealed class DiscriminatorModelLoader : IModelLoader<DiscriminatorModel>
+public sealed class DiscriminatorModelLoader(IModelBackend backend) : IModelLoader<DiscriminatorModel>
 {
-    private readonly DiscriminatorOptions _options;
-
-    public DiscriminatorModelLoader(IOptions<DiscriminatorOptions> options)
-    {
-        _options = options.Value;
-        if (_options.Backend == ModelBackend.Torch)
-        {
-            torch.set_num_threads(_options.Threads);
-        }
-    }
-
     public IReadOnlyList<string> Kinds => [AraeBundle.Kind];
 
-    public DiscriminatorModel Load(ModelBundle bundle) => DiscriminatorModel.Load(bundle, _options.Backend, _options.Threads);
+    public DiscriminatorModel Load(ModelBundle bundle) => DiscriminatorModel.Load(bundle, backend);
 }

@@ -2,9 +2,6 @@ using LlmMesh.Model;
 using LlmMesh.ModelStore;
 using LlmMesh.Serving.Backends;
 using LlmMesh.Serving.Hosting;
-using LlmMesh.Serving.Onnx;
-using Microsoft.Extensions.Options;
-using TorchSharp;
 
 namespace LlmMesh.Encoder.Encoding;
 
@@ -20,13 +17,10 @@ public sealed class EncoderModel(ModelBundle bundle, VaeConfig config, ModelBack
     /// <summary>Posterior parameters for a batch of token sequences (each non-empty).</summary>
     public (float[][] Mu, float[][] LogVar) Encode(IReadOnlyList<int[]> sentences) => encoder.Encode(sentences);
 
-    /// <summary>Loads a bundle's encoder on a backend and warms it up; the ONNX backend never touches libtorch.</summary>
-    public static EncoderModel Load(ModelBundle bundle, ModelBackend backend, int threads)
+    /// <summary>Loads a bundle's encoder on a backend and warms it up.</summary>
+    public static EncoderModel Load(ModelBundle bundle, IModelBackend backend)
     {
-        ISentenceEncoder encoder = backend == ModelBackend.Onnx
-            ? new OnnxSentenceEncoder(OnnxSessions.GraphPath(bundle, OnnxExport.EncoderFile), threads)
-            : new TorchSentenceEncoder(VaeBundle.Load(bundle));
-        var model = new EncoderModel(bundle, VaeBundle.ReadConfig(bundle), backend, encoder);
+        var model = new EncoderModel(bundle, VaeBundle.ReadConfig(bundle), backend.Kind, backend.LoadEncoder(bundle));
         model.Encode([[4, 5, 6], [7, 8]]);
         return model;
     }
@@ -34,20 +28,9 @@ public sealed class EncoderModel(ModelBundle bundle, VaeConfig config, ModelBack
     public void Dispose() => encoder.Dispose();
 }
 
-public sealed class EncoderModelLoader : IModelLoader<EncoderModel>
+public sealed class EncoderModelLoader(IModelBackend backend) : IModelLoader<EncoderModel>
 {
-    private readonly EncoderOptions _options;
-
-    public EncoderModelLoader(IOptions<EncoderOptions> options)
-    {
-        _options = options.Value;
-        if (_options.Backend == ModelBackend.Torch)
-        {
-            torch.set_num_threads(_options.Threads);
-        }
-    }
-
     public IReadOnlyList<string> Kinds => VaeBundle.KindsWithVae;
 
-    public EncoderModel Load(ModelBundle bundle) => EncoderModel.Load(bundle, _options.Backend, _options.Threads);
+    public EncoderModel Load(ModelBundle bundle) => EncoderModel.Load(bundle, backend);
 }

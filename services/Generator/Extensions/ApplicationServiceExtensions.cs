@@ -2,6 +2,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using LlmMesh.Serving.Batching;
 using LlmMesh.Generator.Generation;
 using LlmMesh.Serving.Hosting;
+using LlmMesh.Serving.Torch;
 using DiscriminatorClient = LlmMesh.Contracts.V1.Discriminator.DiscriminatorClient;
 using EncoderClient = LlmMesh.Contracts.V1.Encoder.EncoderClient;
 using TokenizerClient = LlmMesh.Contracts.V1.Tokenizer.TokenizerClient;
@@ -14,6 +15,7 @@ public static class ApplicationServiceExtensions
     {
         builder.Services.AddOptions<GeneratorOptions>().BindConfiguration(GeneratorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<BatchingOptions>().BindConfiguration($"{GeneratorOptions.Section}:Batching").ValidateDataAnnotations().ValidateOnStart();
+        builder.AddModelBackend(GeneratorOptions.Section);
         builder.AddModelServing<GeneratorModel, GeneratorModelLoader>();
         builder.Services.AddSingleton<GenerationEngine>();
         builder.Services.AddSingleton<GenerationTelemetry>();

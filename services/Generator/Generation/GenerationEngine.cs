@@ -43,7 +43,7 @@ public sealed class GenerationEngine(
         for (var i = 0; i < request.BestOf; i++)
         {
             var captured = Channel.CreateUnbounded<GenerateResponse>();
-            var seed = i == 0 ? request.Seed : unchecked((ulong)Seeds.Derive(unchecked((long)request.Seed), stream: 50, index: i));
+            var seed = i == 0 ? request.Seed : unchecked((ulong)Seeds.Derive(unchecked((long)request.Seed), SeedStream.Samples, index: i));
             await RunOneAsync(lease, request with { Seed = seed, BestOf = 1 }, captured.Writer, cancellationToken);
             captured.Writer.Complete();
             candidates.Add(await captured.Reader.ReadAllAsync(cancellationToken).ToListAsync(cancellationToken));

@@ -3,11 +3,9 @@ using LlmMesh.Model;
 using LlmMesh.ModelStore;
 using LlmMesh.Serving.Batching;
 using LlmMesh.Serving.Hosting;
-using LlmMesh.Serving.Onnx;
 using LlmMesh.Serving.Sampling;
 using LlmMesh.Tokenization;
 using Microsoft.Extensions.Options;
-using TorchSharp;
 
 namespace LlmMesh.Generator.Generation;
 
@@ -50,32 +48,16 @@ public sealed class GeneratorModel : IServingModel
 
     /// <summary>
     /// Loads a bundle's decoder (and latent generator) on a backend, puts the decoder behind a new
-    /// batcher and warms it up. The ONNX backend reads the bundle's exported graphs and never
-    /// touches libtorch.
+    /// batcher and warms it up.
     /// </summary>
-    public static GeneratorModel Load(ModelBundle bundle, ByteLevelBpeTokenizer? vocabulary, ModelBackend backend, int threads,
+    public static GeneratorModel Load(ModelBundle bundle, ByteLevelBpeTokenizer? vocabulary, IModelBackend backend,
         BatchingOptions batching, Action<int>? onStep = null)
     {
         var config = VaeBundle.ReadConfig(bundle);
-        var hasLatentGenerator = bundle.Manifest.Kind == AraeBundle.Kind;
-        IDecoderStep decoder;
-        ILatentCodeGenerator? latentGenerator;
-        Action? threadStart = null;
-        if (backend == ModelBackend.Onnx)
-        {
-            var (step, init) = (OnnxSessions.GraphPath(bundle, OnnxExport.DecoderStepFile), OnnxSessions.GraphPath(bundle, OnnxExport.DecoderInitFile));
-            var latent = hasLatentGenerator ? OnnxSessions.GraphPath(bundle, OnnxExport.LatentGeneratorFile) : null;
-            decoder = new OnnxDecoderStep(step, init, threads);
-            latentGenerator = latent is null ? null : new OnnxLatentGenerator(latent, threads);
-        }
-        else
-        {
-            decoder = new TorchDecoderStep(VaeBundle.Load(bundle));
-            latentGenerator = hasLatentGenerator ? new TorchLatentGenerator(AraeBundle.LoadLatentGenerator(bundle)) : null;
-            threadStart = () => torch.set_num_threads(threads);
-        }
-        var model = new GeneratorModel(bundle, config, backend, vocabulary, decoder, latentGenerator,
-            new DecodeBatcher(decoder, batching, onStep, threadStart));
+        var decoder = backend.LoadDecoderStep(bundle);
+        var latentGenerator = bundle.Manifest.Kind == AraeBundle.Kind ? backend.LoadLatentGenerator(bundle) : null;
+        var model = new GeneratorModel(bundle, config, backend.Kind, vocabulary, decoder, latentGenerator,
+            new DecodeBatcher(decoder, batching, onStep, backend.PrepareThread));
         using var warmUp = model.Batcher.JoinAsync(new float[config.LatentSize], CancellationToken.None).GetAwaiter().GetResult();
         for (var i = 0; i < 4; i++)
         {
@@ -105,14 +87,14 @@ public sealed class GeneratorModel : IServingModel
 public sealed class GeneratorModelLoader : IModelLoader<GeneratorModel>
 {
     private readonly VocabularyStore _vocabularies;
-    private readonly GeneratorOptions _options;
+    private readonly IModelBackend _backend;
     private readonly BatchingOptions _batching;
     private readonly GenerationTelemetry _telemetry;
 
-    public GeneratorModelLoader(IOptions<GeneratorOptions> options, IOptions<BatchingOptions> batching, IOptions<ModelStoreOptions> store,
+    public GeneratorModelLoader(IModelBackend backend, IOptions<BatchingOptions> batching, IOptions<ModelStoreOptions> store,
         IHostEnvironment environment, GenerationTelemetry telemetry)
     {
-        _options = options.Value;
+        _backend = backend;
         _batching = batching.Value;
         _telemetry = telemetry;
         _vocabularies = new VocabularyStore(store.Value.ResolvePath(environment.ContentRootPath));
@@ -124,6 +106,6 @@ public sealed class GeneratorModelLoader : IModelLoader<GeneratorModel>
     {
         var vocabularyVersion = bundle.Manifest.TokenizerVersion;
         var vocabulary = _vocabularies.Contains(vocabularyVersion) ? _vocabularies.Load(vocabularyVersion) : null;
-        return GeneratorModel.Load(bundle, vocabulary, _options.Backend, _options.Threads, _batching, _telemetry.RecordBatch);
+        return GeneratorModel.Load(bundle, vocabulary, _backend, _batching, _telemetry.RecordBatch);
     }
 }

@@ -1,4 +1,3 @@
-using LlmMesh.Serving.Backends;
 using System.ComponentModel.DataAnnotations;
 
 namespace LlmMesh.Generator.Generation;
@@ -26,12 +25,6 @@ public sealed class GeneratorOptions
     public int MaxPromptBytes { get; set; } = 4096;
 
     public DetokenizationMode Detokenization { get; set; } = DetokenizationMode.Local;
-
-    public ModelBackend Backend { get; set; } = ModelBackend.Torch;
-
-    /// <summary>Intra-op threads of the backend; 1 keeps concurrent streams from fighting over cores.</summary>
-    [Range(1, 256)]
-    public int Threads { get; set; } = 1;
 
     /// <summary>Chunks buffered per stream before decoding waits for the client (backpressure).</summary>
     [Range(1, 4096)]

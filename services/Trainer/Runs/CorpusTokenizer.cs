@@ -39,7 +39,7 @@ public sealed class CorpusTokenizer(Tokenizer.TokenizerClient tokenizer)
     /// </summary>
     public async Task<IReadOnlyList<int[]>> TokenizeShuffledAsync(TokenizedCorpus corpus, long seed, CancellationToken cancellationToken)
     {
-        var random = new Random(Model.Seeds.DeriveInt(seed, stream: 40, index: 0));
+        var random = new Random(Model.Seeds.DeriveInt(seed, Model.SeedStream.CorpusShuffle, index: 0));
         var shuffled = corpus.Lines.Select(line =>
         {
             var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);

@@ -112,7 +112,7 @@ public sealed class TrainingRunner(
         {
             if (startBundle is not null)
             {
-                using var given = VaeBundle.Load(startBundle);
+                using var given = BundleModules.LoadVae(startBundle);
                 context.Runs.SaveWeights(context.Runs.FinalVae(runId), given);
                 context.SetRecord(r => r with { Validation = null });
             }
@@ -135,7 +135,7 @@ public sealed class TrainingRunner(
             var (metrics, sampling) = EvaluateText(context, vae, latentGenerator: null, split, validation, corpus.VocabularyVersion, token);
             context.CompletePhase(RunPhases.Evaluation, metrics);
             context.ReportPhase(RunPhases.Publish, "publishing the model bundle");
-            return VaeBundle.Publish(bundles, vae, settings.Training, runId, corpus.Sha256, corpus.VocabularyVersion,
+            return BundleWriter.PublishVae(bundles, vae, settings.Training, runId, corpus.Sha256, corpus.VocabularyVersion,
                 Merge(bundleMetrics, metrics), RunDetails(settings, sampling), split);
         }
 
@@ -167,7 +167,7 @@ public sealed class TrainingRunner(
 
         bundleMetrics["adversarial_steps"] = gan.Position.Step;
         context.ReportPhase(RunPhases.Publish, "publishing the model bundle");
-        return AraeBundle.Publish(bundles, vae, settings.Training, gan.LatentGenerator, gan.Critic, settings.Adversarial,
+        return BundleWriter.PublishArae(bundles, vae, settings.Training, gan.LatentGenerator, gan.Critic, settings.Adversarial,
             textDiscriminator, evaluation.Calibration, runId, corpus.Sha256, corpus.VocabularyVersion, Merge(bundleMetrics, evaluationMetrics),
             RunDetails(settings, recommended), split);
     }
@@ -260,7 +260,7 @@ public sealed class TrainingRunner(
     /// together: the same corpus and split seed always hold out the same sentences.
     /// </summary>
     internal static HeldOutSplit Split(IReadOnlyList<string> lines, RunSettings settings) =>
-        HeldOutSplit.Create(lines, settings.ValidationFraction, Seeds.DeriveInt(settings.SplitSeed, stream: 4, index: 0));
+        HeldOutSplit.Create(lines, settings.ValidationFraction, Seeds.DeriveInt(settings.SplitSeed, SeedStream.HeldOutSplit, index: 0));
 
     /// <summary>How unseen the held-out text is: its sizes and the share of its 4-grams found in the training text.</summary>
     private static Dictionary<string, double> SplitMetrics(HeldOutSplit heldOutSplit, CorpusSplit split) => new()

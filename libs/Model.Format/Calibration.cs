@@ -124,3 +124,10 @@ public sealed record LogisticCalibration(double[] Weights, double Bias)
         return x;
     }
 }
+
+/// <summary>How the discriminator turns raw scores into probabilities that an input is real.</summary>
+public sealed record DiscriminatorCalibration(
+    /// <summary>Latent inputs: p = sigmoid(w * critic + b).</summary>
+    LogisticCalibration Latent,
+    /// <summary>Text inputs: p = sigmoid(w1 * critic(mu) + w2 * text logit + b).</summary>
+    LogisticCalibration Text);

@@ -1,6 +1,6 @@
 using SkiaSharp;
 
-namespace LlmMesh.Evaluation;
+namespace LlmMesh.Eval;
 
 /// <summary>One point of a quality-diversity curve.</summary>
 public readonly record struct CurvePoint(double SelfBleu, double Bleu, string Label);

@@ -2,7 +2,7 @@ using LlmMesh.Model;
 using LlmMesh.Serving.Batching;
 using TorchSharp;
 
-namespace LlmMesh.Generator.Generation;
+namespace LlmMesh.Serving.Torch;
 
 /// <summary>The bundle's latent generator on TorchSharp.</summary>
 public sealed class TorchLatentGenerator(LatentGenerator generator) : ILatentCodeGenerator

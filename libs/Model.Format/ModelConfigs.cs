@@ -38,3 +38,28 @@ public sealed record VaeConfig
         }
     }
 }
+
+/// <summary>The latent GAN of an ARAE-style model (generator and critic sizes); stored in bundles.</summary>
+public sealed record LatentGanConfig
+{
+    public required int LatentSize { get; init; }
+    public int NoiseSize { get; init; } = 32;
+    public int HiddenSize { get; init; } = 256;
+
+    public void Validate()
+    {
+        if (LatentSize is <= 0 or > 1024 || NoiseSize is <= 0 or > 1024 || HiddenSize is <= 0 or > 8192)
+        {
+            throw new ArgumentException("latent GAN sizes are out of range");
+        }
+    }
+}
+
+/// <summary>The fluency discriminator's sizes; stored in ARAE bundles.</summary>
+public sealed record TextDiscriminatorConfig
+{
+    public required int VocabularySize { get; init; }
+    public int EmbeddingSize { get; init; } = 64;
+    public int HiddenSize { get; init; } = 128;
+    public int PadId { get; init; }
+}

@@ -3,7 +3,7 @@ using LlmMesh.Serving.Batching;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace LlmMesh.Generator.Generation;
+namespace LlmMesh.Serving.Torch;
 
 /// <summary>The sentence VAE's GRU decoder step on TorchSharp, for the <see cref="DecodeBatcher"/>; owns the model.</summary>
 public sealed class TorchDecoderStep(SentenceVae vae) : IDecoderStep

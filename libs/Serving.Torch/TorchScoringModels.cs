@@ -2,7 +2,7 @@ using LlmMesh.Model;
 using LlmMesh.Serving.Backends;
 using static TorchSharp.torch;
 
-namespace LlmMesh.Discriminator.Scoring;
+namespace LlmMesh.Serving.Torch;
 
 /// <summary>The latent critic on TorchSharp.</summary>
 public sealed class TorchLatentCritic(LatentCritic critic) : ILatentCritic

@@ -2,7 +2,7 @@ using LlmMesh.Model;
 using LlmMesh.Serving.Backends;
 using static TorchSharp.torch;
 
-namespace LlmMesh.Encoder.Encoding;
+namespace LlmMesh.Serving.Torch;
 
 /// <summary>The VAE encoder on TorchSharp.</summary>
 public sealed class TorchSentenceEncoder(SentenceVae vae) : ISentenceEncoder

@@ -1,6 +1,7 @@
+using LlmMesh.Eval;
 using SkiaSharp;
 
-namespace LlmMesh.Evaluation.Tests;
+namespace LlmMesh.Model.Tests;
 
 public sealed class ChartTests
 {

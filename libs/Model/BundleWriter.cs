@@ -1,0 +1,77 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LlmMesh.ModelStore;
+
+namespace LlmMesh.Model;
+
+/// <summary>Publishes bundles: the networks' weights, their ONNX graphs, settings and metrics.</summary>
+public static class BundleWriter
+{
+    /// <summary>A sentence-VAE bundle (or a plain language model's).</summary>
+    public static ModelBundle PublishVae(
+        ModelBundleStore store, SentenceVae model, VaeTrainingOptions training, string runId, string corpusSha256,
+        string vocabularyVersion, IReadOnlyDictionary<string, double> metrics, JsonObject? extraHyperparameters = null, CorpusSplit? split = null) =>
+        PublishWithVae(store, VaeBundle.Kind, model, training, [], runId, corpusSha256, vocabularyVersion, metrics, extraHyperparameters, split, _ => { });
+
+    /// <summary>An ARAE bundle: the VAE, the latent GAN, the text discriminator and the calibration of their scores.</summary>
+    public static ModelBundle PublishArae(
+        ModelBundleStore store, SentenceVae vae, VaeTrainingOptions training, LatentGenerator generator, LatentCritic critic,
+        AdversarialOptions adversarial, TextDiscriminator textDiscriminator, DiscriminatorCalibration calibration,
+        string runId, string corpusSha256, string vocabularyVersion, IReadOnlyDictionary<string, double> metrics, JsonObject? extraHyperparameters = null,
+        CorpusSplit? split = null)
+    {
+        JsonObject sections = new()
+        {
+            ["latent_gan"] = JsonSerializer.SerializeToNode(generator.Config, BundleManifest.JsonOptions),
+            ["adversarial"] = JsonSerializer.SerializeToNode(adversarial, BundleManifest.JsonOptions),
+            ["text_discriminator"] = JsonSerializer.SerializeToNode(textDiscriminator.Config, BundleManifest.JsonOptions),
+        };
+        return PublishWithVae(store, AraeBundle.Kind, vae, training, sections, runId, corpusSha256, vocabularyVersion, metrics, extraHyperparameters, split,
+            directory =>
+            {
+                generator.save(Path.Combine(directory, AraeBundle.LatentGeneratorFile));
+                OnnxExport.WriteLatentGenerator(generator, directory);
+                critic.save(Path.Combine(directory, AraeBundle.CriticFile));
+                OnnxExport.WriteCritic(critic, directory);
+                textDiscriminator.save(Path.Combine(directory, AraeBundle.TextDiscriminatorFile));
+                OnnxExport.WriteTextDiscriminator(textDiscriminator, directory);
+                File.WriteAllBytes(Path.Combine(directory, AraeBundle.CalibrationFile), JsonSerializer.SerializeToUtf8Bytes(calibration, BundleManifest.JsonOptions));
+            });
+    }
+
+    /// <summary>
+    /// Publishes a bundle that holds a VAE: its weights, its encoder and decoder as ONNX graphs and the corpus
+    /// split, with the model and training settings (plus <paramref name="sections"/> and
+    /// <paramref name="extraHyperparameters"/>) in the manifest; <paramref name="writeMore"/> adds the kind's own files.
+    /// </summary>
+    private static ModelBundle PublishWithVae(
+        ModelBundleStore store, string kind, SentenceVae vae, VaeTrainingOptions training, JsonObject sections, string runId, string corpusSha256,
+        string vocabularyVersion, IReadOnlyDictionary<string, double> metrics, JsonObject? extraHyperparameters, CorpusSplit? split, Action<string> writeMore)
+    {
+        var hyperparameters = new JsonObject
+        {
+            ["model"] = JsonSerializer.SerializeToNode(vae.Config, BundleManifest.JsonOptions),
+            ["training"] = JsonSerializer.SerializeToNode(training, BundleManifest.JsonOptions),
+        };
+        foreach (var (name, value) in sections.Concat(extraHyperparameters ?? []))
+        {
+            hyperparameters[name] = value?.DeepClone();
+        }
+        var manifest = new BundleManifest
+        {
+            Kind = kind,
+            RunId = runId,
+            CorpusSha256 = corpusSha256,
+            TokenizerVersion = vocabularyVersion,
+            Hyperparameters = hyperparameters,
+            Metrics = new Dictionary<string, double>(metrics),
+        };
+        return store.Publish(manifest, directory =>
+        {
+            vae.save(Path.Combine(directory, VaeBundle.WeightsFile));
+            OnnxExport.WriteVae(vae, directory);
+            split?.WriteTo(directory);
+            writeMore(directory);
+        });
+    }
+}
