@@ -11,9 +11,7 @@ public sealed class AppHostModelTests
     [Fact]
     public async Task Services_get_their_documented_loopback_grpc_ports_and_wait_for_the_broker()
     {
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LlmMesh_AppHost>(
-            ["--LlmMesh:Broker:Mode=Executable"], (options, _) => options.DisableDashboard = true);
-        await using var app = await builder.BuildAsync();
+        await using var app = await BuildAsync("--LlmMesh:Broker:Mode=Executable");
         var model = app.Services.GetRequiredService<DistributedApplicationModel>();
 
         var tokenizer = Assert.Single(model.Resources.OfType<ProjectResource>(), r => r.Name == "tokenizer");
@@ -30,9 +28,7 @@ public sealed class AppHostModelTests
     [Fact]
     public async Task Serving_services_run_on_the_backend_their_options_default_to()
     {
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LlmMesh_AppHost>(
-            ["--LlmMesh:Broker:Mode=Executable"], (options, _) => options.DisableDashboard = true);
-        await using var app = await builder.BuildAsync();
+        await using var app = await BuildAsync("--LlmMesh:Broker:Mode=Executable");
         var model = app.Services.GetRequiredService<DistributedApplicationModel>();
         var expected = new LlmMesh.Serving.Backends.BackendOptions().Backend.ToString();
 
@@ -51,13 +47,17 @@ public sealed class AppHostModelTests
     [Fact]
     public async Task An_external_broker_is_taken_from_the_connection_string()
     {
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LlmMesh_AppHost>(
-            ["--LlmMesh:Broker:Mode=External", "--ConnectionStrings:messaging=amqp://app:secret@broker.example:5672"],
-            (options, _) => options.DisableDashboard = true);
-        await using var app = await builder.BuildAsync();
+        await using var app = await BuildAsync("--LlmMesh:Broker:Mode=External", "--ConnectionStrings:messaging=amqp://app:secret@broker.example:5672");
         var model = app.Services.GetRequiredService<DistributedApplicationModel>();
 
         var messaging = Assert.IsAssignableFrom<IResourceWithConnectionString>(Assert.Single(model.Resources, r => r.Name == "messaging"));
         Assert.Equal("amqp://app:secret@broker.example:5672", await messaging.GetConnectionStringAsync());
+    }
+
+    private static async Task<DistributedApplication> BuildAsync(params string[] arguments)
+    {
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LlmMesh_AppHost>(
+            arguments, (options, _) => options.DisableDashboard = true);
+        return await builder.BuildAsync();
     }
 }
