@@ -86,7 +86,12 @@ public sealed class AdversarialRunTests : IAsyncLifetime
     [Fact]
     public async Task A_run_interrupted_in_the_adversarial_phase_resumes_there_and_ends_as_an_uninterrupted_run()
     {
-        var request = TrainerServiceFactory.TinyRun(epochs: 1, seed: 8, adversarialSteps: 1200);
+        // The adversarial phase checkpoints every checkpoint_every_steps GAN steps, as the VAE phase does. The
+        // service keeps training until it has stopped, so the last checkpoint may be any multiple of 300 from 600
+        // on; 2,400 steps leave it far from the end.
+        const int checkpointEvery = 300;
+        var request = TrainerServiceFactory.TinyRun(epochs: 1, seed: 8, adversarialSteps: 2400);
+        request.Hyperparameters.CheckpointEverySteps = checkpointEvery;
         string runId;
         await using (var first = new TrainerServiceFactory(_folders, _tokenizer))
         {
@@ -96,9 +101,9 @@ public sealed class AdversarialRunTests : IAsyncLifetime
             {
                 var update = call.ResponseStream.Current.Update;
                 runId = update.RunId;
-                if (update.Phase == "adversarial" && update.Step >= 520)
+                if (update.Phase == "adversarial" && update.Step >= 620)
                 {
-                    break; // a checkpoint exists at 500
+                    break; // checkpoints exist at 300 and 600
                 }
             }
         }
@@ -108,7 +113,9 @@ public sealed class AdversarialRunTests : IAsyncLifetime
             using var watch = second.CreateTrainerClient().WatchRun(new WatchRunRequest { RunId = runId });
             var (updates, final) = await second.ReadToEndAsync(watch.ResponseStream);
             resumed = final;
-            Assert.Contains(updates, u => u.Message.StartsWith("resumed from adversarial step 500", StringComparison.Ordinal));
+            var resumedAt = updates.Select(u => System.Text.RegularExpressions.Regex.Match(u.Message, @"^resumed from adversarial step (\d+)"))
+                .Where(m => m.Success).Select(m => long.Parse(m.Groups[1].Value)).Single();
+            Assert.True(resumedAt % checkpointEvery == 0 && resumedAt is >= 600 and < 2400, $"resumed from step {resumedAt}");
             Assert.DoesNotContain(updates, u => u.Phase == "vae" && u.Message.Length == 0);
         }
         RunInfo straight;

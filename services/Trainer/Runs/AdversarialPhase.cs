@@ -4,10 +4,12 @@ using LlmMesh.Model;
 
 namespace LlmMesh.Trainer.Runs;
 
-/// <summary>The adversarial phase: the latent GAN trained with WGAN-GP against the VAE's codes, with checkpoints.</summary>
+/// <summary>
+/// The adversarial phase: the latent GAN trained with WGAN-GP against the VAE's codes, with a
+/// checkpoint every checkpoint_every_steps GAN steps (as the VAE phase) and at the end.
+/// </summary>
 public sealed class AdversarialPhase(RunContext context)
 {
-    private const int CheckpointEvery = 500;
     private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(15);
 
@@ -30,7 +32,7 @@ public sealed class AdversarialPhase(RunContext context)
             token.ThrowIfCancellationRequested();
             var step = gan.TrainStep();
             window.Add(step);
-            if (step.Step % CheckpointEvery == 0 || gan.IsFinished)
+            if (step.Step % context.Settings.CheckpointEverySteps == 0 || gan.IsFinished)
             {
                 var location = context.Runs.SaveCheckpoint(run.RunId, RunPhases.Adversarial, step.Step, gan.SaveCheckpoint);
                 context.Events.Publish(new CheckpointSaved(run.RunId, step.Step, context.Record.Epoch, location, DateTimeOffset.UtcNow));
@@ -40,8 +42,7 @@ public sealed class AdversarialPhase(RunContext context)
                 var average = Average(window, step.Step);
                 var seconds = window.Sum(w => w.Seconds);
                 var eta = (gan.Options.Steps - step.Step) * seconds / window.Count;
-                run.Report(new RunUpdate(run.RunId, RunPhases.Adversarial, step.Step, gan.Options.Steps, context.Record.Epoch, context.Record.Epochs,
-                    0, 0, 0, 0, eta) { Adversarial = average });
+                run.Report(RunUpdate.AdversarialProgress(context.Record, step.Step, gan.Options.Steps, average, eta));
                 if (sinceLog.Elapsed >= LogInterval)
                 {
                     context.Logger.LogInformation(

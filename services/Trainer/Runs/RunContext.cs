@@ -21,8 +21,7 @@ public sealed class RunContext(TrainingRun run, RunRepository runs, EventPublish
 
     public void ReportPhase(string phase, string message)
     {
-        var r = run.Record;
-        run.Report(new RunUpdate(r.RunId, phase, r.Step, r.TotalSteps, r.Epoch, r.Epochs, 0, 0, 0, 0, 0, null, message));
+        run.Report(RunUpdate.Note(run.Record, phase, message));
     }
 
     public void StartPhase(string phase)
@@ -35,11 +34,7 @@ public sealed class RunContext(TrainingRun run, RunRepository runs, EventPublish
     public void CompletePhase(string phase, IReadOnlyDictionary<string, double> phaseMetrics)
     {
         events.Publish(new Contracts.Events.PhaseCompleted(run.RunId, phase, phaseMetrics, DateTimeOffset.UtcNow));
-        var r = run.Record;
-        run.Report(new RunUpdate(r.RunId, phase, r.Step, r.TotalSteps, r.Epoch, r.Epochs, 0, 0, 0, 0, 0, null, $"{phase} phase completed")
-        {
-            PhaseMetrics = phaseMetrics,
-        });
+        run.Report(RunUpdate.Note(run.Record, phase, $"{phase} phase completed") with { PhaseMetrics = phaseMetrics });
         logger.LogInformation("Run {RunId} completed the {Phase} phase: {Metrics}", run.RunId, phase,
             string.Join(", ", phaseMetrics.Select(m => $"{m.Key} {m.Value:G4}")));
     }

@@ -14,6 +14,16 @@ public sealed record RunUpdate(
 
     /// <summary>Set when a phase completes.</summary>
     public IReadOnlyDictionary<string, double>? PhaseMetrics { get; init; }
+
+    /// <summary>A message about a phase, at the run's current position, without training figures.</summary>
+    public static RunUpdate Note(RunRecord record, string phase, string message) =>
+        new(record.RunId, phase, record.Step, record.TotalSteps, record.Epoch, record.Epochs,
+            ReconstructionPerToken: 0, KlPerSentence: 0, KlWeight: 0, TokensPerSecond: 0, EtaSeconds: 0, Validation: null, Message: message);
+
+    /// <summary>Adversarial progress: the GAN's step and its averages since the previous update (the VAE figures stay empty).</summary>
+    public static RunUpdate AdversarialProgress(RunRecord record, long step, long totalSteps, AdversarialStepMetrics averages, double etaSeconds) =>
+        new(record.RunId, RunPhases.Adversarial, step, totalSteps, record.Epoch, record.Epochs,
+            ReconstructionPerToken: 0, KlPerSentence: 0, KlWeight: 0, TokensPerSecond: 0, EtaSeconds: etaSeconds) { Adversarial = averages };
 }
 
 /// <summary>What a watcher receives: updates, then the final record.</summary>
