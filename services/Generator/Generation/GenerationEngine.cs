@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Grpc.Core;
 using LlmMesh.Contracts.V1;
 using LlmMesh.Model;
+using LlmMesh.Serving.Batching;
 using LlmMesh.Serving.Hosting;
 using LlmMesh.Serving.Sampling;
 using Microsoft.Extensions.Options;
@@ -97,102 +98,135 @@ public sealed class GenerationEngine(
     private async Task RunOneAsync(
         ModelLease<GeneratorModel> lease, GenerationRequest request, ChannelWriter<GenerateResponse> output, CancellationToken cancellationToken)
     {
-        var started = Stopwatch.GetTimestamp();
-        var model = lease.Model;
+        var progress = new Progress(lease.Info.Version, request, Stopwatch.GetTimestamp());
         using var activity = GenerationTelemetry.StartGeneration(lease.Info.Version, request);
         var random = new SplitMixRandom(request.Seed);
-
-        var promptStarted = Stopwatch.GetTimestamp();
-        var (z, promptTokens, latentSource) = request.Prompt.Length > 0
-            ? await EncodePromptAsync(lease, request, cancellationToken)
-            : SampleLatent(lease, request.LatentSource, request.LatentTemperature, random);
-        var promptTime = Stopwatch.GetElapsedTime(promptStarted);
-
-        var banned = new List<int> { model.Config.PadId, model.Config.BosId, model.Config.UnkId };
-        if (request.IgnoreEos)
-        {
-            banned.Add(model.Config.EosId);
-        }
-        var sampler = new TokenSampler(request.Sampling, banned);
+        var z = await ChooseCodeAsync(lease, request, random, progress, cancellationToken);
         var stops = new StopSequenceMatcher(request.Stop);
-        await using var detokenizer = CreateDetokenizer(model);
-        using var decoding = await model.Batcher.JoinAsync(z, cancellationToken);
-
-        var generated = new List<int>(request.MaxTokens);
-        var text = new StringBuilder();
-        TimeSpan? firstToken = null;
-        var finishReason = "length";
-        var token = model.Config.BosId;
+        await using var detokenizer = CreateDetokenizer(lease.Model);
+        using var decoding = await lease.Model.Batcher.JoinAsync(z, cancellationToken);
         try
         {
-            while (generated.Count < request.MaxTokens)
-            {
-                var logits = await decoding.StepAsync(token, cancellationToken);
-                token = sampler.Sample(logits, generated, random);
-                if (token == model.Config.EosId)
-                {
-                    finishReason = "eos";
-                    break;
-                }
-                generated.Add(token);
-                var emitted = stops.Push(await detokenizer.AppendAsync(token, cancellationToken));
-                text.Append(emitted);
-                await output.WriteAsync(new GenerateResponse { Chunk = new GenerateChunk { Text = emitted, TokenIds = { token } } }, cancellationToken);
-                firstToken ??= Stopwatch.GetElapsedTime(started);
-                if (stops.Matched is not null)
-                {
-                    finishReason = "stop";
-                    break;
-                }
-            }
-
-            var tail = stops.Push(await detokenizer.FlushAsync(cancellationToken));
-            tail += stops.Matched is null ? stops.Flush() : "";
-            if (stops.Matched is not null)
-            {
-                finishReason = "stop";
-            }
-            if (tail.Length > 0)
-            {
-                text.Append(tail);
-                await output.WriteAsync(new GenerateResponse { Chunk = new GenerateChunk { Text = tail } }, cancellationToken);
-            }
+            await DecodeAsync(lease.Model, decoding, CreateSampler(lease.Model.Config, request), random, detokenizer, stops, output, progress, cancellationToken);
+            await FlushAsync(detokenizer, stops, output, progress, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Wherever it lands (a decode step, or waiting for a slow client), cancellation ends the
             // generation as "cancelled": the client left (nothing more is delivered) or the service
             // is stopping (the client still gets the final message).
-            telemetry.Record(lease.Info.Version, "cancelled", promptTokens, generated.Count, Stopwatch.GetElapsedTime(started), firstToken, activity);
-            output.TryWrite(Final("cancelled", text.ToString(), generated.Count));
+            progress.FinishReason = "cancelled";
+            telemetry.Record(lease.Info.Version, progress.FinishReason, progress.PromptTokens, progress.Generated.Count, progress.Elapsed, progress.FirstToken, activity);
+            output.TryWrite(progress.Final());
             return;
         }
+        telemetry.Record(lease.Info.Version, progress.FinishReason, progress.PromptTokens, progress.Generated.Count, progress.Elapsed, progress.FirstToken, activity);
+        await output.WriteAsync(progress.Final(stops.Matched), cancellationToken);
+    }
 
-        telemetry.Record(lease.Info.Version, finishReason, promptTokens, generated.Count, Stopwatch.GetElapsedTime(started), firstToken, activity);
-        await output.WriteAsync(Final(finishReason, text.ToString(), generated.Count, stops.Matched), cancellationToken);
+    /// <summary>The code to decode: the encoder's for the prompt, or a sample of the latent generator or the prior.</summary>
+    private async Task<float[]> ChooseCodeAsync(
+        ModelLease<GeneratorModel> lease, GenerationRequest request, SplitMixRandom random, Progress progress, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var (z, promptTokens, source) = request.Prompt.Length > 0
+            ? await EncodePromptAsync(lease, request, cancellationToken)
+            : SampleLatent(lease, request.LatentSource, request.LatentTemperature, random);
+        (progress.PromptTokens, progress.LatentSource, progress.PromptTime) = (promptTokens, source, Stopwatch.GetElapsedTime(started));
+        return z;
+    }
 
-        GenerateResponse Final(string reason, string emitted, int completionTokens, string? stop = null)
+    /// <summary>Padding, BOS and UNK are never sampled; nor is EOS when the request ignores it.</summary>
+    private static TokenSampler CreateSampler(VaeConfig config, GenerationRequest request)
+    {
+        var banned = new List<int> { config.PadId, config.BosId, config.UnkId };
+        if (request.IgnoreEos)
         {
-            var total = Stopwatch.GetElapsedTime(started);
+            banned.Add(config.EosId);
+        }
+        return new TokenSampler(request.Sampling, banned);
+    }
+
+    /// <summary>Decodes, samples and detokenizes token by token, a chunk per token, until EOS, a stop string or max_tokens.</summary>
+    private static async Task DecodeAsync(GeneratorModel model, DecodeSequence decoding, TokenSampler sampler, SplitMixRandom random,
+        IStreamingDetokenizer detokenizer, StopSequenceMatcher stops, ChannelWriter<GenerateResponse> output, Progress progress, CancellationToken cancellationToken)
+    {
+        var token = model.Config.BosId;
+        while (progress.Generated.Count < progress.Request.MaxTokens)
+        {
+            var logits = await decoding.StepAsync(token, cancellationToken);
+            token = sampler.Sample(logits, progress.Generated, random);
+            if (token == model.Config.EosId)
+            {
+                progress.FinishReason = "eos";
+                return;
+            }
+            progress.Generated.Add(token);
+            var emitted = stops.Push(await detokenizer.AppendAsync(token, cancellationToken));
+            progress.Text.Append(emitted);
+            await output.WriteAsync(new GenerateResponse { Chunk = new GenerateChunk { Text = emitted, TokenIds = { token } } }, cancellationToken);
+            progress.FirstToken ??= progress.Elapsed;
+            if (stops.Matched is not null)
+            {
+                progress.FinishReason = "stop";
+                return;
+            }
+        }
+    }
+
+    /// <summary>What the detokenizer and the stop matcher still hold, as a last chunk.</summary>
+    private static async Task FlushAsync(IStreamingDetokenizer detokenizer, StopSequenceMatcher stops, ChannelWriter<GenerateResponse> output,
+        Progress progress, CancellationToken cancellationToken)
+    {
+        var tail = stops.Push(await detokenizer.FlushAsync(cancellationToken));
+        tail += stops.Matched is null ? stops.Flush() : "";
+        if (stops.Matched is not null)
+        {
+            progress.FinishReason = "stop";
+        }
+        if (tail.Length > 0)
+        {
+            progress.Text.Append(tail);
+            await output.WriteAsync(new GenerateResponse { Chunk = new GenerateChunk { Text = tail } }, cancellationToken);
+        }
+    }
+
+    /// <summary>One generation's state, from which its final message is built.</summary>
+    private sealed class Progress(string bundleVersion, GenerationRequest request, long started)
+    {
+        public GenerationRequest Request => request;
+        public List<int> Generated { get; } = new(request.MaxTokens);
+        public StringBuilder Text { get; } = new();
+        public string FinishReason { get; set; } = "length";
+        public TimeSpan? FirstToken { get; set; }
+        public int PromptTokens { get; set; }
+        public string LatentSource { get; set; } = "";
+        public TimeSpan PromptTime { get; set; }
+        public TimeSpan Elapsed => Stopwatch.GetElapsedTime(started);
+
+        public GenerateResponse Final(string? stop = null)
+        {
+            var total = Elapsed;
+            var completionTokens = Generated.Count;
             return new GenerateResponse
             {
                 Final = new GenerateFinal
                 {
-                    FinishReason = reason,
+                    FinishReason = FinishReason,
                     Seed = request.Seed,
-                    BundleVersion = lease.Info.Version,
+                    BundleVersion = bundleVersion,
                     StopSequence = stop ?? "",
-                    Text = emitted,
-                    LatentSource = latentSource,
-                    Usage = new Usage { PromptTokens = promptTokens, CompletionTokens = completionTokens, TotalTokens = promptTokens + completionTokens },
+                    Text = Text.ToString(),
+                    LatentSource = LatentSource,
+                    Usage = new Usage { PromptTokens = PromptTokens, CompletionTokens = completionTokens, TotalTokens = PromptTokens + completionTokens },
                     Timings = new Timings
                     {
-                        TimeToFirstTokenMs = (firstToken ?? total).TotalMilliseconds,
+                        TimeToFirstTokenMs = (FirstToken ?? total).TotalMilliseconds,
                         TotalMs = total.TotalMilliseconds,
-                        TokensPerSecond = completionTokens > 1 && firstToken is { } first && total > first
+                        TokensPerSecond = completionTokens > 1 && FirstToken is { } first && total > first
                             ? (completionTokens - 1) / (total - first).TotalSeconds
                             : 0,
-                        PromptMs = promptTime.TotalMilliseconds,
+                        PromptMs = PromptTime.TotalMilliseconds,
                     },
                 },
             };
