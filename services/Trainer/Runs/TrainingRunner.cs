@@ -89,61 +89,101 @@ public sealed class TrainingRunner(
     private ModelBundle Train(RunContext context, TokenizedCorpus corpus, IReadOnlyList<int[]>? shuffled, ModelBundle? startBundle, CancellationToken token)
     {
         var settings = context.Settings;
-        var runId = context.Run.RunId;
-        var heldOutSplit = Split(corpus.Lines, settings);
-        var (trainIndices, validationIndices) = (heldOutSplit.Train, heldOutSplit.HeldOut);
-        var train = trainIndices.Select(i => corpus.Sentences[i]).ToArray();
-        var validation = validationIndices.Select(i => corpus.Sentences[i]).ToArray();
-        var split = new CorpusSplit(trainIndices.Select(i => corpus.Lines[i]).ToArray(), validationIndices.Select(i => corpus.Lines[i]).ToArray());
+        var data = RunData.Split(corpus, shuffled, settings);
         var config = startBundle is null ? settings.ModelConfig(corpus.VocabularySize) : VaeBundle.ReadConfig(startBundle);
-        context.SetRecord(r => r with { VocabularyVersion = corpus.VocabularyVersion, CorpusSha256 = corpus.Sha256 });
-        var totalSteps = startBundle is null ? VaeTrainer.StepsFor(settings.Training, train.Length) : settings.Adversarial.Steps;
-        context.Events.Publish(new RunStarted(runId, settings.Preset, settings.Corpus, settings.Training.Seed,
-            totalSteps, context.Record.Epochs, corpus.VocabularyVersion, settings.ToJson(), DateTimeOffset.UtcNow));
-        var splitMetrics = SplitMetrics(heldOutSplit, split);
-        context.Logger.LogInformation(
-            "Run {RunId} trains {Preset} on {Corpus}: {Train} training and {Validation} held-out sentences ({SetAside} near-duplicates of held-out ones set aside; held-out 4-grams seen in training: {Overlap:P1}), vocabulary {Vocabulary}, phases: {Phases}",
-            runId, settings.Preset, settings.Corpus, train.Length, validation.Length, heldOutSplit.SetAside.Length,
-            splitMetrics["heldout_4gram_overlap"], corpus.VocabularyVersion,
-            string.Join(", ", new[] { startBundle is null ? RunPhases.Vae : null, settings.HasAdversarialPhase ? RunPhases.Adversarial : null, RunPhases.Evaluation }
-                .OfType<string>()));
-
+        var splitMetrics = Announce(context, corpus, data, startBundle);
         if (context.Record.Phase == RunPhases.Vae)
         {
-            if (startBundle is not null)
-            {
-                using var given = BundleModules.LoadVae(startBundle);
-                context.Runs.SaveWeights(context.Runs.FinalVae(runId), given);
-                context.SetRecord(r => r with { Validation = null });
-            }
-            else
-            {
-                using var trainer = new VaeTrainer(config, settings.Training, train);
-                TrainVae(context, trainer, validation, token);
-                context.Runs.SaveWeights(context.Runs.FinalVae(runId), trainer.Model);
-            }
-            context.StartPhase(settings.HasAdversarialPhase ? RunPhases.Adversarial : RunPhases.Evaluation);
+            RunVaePhase(context, config, data, startBundle, token);
         }
 
         using var vae = new SentenceVae(config);
-        vae.load(context.Runs.FinalVae(runId));
+        vae.load(context.Runs.FinalVae(context.Run.RunId));
         var bundleMetrics = Merge(new Dictionary<string, double>(context.Record.Validation is { } v
             ? RunContext.VaeMetrics(v, context.Record.BestEpoch ?? context.Record.Epoch, context.Record.Step)
             : new Dictionary<string, double>()), splitMetrics);
-        if (!settings.HasAdversarialPhase)
+        return settings.HasAdversarialPhase
+            ? TrainAdversarialAndPublish(context, corpus, data, config, vae, bundleMetrics, token)
+            : EvaluateAndPublishVae(context, corpus, data, vae, bundleMetrics, token);
+    }
+
+    /// <summary>The training and held-out text of a run, by corpus index, tokenized and as lines.</summary>
+    private sealed record RunData(HeldOutSplit HeldOutSplit, int[][] Train, int[][] Validation, CorpusSplit Lines, IReadOnlyList<int[]>? Shuffled)
+    {
+        public static RunData Split(TokenizedCorpus corpus, IReadOnlyList<int[]>? shuffled, RunSettings settings)
         {
-            var (metrics, sampling) = EvaluateText(context, vae, latentGenerator: null, split, validation, corpus.VocabularyVersion, token);
-            context.CompletePhase(RunPhases.Evaluation, metrics);
-            context.ReportPhase(RunPhases.Publish, "publishing the model bundle");
-            return BundleWriter.PublishVae(bundles, vae, settings.Training, runId, corpus.Sha256, corpus.VocabularyVersion,
-                Merge(bundleMetrics, metrics), RunDetails(settings, sampling), split);
+            var heldOutSplit = TrainingRunner.Split(corpus.Lines, settings);
+            return new RunData(heldOutSplit,
+                heldOutSplit.Train.Select(i => corpus.Sentences[i]).ToArray(),
+                heldOutSplit.HeldOut.Select(i => corpus.Sentences[i]).ToArray(),
+                new CorpusSplit(heldOutSplit.Train.Select(i => corpus.Lines[i]).ToArray(), heldOutSplit.HeldOut.Select(i => corpus.Lines[i]).ToArray()),
+                shuffled);
         }
 
-        using var gan = new LatentGanTrainer(settings.LatentGanConfig(config.LatentSize), settings.Adversarial, vae, train, settings.Training);
+        /// <summary>The word-shuffled negatives of the training or held-out sentences (for the fluency discriminator).</summary>
+        public int[][] ShuffledOf(IEnumerable<int> indices) => indices.Select(i => Shuffled![i]).ToArray();
+    }
+
+    /// <summary>Publishes RunStarted and logs what the run trains on; returns the split's metrics.</summary>
+    private static Dictionary<string, double> Announce(RunContext context, TokenizedCorpus corpus, RunData data, ModelBundle? startBundle)
+    {
+        var settings = context.Settings;
+        var runId = context.Run.RunId;
+        context.SetRecord(r => r with { VocabularyVersion = corpus.VocabularyVersion, CorpusSha256 = corpus.Sha256 });
+        var totalSteps = startBundle is null ? VaeTrainer.StepsFor(settings.Training, data.Train.Length) : settings.Adversarial.Steps;
+        context.Events.Publish(new RunStarted(runId, settings.Preset, settings.Corpus, settings.Training.Seed,
+            totalSteps, context.Record.Epochs, corpus.VocabularyVersion, settings.ToJson(), DateTimeOffset.UtcNow));
+        var splitMetrics = SplitMetrics(data.HeldOutSplit, data.Lines);
+        context.Logger.LogInformation(
+            "Run {RunId} trains {Preset} on {Corpus}: {Train} training and {Validation} held-out sentences ({SetAside} near-duplicates of held-out ones set aside; held-out 4-grams seen in training: {Overlap:P1}), vocabulary {Vocabulary}, phases: {Phases}",
+            runId, settings.Preset, settings.Corpus, data.Train.Length, data.Validation.Length, data.HeldOutSplit.SetAside.Length,
+            splitMetrics["heldout_4gram_overlap"], corpus.VocabularyVersion,
+            string.Join(", ", new[] { startBundle is null ? RunPhases.Vae : null, settings.HasAdversarialPhase ? RunPhases.Adversarial : null, RunPhases.Evaluation }
+                .OfType<string>()));
+        return splitMetrics;
+    }
+
+    /// <summary>Trains the VAE (or takes the start bundle's) and saves the weights the run goes on with.</summary>
+    private static void RunVaePhase(RunContext context, VaeConfig config, RunData data, ModelBundle? startBundle, CancellationToken token)
+    {
+        var runId = context.Run.RunId;
+        if (startBundle is not null)
+        {
+            using var given = BundleModules.LoadVae(startBundle);
+            context.Runs.SaveWeights(context.Runs.FinalVae(runId), given);
+            context.SetRecord(r => r with { Validation = null });
+        }
+        else
+        {
+            using var trainer = new VaeTrainer(config, context.Settings.Training, data.Train);
+            TrainVae(context, trainer, data.Validation, token);
+            context.Runs.SaveWeights(context.Runs.FinalVae(runId), trainer.Model);
+        }
+        context.StartPhase(context.Settings.HasAdversarialPhase ? RunPhases.Adversarial : RunPhases.Evaluation);
+    }
+
+    /// <summary>A run without the adversarial phase (a VAE or the plain language model): evaluate and publish.</summary>
+    private ModelBundle EvaluateAndPublishVae(RunContext context, TokenizedCorpus corpus, RunData data, SentenceVae vae,
+        Dictionary<string, double> bundleMetrics, CancellationToken token)
+    {
+        var settings = context.Settings;
+        var (metrics, sampling) = EvaluateText(context, vae, latentGenerator: null, data.Lines, data.Validation, corpus.VocabularyVersion, token);
+        context.CompletePhase(RunPhases.Evaluation, metrics);
+        context.ReportPhase(RunPhases.Publish, "publishing the model bundle");
+        return BundleWriter.PublishVae(bundles, vae, settings.Training, context.Run.RunId, corpus.Sha256, corpus.VocabularyVersion,
+            Merge(bundleMetrics, metrics), RunDetails(settings, sampling), data.Lines);
+    }
+
+    /// <summary>The adversarial phase (or its last checkpoint), then the evaluation and the ARAE bundle.</summary>
+    private ModelBundle TrainAdversarialAndPublish(RunContext context, TokenizedCorpus corpus, RunData data, VaeConfig config, SentenceVae vae,
+        Dictionary<string, double> bundleMetrics, CancellationToken token)
+    {
+        var settings = context.Settings;
+        var runId = context.Run.RunId;
+        using var gan = new LatentGanTrainer(settings.LatentGanConfig(config.LatentSize), settings.Adversarial, vae, data.Train, settings.Training);
         if (context.Record.Phase == RunPhases.Adversarial)
         {
-            var adversarialMetrics = new AdversarialPhase(context).Run(gan, token);
-            context.CompletePhase(RunPhases.Adversarial, adversarialMetrics);
+            context.CompletePhase(RunPhases.Adversarial, new AdversarialPhase(context).Run(gan, token));
             context.StartPhase(RunPhases.Evaluation);
         }
         else
@@ -157,11 +197,11 @@ public sealed class TrainingRunner(
             context.Runs.SaveWeights(context.Runs.FinalVae(runId), vae);
         }
 
-        var heldOut = new HeldOutText(validation, validationIndices.Select(i => shuffled![i]).ToArray());
-        var evaluation = AraeEvaluation.Run(vae, gan.LatentGenerator, gan.Critic, train, trainIndices.Select(i => shuffled![i]).ToArray(), heldOut,
+        var heldOut = new HeldOutText(data.Validation, data.ShuffledOf(data.HeldOutSplit.HeldOut));
+        var evaluation = AraeEvaluation.Run(vae, gan.LatentGenerator, gan.Critic, data.Train, data.ShuffledOf(data.HeldOutSplit.Train), heldOut,
             new TextDiscriminatorOptions(settings.TextDiscriminatorEpochs), settings.Training.Seed, Decoder(corpus.VocabularyVersion, token), token);
         using var textDiscriminator = evaluation.TextDiscriminator;
-        var (textMetrics, recommended) = EvaluateText(context, vae, gan.LatentGenerator, split, validation, corpus.VocabularyVersion, token);
+        var (textMetrics, recommended) = EvaluateText(context, vae, gan.LatentGenerator, data.Lines, data.Validation, corpus.VocabularyVersion, token);
         var evaluationMetrics = Merge(new Dictionary<string, double>(evaluation.Metrics), textMetrics);
         context.CompletePhase(RunPhases.Evaluation, evaluationMetrics);
 
@@ -169,7 +209,7 @@ public sealed class TrainingRunner(
         context.ReportPhase(RunPhases.Publish, "publishing the model bundle");
         return BundleWriter.PublishArae(bundles, vae, settings.Training, gan.LatentGenerator, gan.Critic, settings.Adversarial,
             textDiscriminator, evaluation.Calibration, runId, corpus.Sha256, corpus.VocabularyVersion, Merge(bundleMetrics, evaluationMetrics),
-            RunDetails(settings, recommended), split);
+            RunDetails(settings, recommended), data.Lines);
     }
 
     /// <summary>
