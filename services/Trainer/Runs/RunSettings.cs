@@ -56,85 +56,105 @@ public sealed record RunSettings
         var preset = TrainingPresets.Find(presetName)
             ?? throw new ArgumentException($"preset '{request.Preset}' is unknown; use {string.Join(" or ", TrainingPresets.Names)}");
         var h = request.Hyperparameters ?? new Hyperparameters();
-        var training = preset.Training with
+        var training = ResolveTraining(preset.Training, request, h);
+        var usesLatent = h.HasPlainLanguageModel ? !h.PlainLanguageModel : preset.UsesLatent;
+        var settings = Override(preset, request, h, training, ResolveAdversarial(preset.Adversarial, h, usesLatent, training.Seed), usesLatent);
+        settings.Validate();
+        return settings;
+    }
+
+    /// <summary>The VAE phase's options: the preset's, with the request's epochs, steps, batch size, seed and hyperparameters.</summary>
+    private static VaeTrainingOptions ResolveTraining(VaeTrainingOptions preset, StartRunRequest request, Hyperparameters h)
+    {
+        var training = preset with
         {
-            Epochs = request.HasEpochs ? Positive(request.Epochs, "epochs") : preset.Training.Epochs,
-            Steps = request.HasSteps ? Positive(request.Steps, "steps") : preset.Training.Steps,
-            BatchSize = request.HasBatchSize ? Positive(request.BatchSize, "batch_size") : preset.Training.BatchSize,
+            Epochs = request.HasEpochs ? Positive(request.Epochs, "epochs") : preset.Epochs,
+            Steps = request.HasSteps ? Positive(request.Steps, "steps") : preset.Steps,
+            BatchSize = request.HasBatchSize ? Positive(request.BatchSize, "batch_size") : preset.BatchSize,
             Seed = request.HasSeed ? unchecked((long)request.Seed) : Random.Shared.NextInt64(1, int.MaxValue),
-            LearningRate = h.HasLearningRate ? Finite(h.LearningRate, "learning_rate") : preset.Training.LearningRate,
-            LearningRateSchedule = h.HasLearningRateSchedule ? ParseEnum<LearningRateSchedule>(h.LearningRateSchedule, "learning_rate_schedule") : preset.Training.LearningRateSchedule,
-            WordDropout = h.HasWordDropout ? Finite(h.WordDropout, "word_dropout") : preset.Training.WordDropout,
-            FreeBits = h.HasFreeBits ? Finite(h.FreeBits, "free_bits") : preset.Training.FreeBits,
-            KlSchedule = h.HasKlSchedule ? ParseEnum<KlSchedule>(h.KlSchedule, "kl_schedule") : preset.Training.KlSchedule,
-            KlMaxWeight = h.HasKlMaxWeight ? Finite(h.KlMaxWeight, "kl_max_weight") : preset.Training.KlMaxWeight,
-            KlAnnealSteps = h.HasKlAnnealSteps ? Positive(h.KlAnnealSteps, "kl_anneal_steps") : preset.Training.KlAnnealSteps,
-            KlCycles = h.HasKlCycles ? Positive(h.KlCycles, "kl_cycles") : preset.Training.KlCycles,
-            KlRampFraction = h.HasKlRampFraction ? Finite(h.KlRampFraction, "kl_ramp_fraction") : preset.Training.KlRampFraction,
-            GradientClip = h.HasGradientClip ? Finite(h.GradientClip, "gradient_clip") : preset.Training.GradientClip,
-            MaxSentenceTokens = h.HasMaxSentenceTokens ? Positive(h.MaxSentenceTokens, "max_sentence_tokens") : preset.Training.MaxSentenceTokens,
+            LearningRate = h.HasLearningRate ? Finite(h.LearningRate, "learning_rate") : preset.LearningRate,
+            LearningRateSchedule = h.HasLearningRateSchedule ? ParseEnum<LearningRateSchedule>(h.LearningRateSchedule, "learning_rate_schedule") : preset.LearningRateSchedule,
+            WordDropout = h.HasWordDropout ? Finite(h.WordDropout, "word_dropout") : preset.WordDropout,
+            FreeBits = h.HasFreeBits ? Finite(h.FreeBits, "free_bits") : preset.FreeBits,
+            KlSchedule = h.HasKlSchedule ? ParseEnum<KlSchedule>(h.KlSchedule, "kl_schedule") : preset.KlSchedule,
+            KlMaxWeight = h.HasKlMaxWeight ? Finite(h.KlMaxWeight, "kl_max_weight") : preset.KlMaxWeight,
+            KlAnnealSteps = h.HasKlAnnealSteps ? Positive(h.KlAnnealSteps, "kl_anneal_steps") : preset.KlAnnealSteps,
+            KlCycles = h.HasKlCycles ? Positive(h.KlCycles, "kl_cycles") : preset.KlCycles,
+            KlRampFraction = h.HasKlRampFraction ? Finite(h.KlRampFraction, "kl_ramp_fraction") : preset.KlRampFraction,
+            GradientClip = h.HasGradientClip ? Finite(h.GradientClip, "gradient_clip") : preset.GradientClip,
+            MaxSentenceTokens = h.HasMaxSentenceTokens ? Positive(h.MaxSentenceTokens, "max_sentence_tokens") : preset.MaxSentenceTokens,
         };
         if (request.HasSteps && !request.HasEpochs)
         {
             training = training with { Epochs = 0 };
         }
         training.Validate();
+        return training;
+    }
 
-        var usesLatent = h.HasPlainLanguageModel ? !h.PlainLanguageModel : preset.UsesLatent;
-        var adversarialSteps = h.HasAdversarialSteps ? NonNegative(h.AdversarialSteps, "adversarial_steps") : usesLatent ? preset.Adversarial.Steps : 0;
-        var adversarial = preset.Adversarial with
+    /// <summary>The adversarial phase's options (no steps for a plain language model unless asked, which is then refused).</summary>
+    private static AdversarialOptions ResolveAdversarial(AdversarialOptions preset, Hyperparameters h, bool usesLatent, long seed)
+    {
+        var steps = h.HasAdversarialSteps ? NonNegative(h.AdversarialSteps, "adversarial_steps") : usesLatent ? preset.Steps : 0;
+        var adversarial = preset with
         {
-            Steps = Math.Max(adversarialSteps, 1),
-            CriticSteps = h.HasCriticSteps ? Positive(h.CriticSteps, "critic_steps") : preset.Adversarial.CriticSteps,
-            CriticLearningRate = h.HasCriticLearningRate ? Finite(h.CriticLearningRate, "critic_learning_rate") : preset.Adversarial.CriticLearningRate,
-            GeneratorLearningRate = h.HasGeneratorLearningRate ? Finite(h.GeneratorLearningRate, "generator_learning_rate") : preset.Adversarial.GeneratorLearningRate,
-            GradientPenaltyWeight = h.HasGradientPenalty ? Finite(h.GradientPenalty, "gradient_penalty") : preset.Adversarial.GradientPenaltyWeight,
-            EncoderRegularization = h.HasEncoderRegularization ? Finite(h.EncoderRegularization, "encoder_regularization") : preset.Adversarial.EncoderRegularization,
-            Seed = training.Seed,
+            Steps = Math.Max(steps, 1),
+            CriticSteps = h.HasCriticSteps ? Positive(h.CriticSteps, "critic_steps") : preset.CriticSteps,
+            CriticLearningRate = h.HasCriticLearningRate ? Finite(h.CriticLearningRate, "critic_learning_rate") : preset.CriticLearningRate,
+            GeneratorLearningRate = h.HasGeneratorLearningRate ? Finite(h.GeneratorLearningRate, "generator_learning_rate") : preset.GeneratorLearningRate,
+            GradientPenaltyWeight = h.HasGradientPenalty ? Finite(h.GradientPenalty, "gradient_penalty") : preset.GradientPenaltyWeight,
+            EncoderRegularization = h.HasEncoderRegularization ? Finite(h.EncoderRegularization, "encoder_regularization") : preset.EncoderRegularization,
+            Seed = seed,
         };
-        adversarial.Validate();
-        adversarial = adversarial with { Steps = adversarialSteps };
+        adversarial.Validate(); // with at least one step, so that the other fields are checked even when the phase is off
+        return adversarial with { Steps = steps };
+    }
 
-        var settings = preset with
+    /// <summary>The preset with the request's model, split, checkpoint and evaluation settings.</summary>
+    private static RunSettings Override(RunSettings preset, StartRunRequest request, Hyperparameters h,
+        VaeTrainingOptions training, AdversarialOptions adversarial, bool usesLatent) => preset with
+    {
+        Corpus = string.IsNullOrEmpty(request.Corpus) ? preset.Corpus : request.Corpus,
+        EmbeddingSize = h.HasEmbeddingSize ? Positive(h.EmbeddingSize, "embedding_size") : preset.EmbeddingSize,
+        HiddenSize = h.HasHiddenSize ? Positive(h.HiddenSize, "hidden_size") : preset.HiddenSize,
+        LatentSize = h.HasLatentSize ? Positive(h.LatentSize, "latent_size") : preset.LatentSize,
+        Training = training,
+        ValidationFraction = h.HasValidationFraction ? Finite(h.ValidationFraction, "validation_fraction") : preset.ValidationFraction,
+        SplitSeed = h.HasSplitSeed ? h.SplitSeed : preset.SplitSeed,
+        Dropout = h.HasDropout ? Finite(h.Dropout, "dropout") : preset.Dropout,
+        TieEmbeddings = h.HasTieEmbeddings ? h.TieEmbeddings : preset.TieEmbeddings,
+        CheckpointEverySteps = h.HasCheckpointEverySteps ? Positive(h.CheckpointEverySteps, "checkpoint_every_steps") : preset.CheckpointEverySteps,
+        VocabularyVersion = request.VocabularyVersion,
+        StartFromBundle = request.StartFromBundle,
+        Adversarial = adversarial,
+        LatentNoiseSize = h.HasLatentNoiseSize ? Positive(h.LatentNoiseSize, "latent_noise_size") : preset.LatentNoiseSize,
+        LatentHiddenSize = h.HasLatentHiddenSize ? Positive(h.LatentHiddenSize, "latent_hidden_size") : preset.LatentHiddenSize,
+        TextDiscriminatorEpochs = h.HasTextDiscriminatorEpochs ? Positive(h.TextDiscriminatorEpochs, "text_discriminator_epochs") : preset.TextDiscriminatorEpochs,
+        UsesLatent = usesLatent,
+        EvaluationSamples = h.HasEvaluationSamples ? Positive(h.EvaluationSamples, "evaluation_samples") : preset.EvaluationSamples,
+    };
+
+    /// <summary>The checks that span fields; throws ArgumentException naming them.</summary>
+    private void Validate()
+    {
+        if (EvaluationSamples is < 2 or > 100_000)
         {
-            Corpus = string.IsNullOrEmpty(request.Corpus) ? preset.Corpus : request.Corpus,
-            EmbeddingSize = h.HasEmbeddingSize ? Positive(h.EmbeddingSize, "embedding_size") : preset.EmbeddingSize,
-            HiddenSize = h.HasHiddenSize ? Positive(h.HiddenSize, "hidden_size") : preset.HiddenSize,
-            LatentSize = h.HasLatentSize ? Positive(h.LatentSize, "latent_size") : preset.LatentSize,
-            Training = training,
-            ValidationFraction = h.HasValidationFraction ? Finite(h.ValidationFraction, "validation_fraction") : preset.ValidationFraction,
-            SplitSeed = h.HasSplitSeed ? h.SplitSeed : preset.SplitSeed,
-            Dropout = h.HasDropout ? Finite(h.Dropout, "dropout") : preset.Dropout,
-            TieEmbeddings = h.HasTieEmbeddings ? h.TieEmbeddings : preset.TieEmbeddings,
-            CheckpointEverySteps = h.HasCheckpointEverySteps ? Positive(h.CheckpointEverySteps, "checkpoint_every_steps") : preset.CheckpointEverySteps,
-            VocabularyVersion = request.VocabularyVersion,
-            StartFromBundle = request.StartFromBundle,
-            Adversarial = adversarial,
-            LatentNoiseSize = h.HasLatentNoiseSize ? Positive(h.LatentNoiseSize, "latent_noise_size") : preset.LatentNoiseSize,
-            LatentHiddenSize = h.HasLatentHiddenSize ? Positive(h.LatentHiddenSize, "latent_hidden_size") : preset.LatentHiddenSize,
-            TextDiscriminatorEpochs = h.HasTextDiscriminatorEpochs ? Positive(h.TextDiscriminatorEpochs, "text_discriminator_epochs") : preset.TextDiscriminatorEpochs,
-            UsesLatent = usesLatent,
-            EvaluationSamples = h.HasEvaluationSamples ? Positive(h.EvaluationSamples, "evaluation_samples") : preset.EvaluationSamples,
-        };
-        if (settings.EvaluationSamples is < 2 or > 100_000)
-        {
-            throw new ArgumentException($"evaluation_samples must be between 2 and 100000, not {settings.EvaluationSamples}");
+            throw new ArgumentException($"evaluation_samples must be between 2 and 100000, not {EvaluationSamples}");
         }
-        if (!settings.UsesLatent && settings.HasAdversarialPhase)
+        if (!UsesLatent && HasAdversarialPhase)
         {
             throw new ArgumentException("a plain language model has no latent code for an adversarial phase: set adversarial_steps to 0");
         }
-        if (settings.StartFromBundle.Length > 0 && !settings.HasAdversarialPhase)
+        if (StartFromBundle.Length > 0 && !HasAdversarialPhase)
         {
             throw new ArgumentException("adversarial_steps must be positive when the run starts from a bundle (start_from_bundle)");
         }
-        settings.LatentGanConfig(latentSize: 1).Validate();
-        if (settings.ValidationFraction is <= 0 or > 0.5)
+        LatentGanConfig(latentSize: 1).Validate();
+        if (ValidationFraction is <= 0 or > 0.5)
         {
             throw new ArgumentException("validation_fraction must be in (0, 0.5]");
         }
-        settings.ModelConfig(vocabularySize: 1 << 16).Validate();
-        return settings;
+        ModelConfig(vocabularySize: 1 << 16).Validate();
     }
 
     private static T Positive<T>(T value, string field) where T : System.Numerics.INumber<T> =>
