@@ -23,38 +23,14 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
 
     public string Run(CancellationToken cancellationToken)
     {
-        var (bundle, storeRoot) = ResolveBundle();
-        var split = CorpusSplit.Read(bundle);
-        var latentSource = args.Baseline is null ? LatentSourceOf(bundle, VaeBundle.ReadConfig(bundle)) : "none";
-        var references = ReadText(args.References, split?.HeldOut, "--references", "held-out");
-        var training = ReadText(args.Train, split?.Train, "--train", "training");
-        if (args.Baseline is not null && args.Sweep.Any(t => t != 1.0))
-        {
-            throw new EvalException($"the {args.Baseline} baseline has no temperature: add --no-sweep (or --sweep 1.0)");
-        }
-        var output = Path.GetFullPath(args.Out ?? Path.Combine(RepositoryRoot(), ".data", "eval", args.Baseline ?? bundle.Version));
-        Directory.CreateDirectory(output);
-
+        var inputs = ResolveInputs();
         var progress = new ThrottledProgress(p => Log(ThrottledProgress.Describe(p)));
-        using var source = OpenSource(bundle, storeRoot, latentSource, training);
-        // Baselines sample as they are: temperature and truncation do not apply.
-        var recommended = args.Baseline is null ? RecommendedSampling.Read(bundle.Manifest) : RecommendedSampling.Plain;
-        var sampling = recommended with
-        {
-            Temperature = args.Temperature ?? recommended.Temperature,
-            TopP = args.TopP ?? recommended.TopP,
-            MinP = args.MinP ?? recommended.MinP,
-            LatentTemperature = args.LatentTemperature ?? recommended.LatentTemperature,
-        };
-        var overlap = HeldOutSplit.NgramOverlap(references, training);
-        Log($"{source.Name}; {references.Count} references, {training.Count} training sentences (split of bundle {bundle.Version}); " +
+        using var source = OpenSource(inputs.Bundle, inputs.StoreRoot, inputs.LatentSource, inputs.Training);
+        var (recommended, sampling) = ChooseSampling(inputs.Bundle);
+        var overlap = HeldOutSplit.NgramOverlap(inputs.References, inputs.Training);
+        Log($"{source.Name}; {inputs.References.Count} references, {inputs.Training.Count} training sentences (split of bundle {inputs.Bundle.Version}); " +
             $"{overlap:P1} of the references' 4-grams occur in the training text");
-        var dictionary = NonWords.ReadSystemDictionary();
-        if (dictionary is null)
-        {
-            Log($"no dictionary at {NonWords.SystemDictionary} (install wamerican): the non-word rate is not measured");
-        }
-        var evaluator = new TextEvaluator(references, training, progress, dictionary);
+        var evaluator = new TextEvaluator(inputs.References, inputs.Training, progress, ReadDictionary());
         SampleEvaluation Evaluate(RecommendedSampling setting, int count)
         {
             var samples = source.Sample(count, setting, args.Seed, progress, cancellationToken);
@@ -66,67 +42,122 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
             Log($"sampling with {sampling}{(sampling == recommended ? " (the bundle's recommendation)" : "")}");
         }
         var main = Evaluate(sampling, args.Samples);
-        File.WriteAllLines(Path.Combine(output, SamplesFile), main.Samples);
+        File.WriteAllLines(Path.Combine(inputs.Output, SamplesFile), main.Samples);
         Log($"BLEU-2..5 {Format(main.Report.Bleu)}  Self-BLEU-2..5 {Format(main.Report.SelfBleu)}  copies {main.Report.TrainCopyRate:P2}" +
             (main.Report.NonWordSentenceRate is { } rate ? $"  non-word sentences {rate:P1}" : ""));
-
         Log("held-out metrics of the model");
-        var heldOut = source.HeldOutMetrics(references, evaluator, args.Seed);
+        var heldOut = source.HeldOutMetrics(inputs.References, evaluator, args.Seed);
+        var sweep = Sweep(sampling, main, Evaluate);
+        WriteSweep(inputs, source.Name, sweep);
 
+        var metrics = Describe(inputs, source.Name, recommended, sampling, overlap, main.Report.Samples);
+        AddMetrics(metrics, main.Report.ToMetrics().Concat(heldOut));
+        metrics["sweep"] = new JsonArray(sweep.Select(row => (JsonNode)AddMetrics(new JsonObject { ["temperature"] = row.Temperature }, row.Metrics)).ToArray());
+        metrics["elapsed_seconds"] = Math.Round(_clock.Elapsed.TotalSeconds, 1);
+        File.WriteAllText(Path.Combine(inputs.Output, MetricsFile), metrics.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        Log($"wrote {MetricsFile}, {SamplesFile}{(sweep.Count > 0 ? $", {SweepTable.FileName}, {ChartFile}" : "")} to {inputs.Output}");
+        return inputs.Output;
+    }
+
+    /// <summary>What an evaluation reads and where it writes.</summary>
+    private sealed record EvalInputs(
+        ModelBundle Bundle, string StoreRoot, string LatentSource, IReadOnlyList<string> References, IReadOnlyList<string> Training, string Output);
+
+    private EvalInputs ResolveInputs()
+    {
+        var (bundle, storeRoot) = ResolveBundle();
+        var split = CorpusSplit.Read(bundle);
+        var latentSource = args.Baseline is null ? LatentSourceOf(bundle, VaeBundle.ReadConfig(bundle)) : "none";
+        var references = ReadText(args.References, split?.HeldOut, "--references", "held-out");
+        var training = ReadText(args.Train, split?.Train, "--train", "training");
+        if (args.Baseline is not null && args.Sweep.Any(t => t != 1.0))
+        {
+            throw new EvalException($"the {args.Baseline} baseline has no temperature: add --no-sweep (or --sweep 1.0)");
+        }
+        var output = Path.GetFullPath(args.Out ?? Path.Combine(RepositoryRoot(), ".data", "eval", args.Baseline ?? bundle.Version));
+        Directory.CreateDirectory(output);
+        return new EvalInputs(bundle, storeRoot, latentSource, references, training, output);
+    }
+
+    /// <summary>The bundle's recommended sampling, and the one to use: the recommendation with the arguments' overrides.</summary>
+    private (RecommendedSampling Recommended, RecommendedSampling Used) ChooseSampling(ModelBundle bundle)
+    {
+        // Baselines sample as they are: temperature and truncation do not apply.
+        var recommended = args.Baseline is null ? RecommendedSampling.Read(bundle.Manifest) : RecommendedSampling.Plain;
+        return (recommended, recommended with
+        {
+            Temperature = args.Temperature ?? recommended.Temperature,
+            TopP = args.TopP ?? recommended.TopP,
+            MinP = args.MinP ?? recommended.MinP,
+            LatentTemperature = args.LatentTemperature ?? recommended.LatentTemperature,
+        });
+    }
+
+    private IReadOnlyList<string>? ReadDictionary()
+    {
+        var dictionary = NonWords.ReadSystemDictionary();
+        if (dictionary is null)
+        {
+            Log($"no dictionary at {NonWords.SystemDictionary} (install wamerican): the non-word rate is not measured");
+        }
+        return dictionary;
+    }
+
+    /// <summary>The temperature sweep on top of the main samples (reused where the point is the same).</summary>
+    private List<SweepRow> Sweep(RecommendedSampling sampling, SampleEvaluation main, Func<RecommendedSampling, int, SampleEvaluation> evaluate)
+    {
         var sweepSamples = args.SweepSamples ?? args.Samples;
         var sweep = new List<SweepRow>();
         foreach (var temperature in args.Sweep)
         {
-            var point = temperature == sampling.Temperature && sweepSamples == args.Samples ? main : Evaluate(sampling with { Temperature = temperature }, sweepSamples);
+            var point = temperature == sampling.Temperature && sweepSamples == args.Samples ? main : evaluate(sampling with { Temperature = temperature }, sweepSamples);
             sweep.Add(new SweepRow(temperature, point.Report.ToMetrics()));
             Log($"T={temperature:0.###}: BLEU-4 {point.Report.Bleu.Bleu4:F3}  Self-BLEU-4 {point.Report.SelfBleu.Bleu4:F3}  copies {point.Report.TrainCopyRate:P2}");
         }
+        return sweep;
+    }
 
-        var name = source.Name;
-        if (sweep.Count > 0)
+    /// <summary>sweep.csv, and the chart with the curves of --compare beside this one.</summary>
+    private void WriteSweep(EvalInputs inputs, string name, IReadOnlyList<SweepRow> sweep)
+    {
+        if (sweep.Count == 0)
         {
-            var table = new SweepTable(name, sweep);
-            table.Write(output);
-            var curves = new List<CurveSeries> { table.ToCurve() };
-            curves.AddRange(args.Compare.Select(dir => SweepTable.Read(dir, CompareName(dir)).ToCurve()));
-            QualityDiversityChart.Save(Path.Combine(output, ChartFile), $"Quality-diversity, {sweepSamples} samples per point, {references.Count} references",
-                "Self-BLEU-4 (lower = more diverse)", "BLEU-4 (higher = better quality)", curves);
+            return;
         }
+        var table = new SweepTable(name, sweep);
+        table.Write(inputs.Output);
+        var curves = new List<CurveSeries> { table.ToCurve() };
+        curves.AddRange(args.Compare.Select(dir => SweepTable.Read(dir, CompareName(dir)).ToCurve()));
+        QualityDiversityChart.Save(Path.Combine(inputs.Output, ChartFile),
+            $"Quality-diversity, {args.SweepSamples ?? args.Samples} samples per point, {inputs.References.Count} references",
+            "Self-BLEU-4 (lower = more diverse)", "BLEU-4 (higher = better quality)", curves);
+    }
 
-        var metrics = new JsonObject
+    private JsonObject Describe(EvalInputs inputs, string name, RecommendedSampling recommended, RecommendedSampling sampling, double overlap, int selfBleuPool) => new()
+    {
+        ["bundle_version"] = inputs.Bundle.Version,
+        ["bundle_kind"] = inputs.Bundle.Manifest.Kind,
+        ["model"] = name,
+        ["name"] = name,
+        ["latent_source"] = inputs.LatentSource,
+        ["temperature"] = sampling.Temperature,
+        ["top_p"] = sampling.TopP,
+        ["min_p"] = sampling.MinP,
+        ["latent_temperature"] = sampling.LatentTemperature,
+        ["recommended_sampling"] = recommended.ToJson(),
+        ["heldout_4gram_overlap"] = overlap,
+        ["self_bleu_pool"] = selfBleuPool,
+        ["references_file"] = args.References is null ? $"{inputs.Bundle.Directory}/{CorpusSplit.HeldOutFile}" : Path.GetFullPath(args.References),
+        ["seed"] = args.Seed,
+    };
+
+    private static JsonObject AddMetrics(JsonObject into, IEnumerable<KeyValuePair<string, double>> metrics)
+    {
+        foreach (var (key, value) in metrics)
         {
-            ["bundle_version"] = bundle.Version,
-            ["bundle_kind"] = bundle.Manifest.Kind,
-            ["model"] = name,
-            ["name"] = name,
-            ["latent_source"] = latentSource,
-            ["temperature"] = sampling.Temperature,
-            ["top_p"] = sampling.TopP,
-            ["min_p"] = sampling.MinP,
-            ["latent_temperature"] = sampling.LatentTemperature,
-            ["recommended_sampling"] = recommended.ToJson(),
-            ["heldout_4gram_overlap"] = overlap,
-            ["self_bleu_pool"] = main.Report.Samples,
-            ["references_file"] = args.References is null ? $"{bundle.Directory}/{CorpusSplit.HeldOutFile}" : Path.GetFullPath(args.References),
-            ["seed"] = args.Seed,
-        };
-        foreach (var (key, value) in main.Report.ToMetrics().Concat(heldOut))
-        {
-            metrics[key] = value;
+            into[key] = value;
         }
-        metrics["sweep"] = new JsonArray(sweep.Select(row =>
-        {
-            var point = new JsonObject { ["temperature"] = row.Temperature };
-            foreach (var (key, value) in row.Metrics)
-            {
-                point[key] = value;
-            }
-            return (JsonNode)point;
-        }).ToArray());
-        metrics["elapsed_seconds"] = Math.Round(_clock.Elapsed.TotalSeconds, 1);
-        File.WriteAllText(Path.Combine(output, MetricsFile), metrics.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        Log($"wrote {MetricsFile}, {SamplesFile}{(sweep.Count > 0 ? $", {SweepTable.FileName}, {ChartFile}" : "")} to {output}");
-        return output;
+        return into;
     }
 
     private ISampleSource OpenSource(ModelBundle bundle, string storeRoot, string latentSource, IReadOnlyList<string> training)
