@@ -26,79 +26,100 @@ public static class SoakCommand
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var options = Options.Parse(args);
-        var minutes = int.Parse(options.Get("minutes", "15"));
-        var warmupMinutes = int.Parse(options.Get("warmup-minutes", "5"));
-        var load = double.Parse(options.Get("load", "0.8"));
-        var maxTokens = int.Parse(options.Get("max-tokens", "64"));
-        var dataDirectory = options.Get("data-directory", "") is { Length: > 0 } folder ? Path.GetFullPath(folder) : null;
-        var output = options.Get("out", "soak.json");
-        var mode = options.Get("mode", "closed");
-        using var channel = GrpcChannel.ForAddress(options.Get("generator", "http://127.0.0.1:7103"));
+        var settings = SoakSettings.Parse(Options.Parse(args));
+        using var channel = GrpcChannel.ForAddress(settings.Generator);
         var generator = new Generator.GeneratorClient(channel);
         var model = await ServingBenchmark.WaitForModelAsync(generator, TimeSpan.FromMinutes(5));
 
-        await SaturateAsync(generator, maxTokens, TimeSpan.FromSeconds(30), firstIndex: 1_000_001); // warm-up
-        var probe = await SaturateAsync(generator, maxTokens, TimeSpan.FromSeconds(60), firstIndex: 2_000_001);
+        await SaturateAsync(generator, settings.MaxTokens, TimeSpan.FromSeconds(30), firstIndex: 1_000_001); // warm-up
+        var probe = await SaturateAsync(generator, settings.MaxTokens, TimeSpan.FromSeconds(60), firstIndex: 2_000_001);
         var capacity = probe.Completed.Count / 60.0;
-        var rate = capacity * load;
-        var streams = (int)Math.Round(load * DecodingPlaces);
-        Console.Error.WriteLine($"soak: bundle {model.BundleVersion} ({model.Backend}); capacity {capacity:F1} streams/s of {maxTokens} tokens " +
-            $"({probe.Errors} errors while measuring); soaking for {warmupMinutes} min of warm-up and {minutes} min " +
-            (mode == "open" ? $"at {rate:F1} streams/s (open loop)" : $"with {streams} of {DecodingPlaces} decoding places busy (closed loop)"));
+        Console.Error.WriteLine($"soak: bundle {model.BundleVersion} ({model.Backend}); capacity {capacity:F1} streams/s of {settings.MaxTokens} tokens " +
+            $"({probe.Errors} errors while measuring); soaking for {settings.WarmupMinutes} min of warm-up and {settings.Minutes} min " +
+            (settings.OpenLoop ? $"at {settings.Rate(capacity):F1} streams/s (open loop)" : $"with {settings.Streams} of {DecodingPlaces} decoding places busy (closed loop)"));
 
+        var (windows, allErrors) = await SoakAsync(generator, settings, capacity);
+        var report = Report(settings, model, capacity, windows, allErrors);
+        await File.WriteAllTextAsync(settings.Output, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        Console.Error.WriteLine($"soak: {report["streams"]} streams measured, {report["errors"]} errors in all, " +
+            $"memory growth after the warm-up {report["memory_growth_percent"]!.ToJsonString()} %, passed {report["passed"]}");
+        return report["passed"]!.GetValue<bool>() ? 0 : 1;
+    }
+
+    /// <summary>The soak's command line: duration, load, stream length and where to report.</summary>
+    private sealed record SoakSettings(int Minutes, int WarmupMinutes, double Load, int MaxTokens, string? DataDirectory, string Output, string Mode, string Generator)
+    {
+        public bool OpenLoop => Mode == "open";
+
+        /// <summary>Closed loop: the decoding places kept busy.</summary>
+        public int Streams => (int)Math.Round(Load * DecodingPlaces);
+
+        /// <summary>Open loop: streams started per second.</summary>
+        public double Rate(double capacity) => capacity * Load;
+
+        public static SoakSettings Parse(Options options) => new(
+            Minutes: int.Parse(options.Get("minutes", "15")),
+            WarmupMinutes: int.Parse(options.Get("warmup-minutes", "5")),
+            Load: double.Parse(options.Get("load", "0.8")),
+            MaxTokens: int.Parse(options.Get("max-tokens", "64")),
+            DataDirectory: options.Get("data-directory", "") is { Length: > 0 } folder ? Path.GetFullPath(folder) : null,
+            Output: options.Get("out", "soak.json"),
+            Mode: options.Get("mode", "closed"),
+            Generator: options.Get("generator", "http://127.0.0.1:7103"));
+    }
+
+    /// <summary>The warm-up and measured minutes: a window of figures per minute, and all errors by status.</summary>
+    private static async Task<(List<JsonObject> Windows, ConcurrentDictionary<string, int> Errors)> SoakAsync(
+        Generator.GeneratorClient generator, SoakSettings settings, double capacity)
+    {
         var windows = new List<JsonObject>();
         var allErrors = new ConcurrentDictionary<string, int>();
         var clock = Stopwatch.StartNew();
         var numbers = new StreamNumbers(first: 1);
-        var openLoop = mode == "open";
-        for (var minute = 1; minute <= warmupMinutes + minutes; minute++)
+        for (var minute = 1; minute <= settings.WarmupMinutes + settings.Minutes; minute++)
         {
             var window = new Window();
             var end = TimeSpan.FromMinutes(minute);
-            await (openLoop
-                ? ArriveAsync(generator, maxTokens, rate, clock, end, window, numbers)
-                : KeepBusyAsync(generator, maxTokens, streams, clock, end, window, numbers));
-            var memory = ServiceMemory.Sample(dataDirectory);
-            windows.Add(window.Describe(minute, warmup: minute <= warmupMinutes, memory));
+            await (settings.OpenLoop
+                ? ArriveAsync(generator, settings.MaxTokens, settings.Rate(capacity), clock, end, window, numbers)
+                : KeepBusyAsync(generator, settings.MaxTokens, settings.Streams, clock, end, window, numbers));
+            var memory = ServiceMemory.Sample(settings.DataDirectory);
+            var warmup = minute <= settings.WarmupMinutes;
+            windows.Add(window.Describe(minute, warmup, memory));
             foreach (var (status, count) in window.ErrorsByStatus)
             {
                 allErrors.AddOrUpdate(status, count, (_, n) => n + count);
             }
-            Console.Error.WriteLine($"  minute {minute}{(minute <= warmupMinutes ? " (warm-up)" : "")}: {window.Completed.Count} streams, {window.Errors} errors {string.Join(' ', window.ErrorsByStatus)}, TTFT p50 {LoadGenerator.Percentile(window.FirstTokenMs, 0.5):F1} ms " +
+            Console.Error.WriteLine($"  minute {minute}{(warmup ? " (warm-up)" : "")}: {window.Completed.Count} streams, {window.Errors} errors {string.Join(' ', window.ErrorsByStatus)}, TTFT p50 {LoadGenerator.Percentile(window.FirstTokenMs, 0.5):F1} ms " +
                 $"p99 {LoadGenerator.Percentile(window.FirstTokenMs, 0.99):F1} ms, generator {memory.GetValueOrDefault("generator") / 1048576.0:F0} MB");
         }
+        return (windows, allErrors);
+    }
 
-        var measured = windows.Skip(warmupMinutes).ToList();
-        var first = windows[Math.Max(warmupMinutes - 1, 0)]["memory_mb"]!.AsObject();
-        var last = measured[^1]["memory_mb"]!.AsObject();
-        var growth = new JsonObject();
-        foreach (var (service, mb) in last)
-        {
-            if (first[service] is { } before)
-            {
-                growth[service] = Math.Round(100 * (mb!.GetValue<double>() / before.GetValue<double>() - 1), 2);
-            }
-        }
+    /// <summary>The verdict: no errors, memory growth under 10 % after the warm-up, TTFT p99 within 2x of the first measured minute.</summary>
+    private static JsonObject Report(SoakSettings settings, ModelInfo model, double capacity, List<JsonObject> windows, ConcurrentDictionary<string, int> allErrors)
+    {
+        var measured = windows.Skip(settings.WarmupMinutes).ToList();
+        var growth = MemoryGrowth(windows[Math.Max(settings.WarmupMinutes - 1, 0)], measured[^1]);
         var errors = allErrors.Values.Sum();
         var throughput = measured.Average(w => w["completed"]!.GetValue<int>()) / 60.0;
         var ttftFirst = measured[0]["ttft_p99_ms"]!.GetValue<double>();
         var ttftLast = measured[^1]["ttft_p99_ms"]!.GetValue<double>();
-        var report = new JsonObject
+        return new JsonObject
         {
             ["bundle_version"] = model.BundleVersion,
             ["backend"] = model.Backend,
-            ["max_tokens"] = maxTokens,
+            ["max_tokens"] = settings.MaxTokens,
             ["capacity_streams_per_second"] = Math.Round(capacity, 2),
-            ["load_fraction"] = load,
-            ["mode"] = mode,
-            ["target_rate_streams_per_second"] = mode == "open" ? Math.Round(rate, 2) : null,
-            ["busy_decoding_places"] = mode == "open" ? null : streams,
+            ["load_fraction"] = settings.Load,
+            ["mode"] = settings.Mode,
+            ["target_rate_streams_per_second"] = settings.OpenLoop ? Math.Round(settings.Rate(capacity), 2) : null,
+            ["busy_decoding_places"] = settings.OpenLoop ? null : settings.Streams,
             ["achieved_streams_per_second"] = Math.Round(throughput, 2),
             ["achieved_fraction_of_capacity"] = Math.Round(throughput / capacity, 3),
-            ["warmup_minutes"] = warmupMinutes,
-            ["minutes"] = minutes,
-            ["warmup_streams"] = windows.Take(warmupMinutes).Sum(w => w["completed"]!.GetValue<int>()),
+            ["warmup_minutes"] = settings.WarmupMinutes,
+            ["minutes"] = settings.Minutes,
+            ["warmup_streams"] = windows.Take(settings.WarmupMinutes).Sum(w => w["completed"]!.GetValue<int>()),
             ["streams"] = measured.Sum(w => w["completed"]!.GetValue<int>()),
             ["errors"] = errors,
             ["errors_by_status"] = new JsonObject(allErrors.Select(e => KeyValuePair.Create(e.Key, (JsonNode?)e.Value))),
@@ -107,9 +128,21 @@ public static class SoakCommand
             ["passed"] = errors == 0 && growth.All(g => g.Value!.GetValue<double>() < 10) && ttftLast <= 2 * ttftFirst,
             ["windows"] = new JsonArray(windows.ToArray<JsonNode>()),
         };
-        await File.WriteAllTextAsync(output, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        Console.Error.WriteLine($"soak: {report["streams"]} streams measured, {errors} errors in all, memory growth after the warm-up {growth.ToJsonString()} %, passed {report["passed"]}");
-        return report["passed"]!.GetValue<bool>() ? 0 : 1;
+    }
+
+    /// <summary>Each service's resident memory growth in percent between two minutes' windows.</summary>
+    private static JsonObject MemoryGrowth(JsonObject from, JsonObject to)
+    {
+        var first = from["memory_mb"]!.AsObject();
+        var growth = new JsonObject();
+        foreach (var (service, mb) in to["memory_mb"]!.AsObject())
+        {
+            if (first[service] is { } before)
+            {
+                growth[service] = Math.Round(100 * (mb!.GetValue<double>() / before.GetValue<double>() - 1), 2);
+            }
+        }
+        return growth;
     }
 
     private const int DecodingPlaces = 32;
