@@ -12,7 +12,7 @@ public sealed class TrainingEventRecorder : IAsyncDisposable
     private readonly ConcurrentQueue<(Guid? MessageId, ITrainingEvent Event)> _received = new();
     private readonly ConcurrentDictionary<Guid, TaskCompletionSource> _marks = new();
     private IBusControl _bus = null!;
-    private Uri _queue = null!;
+    private Func<Uri> _queue = null!;
 
     /// <summary>
     /// Starts consuming. A durable queue keeps its binding and messages through a broker restart
@@ -25,10 +25,13 @@ public sealed class TrainingEventRecorder : IAsyncDisposable
         recorder._bus = Bus.Factory.CreateUsingRabbitMq(rabbit =>
         {
             rabbit.Host(new Uri(connectionString));
-            var queue = $"it-training-{Guid.NewGuid():N}";
-            recorder._queue = new Uri($"queue:{queue}");
-            rabbit.ReceiveEndpoint(queue, endpoint =>
+            rabbit.ReceiveEndpoint($"it-training-{Guid.NewGuid():N}", endpoint =>
             {
+                endpoint.AutoDelete = !durable;
+                endpoint.Durable = durable;
+                // Its own address, with the queue's durability (read once configured): a plain "queue:" address
+                // would declare the queue durable and be refused.
+                recorder._queue = () => endpoint.InputAddress;
                 // One message at a time, in queue order: a mark sent to the queue arrives after everything queued before it.
                 endpoint.ConcurrentMessageLimit = 1;
                 endpoint.PrefetchCount = 16;
@@ -40,8 +43,6 @@ public sealed class TrainingEventRecorder : IAsyncDisposable
                     }
                     return Task.CompletedTask;
                 });
-                endpoint.AutoDelete = !durable;
-                endpoint.Durable = durable;
                 recorder.Handle<RunStarted>(endpoint);
                 recorder.Handle<PhaseStarted>(endpoint);
                 recorder.Handle<PhaseCompleted>(endpoint);
@@ -99,9 +100,10 @@ public sealed class TrainingEventRecorder : IAsyncDisposable
         var mark = new QueueMark(Guid.NewGuid());
         var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _marks[mark.Id] = arrived;
-        var endpoint = await _bus.GetSendEndpoint(_queue);
-        await endpoint.Send(mark);
-        await arrived.Task.WaitAsync(timeout);
+        using var giveUp = new CancellationTokenSource(timeout);
+        var endpoint = await _bus.GetSendEndpoint(_queue());
+        await endpoint.Send(mark, giveUp.Token);
+        await arrived.Task.WaitAsync(giveUp.Token);
     }
 
     public async ValueTask DisposeAsync() => await _bus.StopAsync();
