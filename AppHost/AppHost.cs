@@ -14,11 +14,12 @@ var tokenizer = builder.AddProject<Projects.LlmMesh_Tokenizer>("tokenizer")
     .AsMeshService(messaging, dataDirectory)
     .WithEnvironment("Tokenizer__CorpusPath", Path.Combine(corpusDirectory, "coco", "train.txt"));
 
-builder.AddProject<Projects.LlmMesh_Trainer>("trainer")
+var trainer = builder.AddProject<Projects.LlmMesh_Trainer>("trainer")
     .AsMeshService(messaging, dataDirectory)
     .WithReference(tokenizer)
     .WaitFor(tokenizer)
     .WithEnvironment("Trainer__DataDirectory", corpusDirectory)
+    .WithEnvironment("Trainer__CorporaDirectory", Path.Combine(dataDirectory, "corpora"))
     .WithEnvironment("Trainer__RunsDirectory", Path.Combine(dataDirectory, "runs"))
     .WithEnvironment("Trainer__Threads", builder.Configuration["LlmMesh:TrainerThreads"] ?? "2")
     .WithEnvironment("Trainer__AutoTrainPreset", builder.Configuration["LlmMesh:AutoTrainPreset"] ?? "quick")
@@ -61,6 +62,7 @@ var generator = builder.AddProject<Projects.LlmMesh_Generator>("generator")
 // the generator is.
 builder.AddProject<Projects.LlmMesh_Gateway>("gateway")
     .AsMeshEndpoint("http")
-    .WithReference(generator);
+    .WithReference(generator)
+    .WithReference(trainer);
 
 builder.Build().Run();

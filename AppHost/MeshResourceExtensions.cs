@@ -64,7 +64,9 @@ public static class MeshResourceExtensions
 
     /// <summary>
     /// Runs a serving service on the backend in LlmMesh:Backends:{name} (Torch, or Onnx: the
-    /// bundle's exported graphs, no libtorch); clients see the same contract on either.
+    /// bundle's exported graphs, no libtorch); clients see the same contract on either. The mesh's
+    /// default model (LlmMesh:DefaultModel, "coco") and how many models it holds at once
+    /// (LlmMesh:MaxLoadedModels, 4) are the same for every serving service.
     /// </summary>
     public static IResourceBuilder<ProjectResource> WithModelBackend(this IResourceBuilder<ProjectResource> service, string optionsSection)
     {
@@ -74,6 +76,10 @@ public static class MeshResourceExtensions
         {
             throw new InvalidOperationException($"LlmMesh:Backends:{name} is '{backend}'; use Torch or Onnx");
         }
-        return service.WithEnvironment($"{optionsSection}__Backend", backend);
+        var configuration = service.ApplicationBuilder.Configuration;
+        return service
+            .WithEnvironment($"{optionsSection}__Backend", backend)
+            .WithEnvironment("Serving__DefaultModel", configuration["LlmMesh:DefaultModel"] ?? "coco")
+            .WithEnvironment("Serving__MaxLoadedModels", configuration["LlmMesh:MaxLoadedModels"] ?? "4");
     }
 }

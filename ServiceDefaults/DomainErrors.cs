@@ -23,6 +23,7 @@ public sealed class DomainErrorInterceptor : Interceptor
     {
         MeshErrorKind.InvalidArgument => StatusCode.InvalidArgument,
         MeshErrorKind.NotFound => StatusCode.NotFound,
+        MeshErrorKind.AlreadyExists => StatusCode.AlreadyExists,
         MeshErrorKind.FailedPrecondition => StatusCode.FailedPrecondition,
         MeshErrorKind.CapacityExceeded => StatusCode.ResourceExhausted,
         MeshErrorKind.Unavailable => StatusCode.Unavailable,

@@ -27,8 +27,8 @@ public static class InProcessLoop
     {
         var directory = new DirectoryInfo(Path.GetFullPath(bundleFolder));
         var storeRoot = directory.Parent!.Parent!.FullName;
-        var host = new ModelHost<GeneratorModel>(new ModelBundleStore(storeRoot), new Loader(storeRoot, backend), new EveryVocabulary(),
-            NullLogger<ModelHost<GeneratorModel>>.Instance);
+        var host = new ModelHost<GeneratorModel>(new ModelCatalog(new ModelBundleStore(storeRoot)), new Loader(storeRoot, backend), new EveryVocabulary(),
+            Microsoft.Extensions.Options.Options.Create(new ServingOptions()), NullLogger<ModelHost<GeneratorModel>>.Instance);
         await host.LoadAsync(directory.Name, CancellationToken.None);
         using var nowhere = GrpcChannel.ForAddress("http://127.0.0.1:9");
         var options = new GeneratorOptions();

@@ -42,6 +42,7 @@ public static class LlmMeshClientServiceCollectionExtensions
         AddMeshClient<Generator.GeneratorClient>(services, o => o.Generator);
         AddMeshClient<Discriminator.DiscriminatorClient>(services, o => o.Discriminator);
         AddMeshClient<Trainer.TrainerClient>(services, o => o.Trainer);
+        AddMeshClient<Models.ModelsClient>(services, o => o.Trainer);
         services.TryAddTransient<LlmMeshClient>();
         services.TryAddTransient<IChatClient>(sp => new LlmMeshChatClient(
             sp.GetRequiredService<LlmMeshClient>(), sp.GetRequiredService<IOptions<LlmMeshClientOptions>>().Value.Generator));

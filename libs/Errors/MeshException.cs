@@ -7,6 +7,8 @@ public enum MeshErrorKind
     InvalidArgument,
     /// <summary>What the request names does not exist (NOT_FOUND).</summary>
     NotFound,
+    /// <summary>What the request would create exists already (ALREADY_EXISTS).</summary>
+    AlreadyExists,
     /// <summary>It exists but cannot be used in its current state: a refused model, a busy trainer (FAILED_PRECONDITION).</summary>
     FailedPrecondition,
     /// <summary>A limit of this service is reached; retry later or ask for less (RESOURCE_EXHAUSTED).</summary>

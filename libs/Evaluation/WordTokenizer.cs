@@ -7,6 +7,9 @@ namespace LlmMesh.Evaluation;
 /// Treebank tokenizer of NLTK 3.8, ported rule for rule). One difference: NLTK first splits text
 /// into sentences with the Punkt model; this applies the word rules to the whole line
 /// (<c>preserve_line=True</c>), which only differs for a line holding several sentences.
+/// Scripts written without spaces between words: each Han, Hiragana, Katakana and Hangul
+/// character counts as one word (as character-level BLEU for Chinese does), and so does each CJK or full-width punctuation mark, so BLEU and Self-BLEU
+/// measure such text too instead of seeing one "word" per clause.
 /// </summary>
 public static class WordTokenizer
 {
@@ -60,8 +63,13 @@ public static class WordTokenizer
         new("(?i) ('t)(?#X)(was)\\b"),
     ];
 
+    // Basic Multilingual Plane blocks only: .NET regex matches UTF-16 units, and the rare ideographs beyond it stay joined.
+    private static readonly Regex CharacterWords = new(
+        @"[\p{IsCJKUnifiedIdeographs}\p{IsCJKUnifiedIdeographsExtensionA}\p{IsCJKCompatibilityIdeographs}\p{IsHiragana}\p{IsKatakana}\p{IsKatakanaPhoneticExtensions}\p{IsHangulSyllables}\p{IsHangulJamo}\p{IsHangulCompatibilityJamo}\p{IsCJKSymbolsandPunctuation}\p{IsHalfwidthandFullwidthForms}]");
+
     public static string[] Tokenize(string text)
     {
+        text = CharacterWords.Replace(text, " $0 ");
         foreach (var (pattern, replacement) in StartingQuotes)
         {
             text = pattern.Replace(text, replacement);

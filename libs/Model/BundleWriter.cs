@@ -9,16 +9,15 @@ public static class BundleWriter
 {
     /// <summary>A sentence-VAE bundle (or a plain language model's).</summary>
     public static ModelBundle PublishVae(
-        ModelBundleStore store, SentenceVae model, VaeTrainingOptions training, string runId, string corpusSha256,
-        string vocabularyVersion, IReadOnlyDictionary<string, double> metrics, JsonObject? extraHyperparameters = null, CorpusSplit? split = null) =>
-        PublishWithVae(store, VaeBundle.Kind, model, training, [], runId, corpusSha256, vocabularyVersion, metrics, extraHyperparameters, split, _ => { });
+        ModelBundleStore store, SentenceVae model, VaeTrainingOptions training, BundleOrigin origin,
+        IReadOnlyDictionary<string, double> metrics, JsonObject? extraHyperparameters = null, CorpusSplit? split = null) =>
+        PublishWithVae(store, VaeBundle.Kind, model, training, [], origin, metrics, extraHyperparameters, split, _ => { });
 
     /// <summary>An ARAE bundle: the VAE, the latent GAN, the text discriminator and the calibration of their scores.</summary>
     public static ModelBundle PublishArae(
         ModelBundleStore store, SentenceVae vae, VaeTrainingOptions training, LatentGenerator generator, LatentCritic critic,
         AdversarialOptions adversarial, TextDiscriminator textDiscriminator, DiscriminatorCalibration calibration,
-        string runId, string corpusSha256, string vocabularyVersion, IReadOnlyDictionary<string, double> metrics, JsonObject? extraHyperparameters = null,
-        CorpusSplit? split = null)
+        BundleOrigin origin, IReadOnlyDictionary<string, double> metrics, JsonObject? extraHyperparameters = null, CorpusSplit? split = null)
     {
         JsonObject sections = new()
         {
@@ -26,7 +25,7 @@ public static class BundleWriter
             ["adversarial"] = JsonSerializer.SerializeToNode(adversarial, BundleManifest.JsonOptions),
             ["text_discriminator"] = JsonSerializer.SerializeToNode(textDiscriminator.Config, BundleManifest.JsonOptions),
         };
-        return PublishWithVae(store, AraeBundle.Kind, vae, training, sections, runId, corpusSha256, vocabularyVersion, metrics, extraHyperparameters, split,
+        return PublishWithVae(store, AraeBundle.Kind, vae, training, sections, origin, metrics, extraHyperparameters, split,
             directory =>
             {
                 generator.save(Path.Combine(directory, AraeBundle.LatentGeneratorFile));
@@ -45,8 +44,8 @@ public static class BundleWriter
     /// <paramref name="extraHyperparameters"/>) in the manifest; <paramref name="writeMore"/> adds the kind's own files.
     /// </summary>
     private static ModelBundle PublishWithVae(
-        ModelBundleStore store, string kind, SentenceVae vae, VaeTrainingOptions training, JsonObject sections, string runId, string corpusSha256,
-        string vocabularyVersion, IReadOnlyDictionary<string, double> metrics, JsonObject? extraHyperparameters, CorpusSplit? split, Action<string> writeMore)
+        ModelBundleStore store, string kind, SentenceVae vae, VaeTrainingOptions training, JsonObject sections, BundleOrigin origin,
+        IReadOnlyDictionary<string, double> metrics, JsonObject? extraHyperparameters, CorpusSplit? split, Action<string> writeMore)
     {
         var hyperparameters = new JsonObject
         {
@@ -57,15 +56,7 @@ public static class BundleWriter
         {
             hyperparameters[name] = value?.DeepClone();
         }
-        var manifest = new BundleManifest
-        {
-            Kind = kind,
-            RunId = runId,
-            CorpusSha256 = corpusSha256,
-            TokenizerVersion = vocabularyVersion,
-            Hyperparameters = hyperparameters,
-            Metrics = new Dictionary<string, double>(metrics),
-        };
+        var manifest = BundleManifest.For(kind, origin) with { Hyperparameters = hyperparameters, Metrics = new Dictionary<string, double>(metrics) };
         return store.Publish(manifest, directory =>
         {
             vae.save(Path.Combine(directory, VaeBundle.WeightsFile));

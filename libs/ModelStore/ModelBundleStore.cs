@@ -135,6 +135,34 @@ public sealed partial class ModelBundleStore
         return new ModelBundle(directory, manifest);
     }
 
+    /// <summary>A version's manifest as written, unverified (for listings); null when it cannot be read.</summary>
+    public BundleManifest? TryReadManifest(string version)
+    {
+        try
+        {
+            var manifest = JsonSerializer.Deserialize<BundleManifest>(File.ReadAllBytes(Path.Combine(ResolveInside(version), BundleManifest.FileName)),
+                BundleManifest.JsonOptions);
+            return manifest?.Version == version ? manifest : null;
+        }
+        catch (Exception ex) when (ex is JsonException or IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Removes a bundle all at once (renamed aside, then deleted).</summary>
+    public void Delete(string version)
+    {
+        var directory = ResolveInside(version);
+        if (!Directory.Exists(directory))
+        {
+            throw new BundleNotFoundException(version);
+        }
+        var aside = Path.Combine(_root, AtomicDirectory.TemporaryPrefix + Guid.NewGuid().ToString("N"));
+        Directory.Move(directory, aside);
+        Directory.Delete(aside, recursive: true);
+    }
+
     private string ResolveInside(string version, string? file = null)
     {
         if (!IsValidVersion(version))

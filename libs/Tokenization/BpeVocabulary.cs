@@ -25,14 +25,16 @@ public sealed class BpeVocabulary
         WriteIndented = true,
     };
 
-    public BpeVocabulary(IReadOnlyList<string> tokens, IReadOnlyList<(string Left, string Right)> merges, BpeTrainingSummary training)
+    public BpeVocabulary(IReadOnlyList<string> tokens, IReadOnlyList<(string Left, string Right)> merges, BpeTrainingSummary training,
+        string preTokenizerPattern = PreTokenization.Pattern)
     {
         Tokens = tokens;
         Merges = merges;
         Training = training;
+        PreTokenizerPattern = preTokenizerPattern;
         VocabJson = SerializeVocab(tokens);
         MergesText = SerializeMerges(merges);
-        Version = ComputeVersion(VocabJson, MergesText);
+        Version = ComputeVersion(VocabJson, MergesText, preTokenizerPattern);
     }
 
     public IReadOnlyList<string> Tokens { get; }
@@ -41,9 +43,10 @@ public sealed class BpeVocabulary
     public byte[] VocabJson { get; }
     public byte[] MergesText { get; }
     public string Version { get; }
+    public string PreTokenizerPattern { get; }
 
     public byte[] ConfigJson => JsonSerializer.SerializeToUtf8Bytes(new VocabularyConfig(
-        Version, Tokens.Count, Merges.Count, PreTokenization.Pattern,
+        Version, Tokens.Count, Merges.Count, PreTokenizerPattern,
         new Dictionary<string, int>
         {
             [SpecialTokens.Pad] = SpecialTokens.PadId,
@@ -61,14 +64,14 @@ public sealed class BpeVocabulary
     }
 
     /// <summary>The version of vocabulary files: the first 16 hex digits of their SHA-256 (with the split pattern).</summary>
-    public static string ComputeVersion(ReadOnlySpan<byte> vocabJson, ReadOnlySpan<byte> mergesText)
+    public static string ComputeVersion(ReadOnlySpan<byte> vocabJson, ReadOnlySpan<byte> mergesText, string preTokenizerPattern)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(vocabJson);
         hash.AppendData([0]);
         hash.AppendData(mergesText);
         hash.AppendData([0]);
-        hash.AppendData(Encoding.UTF8.GetBytes(PreTokenization.Pattern));
+        hash.AppendData(Encoding.UTF8.GetBytes(preTokenizerPattern));
         return Convert.ToHexStringLower(hash.GetCurrentHash())[..16];
     }
 
@@ -99,6 +102,20 @@ public sealed class BpeVocabulary
             text.Append(left).Append(' ').Append(right).Append('\n');
         }
         return Encoding.UTF8.GetBytes(text.ToString());
+    }
+
+    /// <summary>The split a vocabulary folder's tokenizer.json records (GPT-2's when it records none).</summary>
+    public static string ReadPreTokenizerPattern(string directory)
+    {
+        var config = Path.Combine(directory, ConfigFile);
+        if (!File.Exists(config))
+        {
+            return PreTokenization.Gpt2Pattern;
+        }
+        using var document = JsonDocument.Parse(File.ReadAllBytes(config));
+        return document.RootElement.TryGetProperty(nameof(VocabularyConfig.PreTokenizerPattern), out var pattern) && pattern.GetString() is { } value
+            ? value
+            : PreTokenization.Gpt2Pattern;
     }
 
     private sealed record VocabularyConfig(

@@ -30,23 +30,24 @@ public sealed class ByteLevelBpeTokenizer
     public int MergeCount { get; }
 
     public static ByteLevelBpeTokenizer Create(BpeVocabulary vocabulary) =>
-        Create(vocabulary.Version, vocabulary.VocabJson, vocabulary.MergesText);
+        Create(vocabulary.Version, vocabulary.VocabJson, vocabulary.MergesText, vocabulary.PreTokenizerPattern);
 
     /// <summary>Loads vocab.json and merges.txt from a folder, verifying that they hash to <paramref name="expectedVersion"/>.</summary>
     public static ByteLevelBpeTokenizer Load(string directory, string? expectedVersion = null)
     {
         var vocabJson = File.ReadAllBytes(Path.Combine(directory, BpeVocabulary.VocabFile));
         var mergesText = File.ReadAllBytes(Path.Combine(directory, BpeVocabulary.MergesFile));
-        var version = BpeVocabulary.ComputeVersion(vocabJson, mergesText);
+        var pattern = BpeVocabulary.ReadPreTokenizerPattern(directory);
+        var version = BpeVocabulary.ComputeVersion(vocabJson, mergesText, pattern);
         if (expectedVersion is not null && version != expectedVersion)
         {
             throw new InvalidDataException(
                 $"vocabulary files in '{directory}' hash to version {version}, not {expectedVersion}: the files are corrupt or were changed");
         }
-        return Create(version, vocabJson, mergesText);
+        return Create(version, vocabJson, mergesText, pattern);
     }
 
-    private static ByteLevelBpeTokenizer Create(string version, byte[] vocabJson, byte[] mergesText)
+    private static ByteLevelBpeTokenizer Create(string version, byte[] vocabJson, byte[] mergesText, string preTokenizerPattern)
     {
         var vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(vocabJson)
             ?? throw new InvalidDataException("vocab.json is empty");
@@ -76,7 +77,7 @@ public sealed class ByteLevelBpeTokenizer
         {
             Merges = merges,
             ByteLevel = true,
-            PreTokenizer = new RegexPreTokenizer(PreTokenization.Regex(), specialTokens: null),
+            PreTokenizer = new RegexPreTokenizer(PreTokenization.For(preTokenizerPattern), specialTokens: null),
         };
         return new ByteLevelBpeTokenizer(version, BpeTokenizer.Create(options), tokenBytes, merges.Length);
     }

@@ -28,9 +28,10 @@ public sealed record CheckpointSaved(string RunId, long Step, int Epoch, string 
 }
 
 /// <summary>A model bundle was published; serving services switch to it.</summary>
+/// <param name="Model">The named model the bundle is a version of (empty from trainers before named models: "coco").</param>
 public sealed record ModelPublished(
     string RunId, string BundleVersion, string Location, string Kind, string VocabularyVersion,
-    IReadOnlyDictionary<string, double> Metrics, DateTimeOffset OccurredAt) : ITrainingEvent
+    IReadOnlyDictionary<string, double> Metrics, DateTimeOffset OccurredAt, string Model = "") : ITrainingEvent
 {
     public Guid EventId => EventIds.For(RunId, nameof(ModelPublished), BundleVersion);
 }

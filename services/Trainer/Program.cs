@@ -11,6 +11,7 @@ var app = builder.Build();
 
 app.MapDefaultEndpoints();
 app.MapGrpcService<TrainerGrpcService>();
+app.MapGrpcService<ModelsGrpcService>();
 app.MapRunCommands();
 
 app.Run();

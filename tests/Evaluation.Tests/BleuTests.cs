@@ -102,3 +102,28 @@ public sealed class BleuTests
         Assert.Equal(3 / 4.0, TextQuality.Distinct(samples, 2), precision: 9); // a cat, cat a, a cat, a dog
     }
 }
+
+public sealed class CharacterWordTests
+{
+    [Fact]
+    public void Each_han_kana_and_hangul_character_is_a_word_and_latin_words_stay_whole()
+    {
+        Assert.Equal(["人", "工", "智", "能", "技", "术", "正", "日", "益", "改", "变", "我", "们", "的", "生", "活", "。"],
+            WordTokenizer.Tokenize("人工智能技术正日益改变我们的生活。"));
+        Assert.Equal(["猫", "が", "ネ", "ズ", "ミ", "を", "見", "た"], WordTokenizer.Tokenize("猫がネズミを見た"));
+        Assert.Equal(["고", "양", "이", "가", "잔", "다"], WordTokenizer.Tokenize("고양이가 잔다"));
+        Assert.Equal(["用", "GPU", "训", "练", "model", "。"], WordTokenizer.Tokenize("用GPU训练model。"));
+    }
+
+    [Fact]
+    public void Bleu_of_chinese_text_counts_character_ngrams()
+    {
+        var vocabulary = new WordVocabulary();
+        int[] Encode(string line) => vocabulary.GetOrAdd(WordTokenizer.Tokenize(line));
+        var references = new BleuReferenceSet([Encode("人工智能技术正日益改变我们的生活。")]);
+
+        Assert.Equal(1.0, references.Score(Encode("人工智能技术正日益改变我们的生活。")).Bleu4, 6);
+        var partial = references.Score(Encode("人工智能正在改变世界。")).Bleu4;
+        Assert.InRange(partial, 0.01, 0.9); // shares character n-grams; as one "word" per clause it would score 0
+    }
+}

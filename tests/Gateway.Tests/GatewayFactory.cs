@@ -13,6 +13,12 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
 {
     public ScriptedGeneratorClient Generator { get; } = new();
 
+    /// <summary>The models the (stand-in) Models service lists; null = the service is unreachable.</summary>
+    public ListModelsResponse? Models { get; set; } = new()
+    {
+        Models = { new ModelDescription { Name = "coco", DefaultVersion = "20261128T000000Z-test" }, new ModelDescription { Name = "zh", DefaultVersion = "20261129T000000Z-zh" } },
+    };
+
     /// <summary>The API key the gateway requires (LlmMesh:ApiKey); none by default.</summary>
     public string? ApiKey { get; init; }
 
@@ -22,7 +28,9 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
         {
             builder.UseSetting("LlmMesh:ApiKey", ApiKey);
         }
-        builder.ConfigureServices(services => services.AddTransient<Generator.GeneratorClient>(_ => Generator));
+        builder.ConfigureServices(services => services
+            .AddTransient<Generator.GeneratorClient>(_ => Generator)
+            .AddTransient<Models.ModelsClient>(_ => new ScriptedModelsClient(() => Models)));
     }
 
     public async Task<(HttpResponseMessage Response, JsonElement Body)> PostAsync(string path, string json)
@@ -44,4 +52,12 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
     }
 
     public Task<JsonElement> GetJsonAsync(string path) => CreateClient().GetFromJsonAsync<JsonElement>(path);
+
+    private sealed class ScriptedModelsClient(Func<ListModelsResponse?> models) : Models.ModelsClient
+    {
+        public override Grpc.Core.AsyncUnaryCall<ListModelsResponse> ListModelsAsync(ListModelsRequest request, Grpc.Core.CallOptions options) =>
+            new(models() is { } listed ? Task.FromResult(listed)
+                : Task.FromException<ListModelsResponse>(new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Unavailable, "the trainer is down"))),
+                Task.FromResult(new Grpc.Core.Metadata()), () => Grpc.Core.Status.DefaultSuccess, () => [], () => { });
+    }
 }

@@ -13,17 +13,41 @@ public sealed class OpenAiEndpointTests : IDisposable
     public void Dispose() => _gateway.Dispose();
 
     [Fact]
-    public async Task Models_lists_the_served_bundle_and_the_alias()
+    public async Task Models_lists_the_served_bundle_the_alias_and_every_named_model()
     {
         var models = await _gateway.GetJsonAsync("/v1/models");
         Assert.Equal("list", models.GetProperty("object").GetString());
-        Assert.Equal(["20261128T000000Z-test", "llmmesh"], models.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()));
+        Assert.Equal(["20261128T000000Z-test", "llmmesh", "coco", "zh"], models.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()));
         Assert.All(models.GetProperty("data").EnumerateArray(), m => Assert.Equal("model", m.GetProperty("object").GetString()));
 
         Assert.Equal("llmmesh", (await _gateway.GetJsonAsync("/v1/models/llmmesh")).GetProperty("id").GetString());
         var missing = await _gateway.CreateClient().GetAsync("/v1/models/gpt-4");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         Assert.Contains("model_not_found", await missing.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Without_the_models_service_the_default_model_is_still_listed()
+    {
+        _gateway.Models = null;
+        var models = await _gateway.GetJsonAsync("/v1/models");
+        Assert.Equal(["20261128T000000Z-test", "llmmesh"], models.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()));
+    }
+
+    [Fact]
+    public async Task A_named_model_answers_requests_that_name_it_and_an_unknown_one_is_model_not_found()
+    {
+        _gateway.Generator.NamedModels.Add("zh");
+        var (response, body) = await _gateway.PostAsync("/v1/chat/completions", """{"model": "zh", "messages": [{"role": "user", "content": "a b"}], "max_tokens": 2}""");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("zh", body.GetProperty("model").GetString());
+        Assert.Equal("zh", Assert.Single(_gateway.Generator.Requests).Model);
+
+        var (missing, error) = await _gateway.PostAsync("/v1/completions", """{"model": "sonnets", "prompt": "a"}""");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal("model_not_found", error.GetProperty("error").GetProperty("code").GetString());
+        Assert.Contains("'sonnets'", error.GetProperty("error").GetProperty("message").GetString());
+        Assert.Single(_gateway.Generator.Requests);
     }
 
     [Fact]

@@ -117,7 +117,8 @@ public sealed class EvalCommandTests : IDisposable
         {
             trainer.TrainStep();
         }
-        return BundleWriter.PublishVae(new ModelBundleStore(store), trainer.Model, options, $"eval{Guid.NewGuid():N}"[..12], "corpus-sha", vocabulary.Version,
+        return BundleWriter.PublishVae(new ModelBundleStore(store), trainer.Model, options,
+            new BundleOrigin($"eval{Guid.NewGuid():N}"[..12], "coco", "coco", "corpus-sha", vocabulary.Version),
             new Dictionary<string, double>(), split: withSplit ? new CorpusSplit(lines.Take(250).ToArray(), lines.Skip(250).ToArray()) : null);
     }
 }

@@ -163,7 +163,8 @@ public sealed class ModelBundleTests : IDisposable
 
     private ModelBundle Publish(SentenceVae model, TimeProvider? clock = null) =>
         clock is null
-            ? BundleWriter.PublishVae(_store, model, TinyData.Options() with { WordDropout = 0.3 }, "run123", "corpus-sha", "vocab0123456789a",
+            ? BundleWriter.PublishVae(_store, model, TinyData.Options() with { WordDropout = 0.3 },
+                new BundleOrigin("run123", "coco", "coco", "corpus-sha", "vocab0123456789a"),
                 new Dictionary<string, double> { ["validation_nll_per_token"] = 3.25 }, new JsonObject { ["corpus"] = "coco" })
             : _store.Publish(new BundleManifest { Kind = VaeBundle.Kind, RunId = "run123", CorpusSha256 = "c", TokenizerVersion = "v" },
                 directory => model.save(Path.Combine(directory, VaeBundle.WeightsFile)), clock);

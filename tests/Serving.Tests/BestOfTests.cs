@@ -36,7 +36,8 @@ public sealed class BestOfTests : IAsyncLifetime
         await _discriminator.StartAsync();
         _channel = GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions { HttpHandler = _discriminator.GetTestServer().CreateHandler() });
 
-        _host = new ModelHost<GeneratorModel>(_bundle.Store, new TinyGeneratorLoader(_bundle), new AnyVocabulary(), NullLogger<ModelHost<GeneratorModel>>.Instance);
+        _host = new ModelHost<GeneratorModel>(new ModelCatalog(_bundle.Store), new TinyGeneratorLoader(_bundle), new AnyVocabulary(),
+            Options.Create(new ServingOptions()), NullLogger<ModelHost<GeneratorModel>>.Instance);
         await _host.LoadAsync(arae.Version, CancellationToken.None);
     }
 

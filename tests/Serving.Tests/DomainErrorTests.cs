@@ -16,6 +16,7 @@ public sealed class DomainErrorTests
         { new BundleCorruptException("v9", "checksum"), StatusCode.FailedPrecondition },
         { new ModelRefusedException("vocabulary missing"), StatusCode.FailedPrecondition },
         { new ModelNotReadyException("the model is not ready"), StatusCode.Unavailable },
+        { new MeshException(MeshErrorKind.AlreadyExists, "corpus 'poems' exists"), StatusCode.AlreadyExists },
         { new MeshException(MeshErrorKind.CapacityExceeded, "at capacity"), StatusCode.ResourceExhausted },
         { new MeshException(MeshErrorKind.Internal, "broken promise"), StatusCode.Internal },
     };

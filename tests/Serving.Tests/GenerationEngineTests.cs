@@ -233,7 +233,8 @@ public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFix
 
     private static ModelHost<GeneratorModel> CreateHost(TinyBundle bundle, ModelBackend backend)
     {
-        var host = new ModelHost<GeneratorModel>(bundle.Store, new TinyGeneratorLoader(bundle) { Backend = backend }, new AnyVocabulary(),
+        var host = new ModelHost<GeneratorModel>(new ModelCatalog(bundle.Store), new TinyGeneratorLoader(bundle) { Backend = backend }, new AnyVocabulary(),
+            Microsoft.Extensions.Options.Options.Create(new ServingOptions()),
             Microsoft.Extensions.Logging.Abstractions.NullLogger<ModelHost<GeneratorModel>>.Instance);
         host.LoadAsync(null, CancellationToken.None).GetAwaiter().GetResult();
         return host;

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using LlmMesh.Contracts.Events;
 using LlmMesh.ModelStore;
 using LlmMesh.Serving.Hosting;
@@ -22,7 +23,9 @@ public sealed class ModelHostTests : IDisposable
 
         Assert.False(host.IsReady);
         Assert.Throws<ModelNotReadyException>(host.Acquire);
-        await Assert.ThrowsAsync<BundleNotFoundException>(() => host.LoadAsync(null, CancellationToken.None));
+        var missing = await Assert.ThrowsAnyAsync<MeshException>(() => host.LoadAsync(null, CancellationToken.None));
+        Assert.Equal(MeshErrorKind.NotFound, missing.Kind);
+        Assert.Contains("model 'coco' was not found", missing.Message);
     }
 
     [Fact]
@@ -178,7 +181,7 @@ public sealed class ModelHostTests : IDisposable
     }
 
     private ModelHost<FakeModel> CreateHost(FakeLoader? loader = null) =>
-        new(_store, loader ?? new FakeLoader(), _vocabularies, NullLogger<ModelHost<FakeModel>>.Instance);
+        new(new ModelCatalog(_store), loader ?? new FakeLoader(), _vocabularies, Options.Create(new ServingOptions()), NullLogger<ModelHost<FakeModel>>.Instance);
 
     private ModelBundle Publish(string vocabulary, int content, DateTimeOffset? at = null) =>
         _store.Publish(new BundleManifest { Kind = Kind, RunId = $"run{content}", CorpusSha256 = "c", TokenizerVersion = vocabulary },

@@ -44,7 +44,7 @@ public sealed class TinyBundle : IDisposable
         {
             trainer.TrainStep();
         }
-        return BundleWriter.PublishVae(Store, trainer.Model, options, $"tiny{seed}", "test-corpus", Vocabulary.Version,
+        return BundleWriter.PublishVae(Store, trainer.Model, options, Origin($"tiny{seed}"),
             new Dictionary<string, double> { ["validation_nll_per_token"] = 0 });
     }
 
@@ -65,8 +65,11 @@ public sealed class TinyBundle : IDisposable
         fluency.ResetParameters(random);
         var identity = new DiscriminatorCalibration(new LogisticCalibration([1.0], 0), new LogisticCalibration([1.0, 1.0], 0));
         return BundleWriter.PublishArae(Store, vae, new VaeTrainingOptions(), generator, critic, new AdversarialOptions(), fluency, identity,
-            $"arae{seed}", "test-corpus", Vocabulary.Version, new Dictionary<string, double>());
+            Origin($"arae{seed}"), new Dictionary<string, double>());
     }
+
+    /// <summary>Bundles of the mesh's default model, trained on the test corpus.</summary>
+    private BundleOrigin Origin(string runId) => new(runId, BundleManifest.LegacyModel, "test-corpus", "test-corpus-sha", Vocabulary.Version);
 
     public void Dispose() => Directory.Delete(StoreRoot, recursive: true);
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Grpc.Core;
 using LlmMesh.Contracts.V1;
 using LlmMesh.Tokenization;
@@ -16,11 +17,18 @@ public sealed class InProcessTokenizer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private InProcessTokenizer(WebApplication app) => _app = app;
+    private readonly Vocabularies _vocabularies;
+
+    private InProcessTokenizer(WebApplication app, Vocabularies vocabularies)
+    {
+        _app = app;
+        _vocabularies = vocabularies;
+    }
 
     public TestServer Server => _app.GetTestServer();
 
-    public ByteLevelBpeTokenizer Vocabulary { get; private set; } = null!;
+    /// <summary>The active vocabulary (the one a request naming none gets).</summary>
+    public ByteLevelBpeTokenizer Vocabulary => _vocabularies.Active;
 
     public static Task<InProcessTokenizer> StartAsync(IEnumerable<string> corpus) => StartAsync(TrainVocabulary(corpus));
 
@@ -36,29 +44,57 @@ public sealed class InProcessTokenizer : IAsyncDisposable
 
     public static async Task<InProcessTokenizer> StartAsync(BpeVocabulary vocabulary)
     {
-        var tokenizer = ByteLevelBpeTokenizer.Create(vocabulary);
+        var vocabularies = new Vocabularies(ByteLevelBpeTokenizer.Create(vocabulary));
 
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseTestServer();
         builder.Services.AddGrpc();
-        builder.Services.AddSingleton(tokenizer);
+        builder.Services.AddSingleton(vocabularies);
         var app = builder.Build();
         app.MapGrpcService<Service>();
         await app.StartAsync();
-        return new InProcessTokenizer(app) { Vocabulary = tokenizer };
+        return new InProcessTokenizer(app, vocabularies);
     }
+
+    /// <summary>Train calls that learned a new vocabulary.</summary>
+    public int VocabulariesTrained => _vocabularies.Trained;
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 
-    private sealed class Service(ByteLevelBpeTokenizer tokenizer) : Tokenizer.TokenizerBase
+    private sealed class Vocabularies(ByteLevelBpeTokenizer active)
+    {
+        private readonly ConcurrentDictionary<string, ByteLevelBpeTokenizer> _byVersion = new() { [active.Version] = active };
+        private int _trained;
+
+        public ByteLevelBpeTokenizer Active => active;
+        public int Trained => _trained;
+
+        public ByteLevelBpeTokenizer Resolve(string version) =>
+            version.Length == 0 ? active
+            : _byVersion.TryGetValue(version, out var tokenizer) ? tokenizer
+            : throw new RpcException(new Status(StatusCode.NotFound, $"vocabulary version '{version}' was not found"));
+
+        public (ByteLevelBpeTokenizer Tokenizer, bool Created) Add(BpeVocabulary vocabulary)
+        {
+            var created = !_byVersion.ContainsKey(vocabulary.Version);
+            var tokenizer = _byVersion.GetOrAdd(vocabulary.Version, _ => ByteLevelBpeTokenizer.Create(vocabulary));
+            if (created)
+            {
+                Interlocked.Increment(ref _trained);
+            }
+            return (tokenizer, created);
+        }
+    }
+
+    private sealed class Service(Vocabularies vocabularies) : Tokenizer.TokenizerBase
     {
         public override Task<GetInfoResponse> GetInfo(GetInfoRequest request, ServerCallContext context)
         {
-            RequireVersion(request.VocabularyVersion);
+            var tokenizer = vocabularies.Resolve(request.VocabularyVersion);
             return Task.FromResult(new GetInfoResponse
             {
                 VocabularyVersion = tokenizer.Version,
-                ActiveVersion = tokenizer.Version,
+                ActiveVersion = vocabularies.Active.Version,
                 VocabularySize = tokenizer.VocabularySize,
                 SpecialTokens = new SpecialTokenIds { Pad = 0, Bos = 1, Eos = 2, Unk = 3 },
             });
@@ -68,23 +104,31 @@ public sealed class InProcessTokenizer : IAsyncDisposable
         {
             await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
             {
-                RequireVersion(request.VocabularyVersion);
+                var tokenizer = vocabularies.Resolve(request.VocabularyVersion);
                 await responseStream.WriteAsync(new EncodeResponse { Ids = { tokenizer.Encode(request.Text) }, VocabularyVersion = tokenizer.Version });
             }
         }
 
         public override Task<DecodeResponse> Decode(DecodeRequest request, ServerCallContext context)
         {
-            RequireVersion(request.VocabularyVersion);
+            var tokenizer = vocabularies.Resolve(request.VocabularyVersion);
             return Task.FromResult(new DecodeResponse { Text = tokenizer.Decode(request.Ids.ToArray()), VocabularyVersion = tokenizer.Version });
         }
 
-        private void RequireVersion(string version)
+        public override async Task<TrainResponse> Train(IAsyncStreamReader<TrainRequest> requestStream, ServerCallContext context)
         {
-            if (version.Length > 0 && version != tokenizer.Version)
+            BpeTrainer? trainer = null;
+            await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
             {
-                throw new RpcException(new Status(StatusCode.NotFound, $"vocabulary version '{version}' was not found"));
+                trainer ??= new BpeTrainer(new BpeTrainingOptions { VocabularySize = request.VocabularySize, MinFrequency = request.MinFrequency });
+                foreach (var line in request.Lines)
+                {
+                    trainer.AddLine(line);
+                }
             }
+            var vocabulary = (trainer ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "lines: the training corpus is empty"))).Train();
+            var (tokenizer, created) = vocabularies.Add(vocabulary);
+            return new TrainResponse { Version = tokenizer.Version, Size = tokenizer.VocabularySize, Lines = trainer.Lines, Created = created };
         }
     }
 }

@@ -47,8 +47,14 @@ public sealed class ScriptedGeneratorClient : Generator.GeneratorClient
             });
     }
 
+    /// <summary>Model names GetModelInfo knows besides the default one (others are NOT_FOUND, as the generator answers).</summary>
+    public HashSet<string> NamedModels { get; } = ["coco"];
+
     public override AsyncUnaryCall<ModelInfo> GetModelInfoAsync(GetModelInfoRequest request, CallOptions options) =>
-        new(ModelInfoError is { } error ? Task.FromException<ModelInfo>(error) : Task.FromResult(Model.Clone()),
+        new(ModelInfoError is { } error ? Task.FromException<ModelInfo>(error)
+            : request.Model.Length == 0 || request.Model == Model.BundleVersion ? Task.FromResult(Model.Clone())
+            : NamedModels.Contains(request.Model) ? Task.FromResult(new ModelInfo(Model) { Model = request.Model })
+            : Task.FromException<ModelInfo>(new RpcException(new Status(StatusCode.NotFound, $"model '{request.Model}' was not found"))),
             Task.FromResult(new Metadata()), () => Status.DefaultSuccess, () => [], () => { });
 
     /// <summary>Streams the words of the prompt (or "a b c") as chunks, then a final message as the generator sends it.</summary>

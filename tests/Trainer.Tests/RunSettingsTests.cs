@@ -1,17 +1,33 @@
 using LlmMesh.Contracts.V1;
 using LlmMesh.Model;
+using LlmMesh.Trainer.Corpora;
 using LlmMesh.Trainer.Runs;
 
 namespace LlmMesh.Trainer.Tests;
 
 public sealed class RunSettingsTests
 {
+    [Theory]
+    [InlineData("", "coco", "coco")]
+    [InlineData("poems", "", "poems")]
+    [InlineData("my-poems", "poems", "poems")]
+    [InlineData("texts/poems.txt", "", "poems")]
+    public void The_model_is_named_by_the_request_or_else_by_its_corpus(string corpus, string model, string expected) =>
+        Assert.Equal(expected, RunSettings.FromRequest(new StartRunRequest { Corpus = corpus, Model = model }).Model);
+
+    [Theory]
+    [InlineData("poems", "my poems", "model 'my poems' is not a model name")]
+    [InlineData("texts/my poems.txt", "", "name the model")]
+    public void A_model_name_outside_the_pattern_is_refused(string corpus, string model, string message) =>
+        Assert.Contains(message, Assert.Throws<ArgumentException>(() => RunSettings.FromRequest(new StartRunRequest { Corpus = corpus, Model = model })).Message);
+
     [Fact]
     public void Unset_fields_take_the_preset_and_set_fields_override_it()
     {
         var quick = RunSettings.FromRequest(new StartRunRequest { Seed = 3 });
         Assert.Equal(TrainingPresets.QuickPreset with
         {
+            Model = "coco", // the corpus names the model
             Training = TrainingPresets.QuickPreset.Training with { Seed = 3 },
             Adversarial = TrainingPresets.QuickPreset.Adversarial with { Seed = 3 },
         }, quick);

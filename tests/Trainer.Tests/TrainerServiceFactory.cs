@@ -24,8 +24,12 @@ public sealed class TrainerFolders : IDisposable
     /// <summary>600 COCO captions: enough for a tiny model to learn something in seconds.</summary>
     public static IReadOnlyList<string> Corpus { get; } = RepositoryPaths.CocoLines(600);
 
+    /// <summary>The vocabulary an <see cref="InProcessTokenizer"/> started on <see cref="Corpus"/> has active.</summary>
+    public static string VocabularyVersion { get; } = InProcessTokenizer.TrainVocabulary(Corpus).Version;
+
     public string Root { get; }
     public string DataDirectory => Path.Combine(Root, "data");
+    public string CorporaDirectory => Path.Combine(Root, "corpora");
     public string RunsDirectory => Path.Combine(Root, "runs");
     public string ModelStore => Path.Combine(Root, "models");
 
@@ -42,10 +46,11 @@ public sealed class TrainerServiceFactory(TrainerFolders folders, InProcessToken
     public LlmMesh.Contracts.V1.Trainer.TrainerClient CreateTrainerClient() =>
         new(_channel ??= GrpcChannel.ForAddress(Server.BaseAddress, new GrpcChannelOptions { HttpHandler = Server.CreateHandler() }));
 
-    /// <summary>A tiny model for a tiny corpus: a run takes seconds. No adversarial phase unless asked for.</summary>
+    /// <summary>A tiny model for a tiny corpus: a run takes seconds. No adversarial phase unless asked for; the active vocabulary.</summary>
     public static StartRunRequest TinyRun(int epochs = 2, ulong seed = 5, long adversarialSteps = 0) => new()
     {
         Corpus = "tiny",
+        VocabularyVersion = TrainerFolders.VocabularyVersion,
         Epochs = epochs,
         BatchSize = 32,
         Seed = seed,
@@ -81,6 +86,7 @@ public sealed class TrainerServiceFactory(TrainerFolders folders, InProcessToken
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("Trainer:DataDirectory", folders.DataDirectory);
+        builder.UseSetting("Trainer:CorporaDirectory", folders.CorporaDirectory);
         builder.UseSetting("Trainer:RunsDirectory", folders.RunsDirectory);
         builder.UseSetting("Trainer:Threads", "1");
         builder.UseSetting("Trainer:AutoTrainPreset", "");

@@ -13,7 +13,8 @@ public static class EncodeCommand
         var texts = new Argument<string[]>("text") { Description = "Texts to encode", Arity = ArgumentArity.ZeroOrMore };
         var file = new Option<string?>("--file", "-f") { Description = "Also encode each line of this file ('-' = standard input)" };
         var seed = new Option<ulong?>("--seed") { Description = "Seed of the z samples" };
-        var command = new Command("encode", "Encode texts to latent codes (full vectors with --json)") { texts, file, seed };
+        var model = ModelOption.Create();
+        var command = new Command("encode", "Encode texts to latent codes (full vectors with --json)") { texts, file, seed, model };
         command.SetAction(async (parse, cancellationToken) =>
         {
             using var cli = context(parse);
@@ -22,7 +23,7 @@ public static class EncodeCommand
             {
                 throw new CliException("nothing to encode: give texts or --file", ExitCodes.BadArguments);
             }
-            var response = await cli.CallAsync("encoder", () => cli.Mesh.EncodeAsync(inputs, parse.GetValue(seed), cancellationToken));
+            var response = await cli.CallAsync("encoder", () => cli.Mesh.EncodeAsync(inputs, parse.GetValue(seed), parse.GetValue(model) ?? "", cancellationToken));
             if (cli.Json)
             {
                 cli.WriteJsonLine(response);

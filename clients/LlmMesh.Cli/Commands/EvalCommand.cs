@@ -135,7 +135,7 @@ public static class EvalCommand
         {
             foreach (var batch in texts.Where(t => t.Length > 0).Chunk(ScoreBatch))
             {
-                results.AddRange((await cli.Mesh.ScoreTextsAsync(batch, cancellationToken)).Results);
+                results.AddRange((await cli.Mesh.ScoreTextsAsync(batch, cancellationToken: cancellationToken)).Results);
             }
         }
         catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.FailedPrecondition)

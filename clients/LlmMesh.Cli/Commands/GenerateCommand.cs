@@ -25,9 +25,10 @@ public static class GenerateCommand
         var latentTemperature = new Option<double?>("--latent-temperature") { Description = "Without a prompt: scale of the code's noise; below 1 = more typical text (default: the model's)" };
         latentSource.AcceptOnlyFromAmong("prior", "generator");
         var bestOf = new Option<int?>("--best-of") { Description = "Generate this many candidates and keep the one the discriminator likes best" };
+        var model = ModelOption.Create();
         var command = new Command("generate", "Stream generated text (text related to PROMPT, or unconditioned)")
         {
-            prompt, maxTokens, temperature, topK, topP, minP, repetitionPenalty, seed, stop, ignoreEos, variation, latentSource, latentTemperature, bestOf,
+            prompt, maxTokens, temperature, topK, topP, minP, repetitionPenalty, seed, stop, ignoreEos, variation, latentSource, latentTemperature, bestOf, model,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -38,6 +39,7 @@ public static class GenerateCommand
                 BestOf = parse.GetValue(bestOf) ?? 0,
                 LatentSource = ChatRequestMapping.ParseLatentSource(parse.GetValue(latentSource)),
                 Stop = { parse.GetValue(stop) ?? [] },
+                Model = parse.GetValue(model) ?? "",
             };
             request.WithSampling(parse.GetValue(maxTokens), parse.GetValue(temperature), parse.GetValue(topP), parse.GetValue(topK),
                 parse.GetValue(minP), parse.GetValue(repetitionPenalty), parse.GetValue(variation), parse.GetValue(seed), parse.GetValue(latentTemperature));

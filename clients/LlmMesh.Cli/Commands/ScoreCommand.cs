@@ -12,7 +12,8 @@ public static class ScoreCommand
         var texts = new Argument<string[]>("text") { Description = "Texts to score", Arity = ArgumentArity.ZeroOrMore };
         var file = new Option<string?>("--file", "-f") { Description = "Also score each line of this file ('-' = standard input)" };
         var latents = new Option<string[]>("--latent") { Description = "Score a latent code given as comma-separated numbers (repeatable)" };
-        var command = new Command("score", "Score texts or latent codes with the discriminator (probability of being real)") { texts, file, latents };
+        var model = ModelOption.Create();
+        var command = new Command("score", "Score texts or latent codes with the discriminator (probability of being real)") { texts, file, latents, model };
         command.SetAction(async (parse, cancellationToken) =>
         {
             using var cli = context(parse);
@@ -24,7 +25,7 @@ public static class ScoreCommand
             {
                 throw new CliException("nothing to score: give texts, --file or --latent", ExitCodes.BadArguments);
             }
-            var response = await cli.CallAsync("discriminator", () => cli.Mesh.ScoreAsync(inputs, cancellationToken));
+            var response = await cli.CallAsync("discriminator", () => cli.Mesh.ScoreAsync(inputs, parse.GetValue(model) ?? "", cancellationToken));
             if (cli.Json)
             {
                 cli.WriteJsonLine(response);

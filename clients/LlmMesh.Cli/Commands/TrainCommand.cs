@@ -18,17 +18,18 @@ public static class TrainCommand
     public static Command Create(Func<ParseResult, CliContext> context)
     {
         var preset = new Option<string?>("--preset") { Description = "quick (default), full, or lm (the plain language model baseline)" };
-        var corpus = new Option<string?>("--corpus") { Description = "Corpus name (e.g. coco) or a text file inside the trainer's data folder" };
+        var corpus = new Option<string?>("--corpus") { Description = "A local text file (uploaded first, one sentence per line), or the name of a corpus the trainer has (e.g. coco)" };
+        var model = new Option<string?>("--model", "-m") { Description = "The named model the run publishes a version of; default the corpus name" };
         var epochs = new Option<int?>("--epochs") { Description = "Epochs over the training split" };
         var steps = new Option<long?>("--steps") { Description = "Total optimizer steps (wins over --epochs)" };
         var batchSize = new Option<int?>("--batch-size") { Description = "Sentences per batch" };
         var seed = new Option<ulong?>("--seed") { Description = "Seed of the run" };
-        var vocabulary = new Option<string?>("--vocabulary") { Description = "Tokenizer vocabulary version; default the active one" };
+        var vocabulary = new Option<string?>("--vocabulary") { Description = "Tokenizer vocabulary version; default one learned from the corpus" };
         var startFrom = new Option<string?>("--start-from") { Description = "Take the VAE of this bundle and train only the adversarial phase" };
         var set = new Option<string[]>("--set") { Description = "A hyperparameter as name=value, e.g. --set hidden_size=256 (repeatable)" };
         var command = new Command("train", "Train a model and follow its progress; Ctrl+C cancels the run")
         {
-            preset, corpus, epochs, steps, batchSize, seed, vocabulary, startFrom, set,
+            preset, corpus, model, epochs, steps, batchSize, seed, vocabulary, startFrom, set,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -36,6 +37,7 @@ public static class TrainCommand
             {
                 Preset = parse.GetValue(preset) ?? "",
                 Corpus = parse.GetValue(corpus) ?? "",
+                Model = parse.GetValue(model) ?? "",
                 VocabularyVersion = parse.GetValue(vocabulary) ?? "",
                 StartFromBundle = parse.GetValue(startFrom) ?? "",
                 Hyperparameters = ParseHyperparameters(parse.GetValue(set) ?? []),
@@ -45,6 +47,17 @@ public static class TrainCommand
             if (parse.GetValue(batchSize) is { } b) request.BatchSize = b;
             if (parse.GetValue(seed) is { } value) request.Seed = value;
             using var cli = context(parse);
+            if (File.Exists(request.Corpus))
+            {
+                // A local file: upload it under the model's name (replacing an earlier upload of it), then train on that.
+                var name = request.Model.Length > 0 ? request.Model : CorpusCommand.NameOf(request.Corpus);
+                var uploaded = await CorpusCommand.UploadAsync(cli, request.Corpus, name, replace: true, skipLongLines: false, cancellationToken);
+                request.Corpus = uploaded.Name;
+                if (!cli.Json)
+                {
+                    await cli.Error.WriteLineAsync($"uploaded {uploaded.Lines} lines as corpus {uploaded.Name}");
+                }
+            }
             return await RunAsync(cli, request, cancellationToken);
         });
         return command;

@@ -6,8 +6,9 @@ using Microsoft.Extensions.Logging;
 namespace LlmMesh.Serving.Hosting;
 
 /// <summary>
-/// Loads the newest bundle at start (retrying while the tokenizer is unavailable), then keeps
-/// watching the store as a fallback to ModelPublished events, which usually arrive first.
+/// Loads the default model at start (retrying while the tokenizer is unavailable or the model does
+/// not exist yet), then keeps following it as a fallback to ModelPublished events, which usually
+/// arrive first. Other models load on their first request and follow their catalog entry on each.
 /// </summary>
 public sealed class ModelHostStartup<TModel>(ModelHost<TModel> host, ILogger<ModelHostStartup<TModel>> logger) : BackgroundService
     where TModel : IServingModel
@@ -19,32 +20,26 @@ public sealed class ModelHostStartup<TModel>(ModelHost<TModel> host, ILogger<Mod
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            var latest = host.Store.ListVersions().LastOrDefault(v => !host.WasRefused(v));
-            if (latest is null)
+            try
             {
-                host.ReportStatus("waiting for the first model: the model store has no bundle yet");
+                await host.FollowAsync(host.DefaultModel, stoppingToken);
             }
-            else if (host.Current is null || string.CompareOrdinal(latest, host.Current.Version) > 0)
+            catch (ModelRefusedException)
             {
-                try
-                {
-                    await host.LoadAsync(latest, stoppingToken);
-                }
-                catch (ModelRefusedException)
-                {
-                    continue; // an older bundle may still be usable
-                }
-                catch (Exception ex) when (ex is RpcException or HttpRequestException && !stoppingToken.IsCancellationRequested)
-                {
-                    host.ReportStatus($"cannot check bundle {latest} with the tokenizer yet: {ex.Message}");
-                    logger.LogWarning("Cannot load bundle {Version} yet: {Reason}", latest, ex.Message);
-                    await Task.Delay(RetryInterval, stoppingToken);
-                    continue;
-                }
-                catch (Exception ex) when (ex is BundleException or IOException && !stoppingToken.IsCancellationRequested)
-                {
-                    logger.LogWarning("Cannot load bundle {Version}: {Reason}", latest, ex.Message);
-                }
+                continue; // logged by the host; the next pass resolves the model without that version
+            }
+            catch (MeshException ex) when (ex.Kind is MeshErrorKind.NotFound or MeshErrorKind.FailedPrecondition)
+            {
+                host.ReportStatus($"waiting for model '{host.DefaultModel}': {ex.Message}");
+            }
+            catch (Exception ex) when (ex is RpcException or HttpRequestException && !stoppingToken.IsCancellationRequested)
+            {
+                host.ReportStatus($"cannot check model '{host.DefaultModel}' with the tokenizer yet: {ex.Message}");
+                logger.LogWarning("Cannot load model {Model} yet: {Reason}", host.DefaultModel, ex.Message);
+            }
+            catch (Exception ex) when (ex is BundleException or IOException && !stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Cannot load model {Model}: {Reason}", host.DefaultModel, ex.Message);
             }
             await Task.Delay(host.IsReady ? PollInterval : RetryInterval, stoppingToken);
         }

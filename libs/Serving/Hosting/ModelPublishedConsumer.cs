@@ -1,10 +1,11 @@
 using LlmMesh.Contracts.Events;
+using LlmMesh.ModelStore;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 
 namespace LlmMesh.Serving.Hosting;
 
-/// <summary>Hot reload: switches to a newly published bundle of this service's kind.</summary>
+/// <summary>Hot reload: a newly published version of a model this service serves replaces the one it serves (other models are untouched).</summary>
 public sealed class ModelPublishedConsumer<TModel>(ModelHost<TModel> host, ILogger<ModelPublishedConsumer<TModel>> logger)
     : IConsumer<ModelPublished> where TModel : IServingModel
 {
@@ -16,18 +17,21 @@ public sealed class ModelPublishedConsumer<TModel>(ModelHost<TModel> host, ILogg
         {
             return;
         }
-        if (host.Current is { } current && string.CompareOrdinal(published.BundleVersion, current.Version) <= 0)
-        {
-            logger.LogInformation("Ignoring bundle {Version}: already serving {Current}", published.BundleVersion, current.Version);
-            return;
-        }
+        var model = published.Model.Length > 0 ? published.Model : BundleManifest.LegacyModel;
         try
         {
-            await host.LoadAsync(published.BundleVersion, cancellationToken);
+            if (await host.FollowAsync(model, cancellationToken) is { } serving)
+            {
+                logger.LogInformation("Bundle {Version} of model {Model} published; serving {Serving}", published.BundleVersion, model, serving.Version);
+            }
         }
         catch (ModelRefusedException)
         {
-            // Logged by the host; the current model stays.
+            // Logged by the host; the version served stays.
+        }
+        catch (MeshException ex) when (ex.Kind is MeshErrorKind.NotFound)
+        {
+            logger.LogWarning("Bundle {Version} of model {Model} published but not found: {Reason}", published.BundleVersion, model, ex.Message);
         }
     }
 }

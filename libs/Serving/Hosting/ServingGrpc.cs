@@ -8,21 +8,38 @@ namespace LlmMesh.Serving.Hosting;
 /// <summary>What every serving service's gRPC layer shares: model info and loading.</summary>
 public static class ServingGrpc
 {
-    /// <summary>GetModelInfo: the current model, described by <paramref name="describe"/>.</summary>
-    public static ModelInfo GetModelInfo<TModel>(ModelHost<TModel> host, Func<ModelLease<TModel>, ModelInfo> describe)
+    /// <summary>The model a request names: its bundle version when set, else its model reference.</summary>
+    public static string Reference(string bundleVersion, string model) => bundleVersion.Length > 0 ? bundleVersion : model;
+
+    /// <summary>
+    /// GetModelInfo: the model a reference names (empty = the default model's current version,
+    /// UNAVAILABLE until it is loaded), described by <paramref name="describe"/>, with what the service holds.
+    /// </summary>
+    public static async Task<ModelInfo> GetModelInfoAsync<TModel>(
+        ModelHost<TModel> host, string model, Func<ModelLease<TModel>, ModelInfo> describe, CancellationToken cancellationToken)
         where TModel : IServingModel
     {
-        using var lease = host.Acquire();
-        return describe(lease);
+        using var lease = model.Length == 0 ? host.Acquire() : await host.AcquireAsync(model, cancellationToken);
+        var info = describe(lease);
+        info.ResidentModels.AddRange(host.Resident().Select(r => new Contracts.V1.ResidentModel
+        {
+            Model = r.Loaded.Model,
+            BundleVersion = r.Loaded.Version,
+            LoadedAt = r.Loaded.LoadedAt.ToString("O"),
+            ActiveRequests = r.Loaded.Version == lease.Info.Version ? r.ActiveRequests - 1 : r.ActiveRequests,
+            Serving = r.Serving,
+        }));
+        return info;
     }
 
-    /// <summary>LoadModel: switches to a stored bundle (empty = the newest) and describes it.</summary>
+    /// <summary>LoadModel: loads a bundle (or what a model reference names), serves it for its model and describes it.</summary>
     public static async Task<ModelInfo> LoadModelAsync<TModel>(
         ModelHost<TModel> host, LoadModelRequest request, Func<ModelLease<TModel>, ModelInfo> describe, CancellationToken cancellationToken)
         where TModel : IServingModel
     {
-        await host.LoadAsync(request.BundleVersion.Length == 0 ? null : request.BundleVersion, cancellationToken);
-        return GetModelInfo(host, describe);
+        var reference = Reference(request.BundleVersion, request.Model);
+        var loaded = await host.LoadAsync(reference.Length == 0 ? null : reference, cancellationToken);
+        return await GetModelInfoAsync(host, loaded.Version, describe, cancellationToken);
     }
 
     /// <summary>Model info of a lease's model; active requests exclude the lease asking.</summary>
@@ -34,6 +51,7 @@ public static class ServingGrpc
         var info = new ModelInfo
         {
             BundleVersion = loaded.Version,
+            Model = loaded.Model,
             Kind = manifest.Kind,
             VocabularyVersion = manifest.TokenizerVersion,
             CreatedAt = manifest.CreatedAt.ToString("O"),

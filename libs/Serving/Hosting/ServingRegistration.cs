@@ -8,7 +8,7 @@ namespace LlmMesh.Serving.Hosting;
 public static class ServingRegistration
 {
     /// <summary>
-    /// Model serving with hot reload: the bundle store, the model host, start-up loading, and
+    /// Model serving with hot reload: the bundle store and its model names, the model host, start-up loading, serving reports, and
     /// readiness ("model": healthy once a model is loaded and warmed up). The service registers
     /// a Tokenizer client (vocabulary checks) and adds <see cref="AddModelReloadConsumer{TModel}"/> to its bus.
     /// </summary>
@@ -17,10 +17,12 @@ public static class ServingRegistration
         where TLoader : class, IModelLoader<TModel>
     {
         builder.AddModelBundleStore();
+        builder.Services.AddOptions<ServingOptions>().BindConfiguration(ServingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<IModelLoader<TModel>, TLoader>();
         builder.Services.AddSingleton<IVocabularyCatalog, TokenizerVocabularyCatalog>();
         builder.Services.AddSingleton<ModelHost<TModel>>();
         builder.Services.AddHostedService<ModelHostStartup<TModel>>();
+        builder.Services.AddHostedService<ServingReporter<TModel>>();
         builder.Services.AddHealthChecks().AddCheck<ModelReadyHealthCheck<TModel>>("model");
         return builder;
     }

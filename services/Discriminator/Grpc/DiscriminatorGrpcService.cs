@@ -15,7 +15,7 @@ public sealed class DiscriminatorGrpcService(ModelHost<DiscriminatorModel> host,
         {
             await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
             {
-                lease ??= await AcquireAsync(request.BundleVersion, context.CancellationToken);
+                lease ??= await host.AcquireAsync(ServingGrpc.Reference(request.BundleVersion, request.Model), context.CancellationToken);
                 var input = request.InputCase switch
                 {
                     ScoreRequest.InputOneofCase.Text => new ScoreInput { Text = request.Text },
@@ -34,20 +34,17 @@ public sealed class DiscriminatorGrpcService(ModelHost<DiscriminatorModel> host,
 
     public override async Task<ScoreBatchResponse> ScoreBatch(ScoreBatchRequest request, ServerCallContext context)
     {
-        using var lease = await AcquireAsync(request.BundleVersion, context.CancellationToken);
+        using var lease = await host.AcquireAsync(ServingGrpc.Reference(request.BundleVersion, request.Model), context.CancellationToken);
         var response = new ScoreBatchResponse { BundleVersion = lease.Info.Version };
         response.Results.AddRange(await scorer.ScoreAsync(lease, request.Inputs, batch: true, context.CancellationToken));
         return response;
     }
 
     public override Task<ModelInfo> GetModelInfo(GetModelInfoRequest request, ServerCallContext context) =>
-        Task.FromResult(ServingGrpc.GetModelInfo(host, Info));
+        ServingGrpc.GetModelInfoAsync(host, request.Model, Info, context.CancellationToken);
 
     public override Task<ModelInfo> LoadModel(LoadModelRequest request, ServerCallContext context) =>
         ServingGrpc.LoadModelAsync(host, request, Info, context.CancellationToken);
-
-    private Task<ModelLease<DiscriminatorModel>> AcquireAsync(string version, CancellationToken cancellationToken) =>
-        host.AcquireAsync(version, cancellationToken);
 
     private static ModelInfo Info(ModelLease<DiscriminatorModel> lease) =>
         lease.ToModelInfo(lease.Model.VocabularySize, lease.Model.LatentSize, lease.Model.Backend);

@@ -26,7 +26,7 @@ public sealed class EncoderGrpcService(
     }
 
     public override Task<ModelInfo> GetModelInfo(GetModelInfoRequest request, ServerCallContext context) =>
-        Task.FromResult(ServingGrpc.GetModelInfo(host, Info));
+        ServingGrpc.GetModelInfoAsync(host, request.Model, Info, context.CancellationToken);
 
     public override Task<ModelInfo> LoadModel(LoadModelRequest request, ServerCallContext context) =>
         ServingGrpc.LoadModelAsync(host, request, Info, context.CancellationToken);
@@ -34,7 +34,7 @@ public sealed class EncoderGrpcService(
     private async Task<EncodeTextsResponse> EncodeAsync(EncodeTextsRequest request, CancellationToken cancellationToken)
     {
         Validate(request);
-        using var lease = await host.AcquireAsync(request.BundleVersion, cancellationToken);
+        using var lease = await host.AcquireAsync(ServingGrpc.Reference(request.BundleVersion, request.Model), cancellationToken);
         var seed = request.HasSeed ? request.Seed : SplitMixRandom.NewSeed();
         var encoded = await encoder.EncodeAsync(lease, request.Texts, seed, cancellationToken);
         var response = new EncodeTextsResponse { Seed = seed, BundleVersion = lease.Info.Version };

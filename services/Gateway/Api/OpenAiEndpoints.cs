@@ -27,7 +27,7 @@ public static class OpenAiEndpoints
             HandleAsync(context, async () =>
             {
                 var models = await ListModelsAsync(mesh, options.Value, context.RequestAborted);
-                var model = models.Data.FirstOrDefault(m => m.Id == id) ?? throw OpenAiException.ModelNotFound(id, models.Data[0].Id);
+                var model = models.Data.FirstOrDefault(m => m.Id == id) ?? throw OpenAiException.ModelNotFound(id, "no model has that id");
                 await WriteJsonAsync(context, model, OpenAiJsonContext.Readable.ModelResponse);
             }));
         v1.MapPost("/completions", (HttpContext context, LlmMeshClient mesh, IOptions<GatewayOptions> options) =>
@@ -35,7 +35,7 @@ public static class OpenAiEndpoints
             {
                 var request = await ReadAsync(context, OpenAiJsonContext.Readable.CompletionRequest);
                 var choices = OpenAiRequestMapper.ForCompletion(request, options.Value.MaxChoices);
-                var model = await ResolveModelAsync(mesh, request.Model, options.Value, context.RequestAborted);
+                var model = await ResolveModelAsync(mesh, request.Model, choices, options.Value, context.RequestAborted);
                 await CompleteAsync(context, mesh, request, choices, new CompletionBuilder(chat: false, model, choices, request.N ?? 1, request.Echo));
             }));
         v1.MapPost("/chat/completions", (HttpContext context, LlmMeshClient mesh, IOptions<GatewayOptions> options) =>
@@ -43,7 +43,7 @@ public static class OpenAiEndpoints
             {
                 var request = await ReadAsync(context, OpenAiJsonContext.Readable.ChatCompletionRequest);
                 var choices = OpenAiRequestMapper.ForChat(request, options.Value.MaxChoices);
-                var model = await ResolveModelAsync(mesh, request.Model, options.Value, context.RequestAborted);
+                var model = await ResolveModelAsync(mesh, request.Model, choices, options.Value, context.RequestAborted);
                 await CompleteAsync(context, mesh, request, choices, new CompletionBuilder(chat: true, model, choices, request.N ?? 1));
             }));
         return app;
@@ -103,35 +103,64 @@ public static class OpenAiEndpoints
         }
     }
 
-    private static async Task<string> ResolveModelAsync(LlmMeshClient mesh, string? requested, GatewayOptions options, CancellationToken cancellationToken)
+    /// <summary>
+    /// Points every choice at the requested model (none or the gateway's alias = the mesh's default
+    /// model) and returns the name responses carry: the model as requested, or the default model's
+    /// bundle version. An unknown model is 404 model_not_found.
+    /// </summary>
+    private static async Task<string> ResolveModelAsync(
+        LlmMeshClient mesh, string? requested, IReadOnlyList<GenerateRequest> choices, GatewayOptions options, CancellationToken cancellationToken)
     {
-        var served = (await GetModelInfoAsync(mesh, cancellationToken)).BundleVersion;
-        return string.IsNullOrEmpty(requested) || requested == options.ModelAlias || requested == served
-            ? served
-            : throw OpenAiException.ModelNotFound(requested, served);
+        var reference = string.IsNullOrEmpty(requested) || requested == options.ModelAlias ? "" : requested;
+        var info = await GetModelInfoAsync(mesh, reference, cancellationToken);
+        foreach (var choice in choices)
+        {
+            choice.Model = reference;
+        }
+        return reference.Length == 0 ? info.BundleVersion : reference;
     }
 
+    /// <summary>
+    /// Every named model (from the store's Models service), the gateway's alias for the default
+    /// model and the default model's bundle version. Without the Models service, only the latter two.
+    /// </summary>
     private static async Task<ModelListResponse> ListModelsAsync(LlmMeshClient mesh, GatewayOptions options, CancellationToken cancellationToken)
     {
-        var info = await GetModelInfoAsync(mesh, cancellationToken);
+        var info = await GetModelInfoAsync(mesh, "", cancellationToken);
         var created = DateTimeOffset.TryParse(info.CreatedAt, out var at) ? at.ToUnixTimeSeconds() : 0;
-        return new ModelListResponse("list",
+        List<ModelResponse> data =
         [
-            new ModelResponse(info.BundleVersion, "model", created, "llmmesh"),
-            new ModelResponse(options.ModelAlias, "model", created, "llmmesh"),
-        ]);
+            new(info.BundleVersion, "model", created, "llmmesh"),
+            new(options.ModelAlias, "model", created, "llmmesh"),
+        ];
+        try
+        {
+            var models = await mesh.Models.ListModelsAsync(new ListModelsRequest(), cancellationToken: cancellationToken);
+            data.AddRange(models.Models.Select(m => new ModelResponse(m.Name, "model",
+                DateTimeOffset.TryParse(m.Versions.LastOrDefault(v => v.Version == m.DefaultVersion)?.CreatedAt, out var made) ? made.ToUnixTimeSeconds() : 0,
+                "llmmesh")));
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
+        {
+            // The trainer (which hosts the model list) is down: the default model is still served.
+        }
+        return new ModelListResponse("list", data.DistinctBy(m => m.Id).ToArray());
     }
 
-    private static async Task<ModelInfo> GetModelInfoAsync(LlmMeshClient mesh, CancellationToken cancellationToken)
+    private static async Task<ModelInfo> GetModelInfoAsync(LlmMeshClient mesh, string model, CancellationToken cancellationToken)
     {
         try
         {
-            return await mesh.Generator.GetModelInfoAsync(new GetModelInfoRequest(), cancellationToken: cancellationToken);
+            return await mesh.Generator.GetModelInfoAsync(new GetModelInfoRequest { Model = model }, cancellationToken: cancellationToken);
         }
         catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable)
         {
             throw new OpenAiException(StatusCodes.Status503ServiceUnavailable, "service_unavailable",
                 $"the generator has no model to serve yet: {ex.Status.Detail}");
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.NotFound or StatusCode.InvalidArgument && model.Length > 0)
+        {
+            throw OpenAiException.ModelNotFound(model, ex.Status.Detail);
         }
         catch (RpcException ex)
         {

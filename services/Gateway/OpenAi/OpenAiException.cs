@@ -16,9 +16,9 @@ public sealed class OpenAiException(int statusCode, string type, string message,
     public static OpenAiException InvalidRequest(string message, string? param = null, string? code = null) =>
         new(StatusCodes.Status400BadRequest, "invalid_request_error", message, param, code);
 
-    public static OpenAiException ModelNotFound(string model, string served) =>
+    public static OpenAiException ModelNotFound(string model, string detail) =>
         new(StatusCodes.Status404NotFound, "invalid_request_error",
-            $"The model '{model}' does not exist: the generator serves '{served}' (also called by the gateway's alias; see GET /v1/models)",
+            $"The model '{model}' does not exist ({detail}); GET /v1/models lists the models there are",
             "model", "model_not_found");
 
     /// <summary>What a generator status means to an OpenAI client; its message is passed on as is.</summary>

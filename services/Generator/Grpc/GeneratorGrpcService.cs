@@ -17,7 +17,7 @@ public sealed class GeneratorGrpcService(
         // Bad input is refused before a model is needed; unset sampling settings are the model's own.
         GenerationRequest.From(request, options.Value, RecommendedSampling.Plain);
         // The stream keeps the model it started with, whatever is loaded meanwhile.
-        using var lease = host.Acquire();
+        using var lease = await host.AcquireAsync(request.Model, context.CancellationToken);
         var generation = GenerationRequest.From(request, options.Value, lease.Model.Sampling);
         var chunks = Channel.CreateBounded<GenerateResponse>(new BoundedChannelOptions(options.Value.StreamBuffer)
         {
@@ -58,7 +58,7 @@ public sealed class GeneratorGrpcService(
     }
 
     public override Task<ModelInfo> GetModelInfo(GetModelInfoRequest request, ServerCallContext context) =>
-        Task.FromResult(ServingGrpc.GetModelInfo(host, Info));
+        ServingGrpc.GetModelInfoAsync(host, request.Model, Info, context.CancellationToken);
 
     public override Task<ModelInfo> LoadModel(LoadModelRequest request, ServerCallContext context) =>
         ServingGrpc.LoadModelAsync(host, request, Info, context.CancellationToken);

@@ -1,4 +1,5 @@
 using LlmMesh.ModelStore;
+using LlmMesh.Trainer.Corpora;
 using LlmMesh.Trainer.Runs;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -13,8 +14,11 @@ public static class ApplicationServiceExtensions
         builder.Services.AddOptions<TrainerOptions>().BindConfiguration(TrainerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.AddModelBundleStore();
         builder.Services.AddSingleton(sp => new RunRepository(ResolvePath(sp, o => o.RunsDirectory)));
-        builder.Services.AddSingleton(sp => new CorpusResolver(ResolvePath(sp, o => o.DataDirectory)));
+        builder.Services.AddSingleton(sp => new CorpusLibrary(ResolvePath(sp, o => o.DataDirectory), ResolvePath(sp, o => o.CorporaDirectory),
+            sp.GetRequiredService<IOptions<TrainerOptions>>().Value.CorpusLimits));
         builder.Services.AddSingleton<CorpusTokenizer>();
+        builder.Services.AddSingleton(sp => new CorpusVocabularies(sp.GetRequiredService<TokenizerClient>(),
+            Path.Combine(ResolvePath(sp, o => o.RunsDirectory), "vocabularies.json")));
         builder.Services.AddSingleton<TrainerMetrics>();
         builder.Services.AddSingleton<TrainingRunner>();
         builder.Services.AddSingleton<RunCoordinator>();

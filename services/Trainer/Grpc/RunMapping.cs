@@ -58,6 +58,7 @@ internal static class RunMapping
             },
             Preset = record.Settings.Preset,
             Corpus = record.Settings.Corpus,
+            Model = record.Settings.Model.Length > 0 ? record.Settings.Model : LlmMesh.ModelStore.BundleManifest.LegacyModel,
             Step = record.Step,
             TotalSteps = record.TotalSteps,
             Epoch = record.Epoch,

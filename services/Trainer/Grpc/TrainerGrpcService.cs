@@ -1,11 +1,12 @@
 using Grpc.Core;
 using LlmMesh.Contracts.V1;
+using LlmMesh.Trainer.Corpora;
 using LlmMesh.Trainer.Runs;
 using TrainerBase = LlmMesh.Contracts.V1.Trainer.TrainerBase;
 
 namespace LlmMesh.Trainer.Grpc;
 
-public sealed class TrainerGrpcService(RunCoordinator coordinator) : TrainerBase
+public sealed class TrainerGrpcService(RunCoordinator coordinator, CorpusLibrary corpora) : TrainerBase
 {
     private const int DefaultListLimit = 50;
 
@@ -36,6 +37,55 @@ public sealed class TrainerGrpcService(RunCoordinator coordinator) : TrainerBase
     {
         RequireRunId(request.RunId);
         return Task.FromResult(coordinator.Cancel(request.RunId).ToInfo());
+    }
+
+    public override async Task<CorpusInfo> UploadCorpus(IAsyncStreamReader<UploadCorpusRequest> requestStream, ServerCallContext context)
+    {
+        CorpusUpload? upload = null;
+        try
+        {
+            await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
+            {
+                upload ??= BeginUpload(request);
+                if (request.Name.Length > 0 && request.Name != upload.Name)
+                {
+                    throw new ArgumentException($"name: the upload is for corpus '{upload.Name}', not '{request.Name}'");
+                }
+                foreach (var line in request.Lines)
+                {
+                    upload.Add(line);
+                }
+            }
+            if (upload is null)
+            {
+                throw new ArgumentException("the upload is empty: the first message must name the corpus");
+            }
+            return coordinator.ChangeCorpus(upload.Name, () => corpora.Commit(upload)).ToInfo();
+        }
+        finally
+        {
+            upload?.Dispose();
+        }
+    }
+
+    public override Task<ListCorporaResponse> ListCorpora(ListCorporaRequest request, ServerCallContext context)
+    {
+        var response = new ListCorporaResponse();
+        response.Corpora.AddRange(corpora.List().Select(c => c.ToInfo()));
+        return Task.FromResult(response);
+    }
+
+    public override Task<CorpusInfo> DeleteCorpus(DeleteCorpusRequest request, ServerCallContext context) =>
+        Task.FromResult(coordinator.ChangeCorpus(request.Name, () => corpora.Delete(request.Name)).ToInfo());
+
+    /// <summary>Refuses at the first message what the end of the upload would refuse.</summary>
+    private CorpusUpload BeginUpload(UploadCorpusRequest first)
+    {
+        if (first.Replace)
+        {
+            coordinator.ChangeCorpus(first.Name, () => true);
+        }
+        return corpora.BeginUpload(first.Name, first.Replace, first.SkipLongLines);
     }
 
     private static async Task StreamAsync(TrainingRun run, IServerStreamWriter<RunProgress> responseStream, CancellationToken cancellationToken)

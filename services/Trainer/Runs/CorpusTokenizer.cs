@@ -3,21 +3,17 @@ using LlmMesh.Contracts.V1;
 
 namespace LlmMesh.Trainer.Runs;
 
-/// <param name="Lines">The corpus lines, aligned with <paramref name="Sentences"/>.</param>
-public sealed record TokenizedCorpus(string VocabularyVersion, int VocabularySize, string Sha256, IReadOnlyList<string> Lines, IReadOnlyList<int[]> Sentences);
-
-/// <summary>Tokenizes a corpus through the tokenizer service (EncodeStream), pinned to one vocabulary version.</summary>
-public sealed class CorpusTokenizer(Tokenizer.TokenizerClient tokenizer)
+/// <summary>A corpus file as a run reads it: its non-empty lines, size and sha256.</summary>
+public sealed record CorpusText(IReadOnlyList<string> Lines, long Bytes, string Sha256)
 {
-    public async Task<TokenizedCorpus> TokenizeAsync(string corpusPath, string vocabularyVersion, long maxBytes, CancellationToken cancellationToken)
+    public static async Task<CorpusText> ReadAsync(string path, long maxBytes, CancellationToken cancellationToken)
     {
-        var size = new FileInfo(corpusPath).Length;
+        var size = new FileInfo(path).Length;
         if (size > maxBytes)
         {
             throw new ArgumentException($"corpus is {size} bytes; the limit is {maxBytes} bytes (Trainer:MaxCorpusBytes)");
         }
-        var bytes = await File.ReadAllBytesAsync(corpusPath, cancellationToken);
-        var sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        var bytes = await File.ReadAllBytesAsync(path, cancellationToken);
         var lines = System.Text.Encoding.UTF8.GetString(bytes)
             .Split('\n')
             .Select(line => line.TrimEnd('\r'))
@@ -27,10 +23,22 @@ public sealed class CorpusTokenizer(Tokenizer.TokenizerClient tokenizer)
         {
             throw new ArgumentException("corpus has fewer than 2 non-empty lines");
         }
+        return new CorpusText(lines, bytes.Length, Convert.ToHexStringLower(SHA256.HashData(bytes)));
+    }
+}
 
+/// <param name="Lines">The corpus lines, aligned with <paramref name="Sentences"/>.</param>
+public sealed record TokenizedCorpus(string VocabularyVersion, int VocabularySize, string Sha256, IReadOnlyList<string> Lines, IReadOnlyList<int[]> Sentences);
+
+/// <summary>Tokenizes a corpus through the tokenizer service (EncodeStream), pinned to one vocabulary version.</summary>
+public sealed class CorpusTokenizer(Tokenizer.TokenizerClient tokenizer)
+{
+    /// <param name="vocabularyVersion">Empty = the tokenizer's active vocabulary.</param>
+    public async Task<TokenizedCorpus> TokenizeAsync(CorpusText corpus, string vocabularyVersion, CancellationToken cancellationToken)
+    {
         var info = await tokenizer.GetInfoAsync(new GetInfoRequest { VocabularyVersion = vocabularyVersion }, cancellationToken: cancellationToken);
-        var sentences = await tokenizer.EncodeAllAsync(lines, info.VocabularyVersion, cancellationToken);
-        return new TokenizedCorpus(info.VocabularyVersion, info.VocabularySize, sha256, lines, sentences);
+        var sentences = await tokenizer.EncodeAllAsync(corpus.Lines, info.VocabularyVersion, cancellationToken);
+        return new TokenizedCorpus(info.VocabularyVersion, info.VocabularySize, corpus.Sha256, corpus.Lines, sentences);
     }
 
     /// <summary>

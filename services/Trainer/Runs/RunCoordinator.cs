@@ -1,3 +1,4 @@
+using LlmMesh.Trainer.Corpora;
 namespace LlmMesh.Trainer.Runs;
 
 public sealed class RunConflictException(string message) : MeshException(MeshErrorKind.FailedPrecondition, message);
@@ -10,7 +11,7 @@ public sealed class RunNotFoundException(string runId) : MeshException(MeshError
 /// </summary>
 public sealed class RunCoordinator(
     RunRepository runs,
-    CorpusResolver corpora,
+    CorpusLibrary corpora,
     LlmMesh.ModelStore.ModelBundleStore bundles,
     TrainingRunner runner,
     IHostApplicationLifetime lifetime,
@@ -51,6 +52,22 @@ public sealed class RunCoordinator(
         var now = DateTimeOffset.UtcNow;
         var record = new RunRecord { RunId = RunRepository.NewRunId(), Settings = settings, CreatedAt = now, UpdatedAt = now };
         return Launch(record);
+    }
+
+    /// <summary>
+    /// Changes a corpus (replace, delete) unless the active run trains on it: a run never sees its
+    /// corpus change, and a resumed run finds the text it started with.
+    /// </summary>
+    public T ChangeCorpus<T>(string name, Func<T> change)
+    {
+        lock (_gate)
+        {
+            if (_active is { } active && !active.Record.IsFinished && active.Record.Settings.Corpus == name)
+            {
+                throw new RunConflictException($"corpus '{name}' is used by run '{active.RunId}', which is still training; wait for it to end or cancel it");
+            }
+            return change();
+        }
     }
 
     /// <summary>Continues a run that a previous process left unfinished.</summary>

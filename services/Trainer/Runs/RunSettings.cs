@@ -9,6 +9,8 @@ public sealed record RunSettings
 {
     public required string Preset { get; init; }
     public required string Corpus { get; init; }
+    /// <summary>The named model the run publishes a version of.</summary>
+    public string Model { get; init; } = "";
     public required int EmbeddingSize { get; init; }
     public required int HiddenSize { get; init; }
     public required int LatentSize { get; init; }
@@ -110,11 +112,25 @@ public sealed record RunSettings
         return adversarial with { Steps = steps };
     }
 
+    /// <summary>The model the request names, or else its corpus's name (a corpus path's file name).</summary>
+    private static string ModelName(string requested, string corpus)
+    {
+        if (requested.Length > 0)
+        {
+            return Corpora.CorpusResolver.IsValidName(requested) ? requested
+                : throw new ArgumentException($"model '{requested}' is not a model name: use 1 to 64 letters, digits, '_' or '-', starting with a letter or digit");
+        }
+        var name = Corpora.CorpusResolver.IsValidName(corpus) ? corpus : Path.GetFileNameWithoutExtension(corpus);
+        return Corpora.CorpusResolver.IsValidName(name) ? name
+            : throw new ArgumentException($"model: name the model; the corpus '{corpus}' gives no model name");
+    }
+
     /// <summary>The preset with the request's model, split, checkpoint and evaluation settings.</summary>
     private static RunSettings Override(RunSettings preset, StartRunRequest request, Hyperparameters h,
         VaeTrainingOptions training, AdversarialOptions adversarial, bool usesLatent) => preset with
     {
         Corpus = string.IsNullOrEmpty(request.Corpus) ? preset.Corpus : request.Corpus,
+        Model = ModelName(request.Model, string.IsNullOrEmpty(request.Corpus) ? preset.Corpus : request.Corpus),
         EmbeddingSize = h.HasEmbeddingSize ? Positive(h.EmbeddingSize, "embedding_size") : preset.EmbeddingSize,
         HiddenSize = h.HasHiddenSize ? Positive(h.HiddenSize, "hidden_size") : preset.HiddenSize,
         LatentSize = h.HasLatentSize ? Positive(h.LatentSize, "latent_size") : preset.LatentSize,

@@ -1,3 +1,4 @@
+using LlmMesh.Trainer.Corpora;
 using LlmMesh.Evaluation;
 using System.Text.Json.Nodes;
 using LlmMesh.Contracts.Events;
@@ -18,7 +19,8 @@ public sealed class TrainingRunner(
     RunRepository runs,
     ModelBundleStore bundles,
     CorpusTokenizer tokenizer,
-    CorpusResolver corpora,
+    CorpusVocabularies vocabularies,
+    CorpusLibrary corpora,
     EventPublisher events,
     TrainerMetrics metrics,
     IOptions<TrainerOptions> options,
@@ -35,14 +37,14 @@ public sealed class TrainingRunner(
             context.SetRecord(r => r with { Status = RunStatus.Running });
             var settings = run.Record.Settings;
             var startBundle = settings.StartFromBundle.Length > 0 ? bundles.Open(settings.StartFromBundle, VaeBundle.KindsWithVae) : null;
-            context.ReportPhase(RunPhases.Tokenize, "tokenizing the corpus through the tokenizer service");
-            var vocabulary = startBundle?.Manifest.TokenizerVersion
-                ?? (resuming && run.Record.VocabularyVersion.Length > 0 ? run.Record.VocabularyVersion : settings.VocabularyVersion);
-            var corpus = await tokenizer.TokenizeAsync(corpora.Resolve(settings.Corpus), vocabulary, options.Value.MaxCorpusBytes, token);
-            if (resuming && run.Record.CorpusSha256.Length > 0 && run.Record.CorpusSha256 != corpus.Sha256)
+            var text = await CorpusText.ReadAsync(corpora.Resolve(settings.Corpus), options.Value.MaxCorpusBytes, token);
+            if (resuming && run.Record.CorpusSha256.Length > 0 && run.Record.CorpusSha256 != text.Sha256)
             {
                 throw new InvalidOperationException("the corpus changed since the run started; it cannot resume");
             }
+            var vocabulary = await ChooseVocabularyAsync(context, startBundle, resuming, text, token);
+            context.ReportPhase(RunPhases.Tokenize, "tokenizing the corpus through the tokenizer service");
+            var corpus = await tokenizer.TokenizeAsync(text, vocabulary, token);
             var shuffled = settings.HasAdversarialPhase ? await tokenizer.TokenizeShuffledAsync(corpus, settings.Training.Seed, token) : null;
 
             var bundle = await TorchThread.RunAsync($"train-{run.RunId}", () => Train(context, corpus, shuffled, startBundle, token));
@@ -58,7 +60,7 @@ public sealed class TrainingRunner(
             });
             runs.DeleteCheckpoints(run.RunId);
             await events.PublishAsync(new ModelPublished(run.RunId, bundle.Version, bundle.Directory, bundle.Manifest.Kind,
-                corpus.VocabularyVersion, bundleMetrics, DateTimeOffset.UtcNow), CancellationToken.None);
+                corpus.VocabularyVersion, bundleMetrics, DateTimeOffset.UtcNow, bundle.Manifest.ModelName), CancellationToken.None);
             await events.PublishAsync(new RunCompleted(run.RunId, bundle.Version, bundleMetrics, DateTimeOffset.UtcNow), CancellationToken.None);
             logger.LogInformation("Run {RunId} published {Kind} bundle {Bundle}", run.RunId, bundle.Manifest.Kind, bundle.Version);
         }
@@ -83,6 +85,22 @@ public sealed class TrainingRunner(
         {
             run.Finish();
         }
+    }
+
+    /// <summary>
+    /// The start bundle's vocabulary, the one a resumed run began with, the one the request names,
+    /// or else one learned from the corpus itself.
+    /// </summary>
+    private async Task<string> ChooseVocabularyAsync(RunContext context, ModelBundle? startBundle, bool resuming, CorpusText text, CancellationToken token)
+    {
+        var named = startBundle?.Manifest.TokenizerVersion
+            ?? (resuming && context.Record.VocabularyVersion.Length > 0 ? context.Record.VocabularyVersion : context.Settings.VocabularyVersion);
+        if (named.Length > 0)
+        {
+            return named;
+        }
+        context.ReportPhase(RunPhases.Tokenize, $"learning a vocabulary of up to {CorpusVocabularies.SizeFor(text.Bytes)} tokens from the corpus (once per corpus)");
+        return await vocabularies.ForCorpusAsync(text, token);
     }
 
     /// <summary>All phases and the bundle, on one thread (see <see cref="TorchThread"/>).</summary>
@@ -170,9 +188,12 @@ public sealed class TrainingRunner(
         var (metrics, sampling) = EvaluateText(context, vae, latentGenerator: null, data.Lines, data.Validation, corpus.VocabularyVersion, token);
         context.CompletePhase(RunPhases.Evaluation, metrics);
         context.ReportPhase(RunPhases.Publish, "publishing the model bundle");
-        return BundleWriter.PublishVae(bundles, vae, settings.Training, context.Run.RunId, corpus.Sha256, corpus.VocabularyVersion,
-            Merge(bundleMetrics, metrics), RunDetails(settings, sampling), data.Lines);
+        return BundleWriter.PublishVae(bundles, vae, settings.Training, Origin(context, corpus), Merge(bundleMetrics, metrics),
+            RunDetails(settings, sampling), data.Lines);
     }
+
+    private static BundleOrigin Origin(RunContext context, TokenizedCorpus corpus) =>
+        new(context.Run.RunId, context.Settings.Model, context.Settings.Corpus, corpus.Sha256, corpus.VocabularyVersion);
 
     /// <summary>The adversarial phase (or its last checkpoint), then the evaluation and the ARAE bundle.</summary>
     private ModelBundle TrainAdversarialAndPublish(RunContext context, TokenizedCorpus corpus, RunData data, VaeConfig config, SentenceVae vae,
@@ -208,7 +229,7 @@ public sealed class TrainingRunner(
         bundleMetrics["adversarial_steps"] = gan.Position.Step;
         context.ReportPhase(RunPhases.Publish, "publishing the model bundle");
         return BundleWriter.PublishArae(bundles, vae, settings.Training, gan.LatentGenerator, gan.Critic, settings.Adversarial,
-            textDiscriminator, evaluation.Calibration, runId, corpus.Sha256, corpus.VocabularyVersion, Merge(bundleMetrics, evaluationMetrics),
+            textDiscriminator, evaluation.Calibration, Origin(context, corpus), Merge(bundleMetrics, evaluationMetrics),
             RunDetails(settings, recommended), data.Lines);
     }
 

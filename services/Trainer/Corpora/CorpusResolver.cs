@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace LlmMesh.Trainer.Runs;
+namespace LlmMesh.Trainer.Corpora;
 
 public sealed class CorpusNotFoundException(string message) : MeshException(MeshErrorKind.NotFound, message);
 
@@ -57,6 +57,9 @@ public sealed partial class CorpusResolver(string dataDirectory)
     }
 
     private static bool IsInside(string path, string root) => path.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+
+    /// <summary>A corpus name: a letter or digit, then up to 63 letters, digits, '_' or '-'.</summary>
+    public static bool IsValidName(string name) => CorpusName().IsMatch(name);
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
     private static partial Regex CorpusName();
