@@ -67,7 +67,7 @@ public sealed partial class NamedModelsThroughHostTests(MeshFixture mesh)
         var generator = new Generator.GeneratorClient(mesh.Channel("generator"));
         var models = new Models.ModelsClient(mesh.Channel("trainer"));
         var v1 = (await NamedModelFixture.TrainAsync(mesh, trainer, seed: 5)).BundleVersion;
-        Assert.Equal(v1, (await GenerateAsync(generator, Model)).BundleVersion);
+        await WaitUntilServedAsync(generator, Model, v1); // the other test may have had an older zh served
 
         var v2 = (await NamedModelFixture.TrainAsync(mesh, trainer, seed: 6)).BundleVersion;
         await WaitUntilServedAsync(generator, Model, v2); // hot reload of "zh" alone
@@ -82,7 +82,18 @@ public sealed partial class NamedModelsThroughHostTests(MeshFixture mesh)
         Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
 
         await models.SetAliasAsync(new SetAliasRequest { Name = Model, Alias = "stable", Version = "" });
-        await WaitUntilServedAsync(generator, Model, (await models.GetModelAsync(new GetModelRequest { Name = Model })).Aliases["latest"]);
+        var latest = (await models.GetModelAsync(new GetModelRequest { Name = Model })).Aliases["latest"];
+        await WaitUntilServedAsync(generator, Model, latest); // the name follows the newest again; v1 has left the generator
+
+        // A pinned request brings v1 back beside it: while the generator holds it, it cannot be deleted.
+        Assert.Equal(v1, (await GenerateAsync(generator, $"{Model}@{v1}")).BundleVersion);
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            while (!(await models.GetModelAsync(new GetModelRequest { Name = Model })).Versions.Single(v => v.Version == v1).ServedBy.Any(s => s.StartsWith("generator", StringComparison.Ordinal)))
+            {
+                await Task.Delay(100, timeout.Token);
+            }
+        }
         var held = await Assert.ThrowsAsync<RpcException>(async () =>
             await models.DeleteVersionAsync(new DeleteVersionRequest { Name = Model, Version = v1 }));
         Assert.Equal(StatusCode.FailedPrecondition, held.StatusCode);
