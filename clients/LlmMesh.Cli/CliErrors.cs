@@ -17,6 +17,7 @@ public static class CliErrors
         StatusCode.InvalidArgument or StatusCode.OutOfRange => new($"bad parameter: {ex.Status.Detail}", ExitCodes.BadArguments),
         StatusCode.FailedPrecondition => new($"the {service} cannot do this now: {ex.Status.Detail}"),
         StatusCode.NotFound => new($"not found: {ex.Status.Detail}"),
+        StatusCode.AlreadyExists => new($"already there: {ex.Status.Detail}"),
         StatusCode.ResourceExhausted => new($"the {service} is at capacity: {ex.Status.Detail}. Retry in a moment.", ExitCodes.Unavailable),
         StatusCode.DeadlineExceeded => new($"the {service} did not answer in time ({ex.Status.Detail})", ExitCodes.Unavailable),
         StatusCode.Cancelled => new("cancelled", ExitCodes.Cancelled),

@@ -207,6 +207,47 @@ public sealed partial class CliThroughHostTests(MeshFixture mesh)
         }
     }
 
+    [Fact]
+    public async Task Corpus_and_models_commands_upload_list_and_delete_through_the_trainer()
+    {
+        var directory = Directory.CreateTempSubdirectory("llmmesh-corpus-");
+        try
+        {
+            var file = Path.Combine(directory.FullName, "cli captions.txt");
+            await File.WriteAllLinesAsync(file, RepositoryPaths.CocoLines(120).Append("").Append(RepositoryPaths.CocoLines(1)[0]));
+
+            var upload = await RunAsync("corpus", "upload", file);
+            Assert.Equal(0, upload.ExitCode);
+            Assert.StartsWith("corpus cli-captions: 120 lines", upload.Output);
+            Assert.Contains("dropped 1 empty, 1 repeated, 0 too long", upload.Output);
+
+            var again = await RunAsync("corpus", "upload", file);
+            Assert.Equal(1, again.ExitCode);
+            Assert.Contains("already exists; set replace", again.Error);
+
+            var list = await RunAsync("corpus", "list", "--json");
+            var names = list.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(l => JsonSerializer.Deserialize<JsonElement>(l).GetProperty("name").GetString()).ToArray();
+            Assert.Contains("cli-captions", names);
+            Assert.Contains("coco", names);
+
+            var models = await RunAsync("models");
+            Assert.Equal(0, models.ExitCode);
+            Assert.Contains("coco", models.Output);
+
+            var unknown = await RunAsync("generate", "--model", "no-such-model");
+            Assert.Equal(1, unknown.ExitCode);
+            Assert.Contains("'no-such-model'", unknown.Error);
+
+            Assert.Equal(0, (await RunAsync("corpus", "delete", "cli-captions")).ExitCode);
+            Assert.DoesNotContain("cli-captions", (await RunAsync("corpus", "list")).Output);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
     private async Task<GenerateFinal> CollectAsync(GenerateRequest request)
     {
         var generator = new Generator.GeneratorClient(mesh.Channel("generator"));
