@@ -139,3 +139,22 @@ public sealed class CorpusLibraryTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 }
+
+public sealed class ShuffledNegativesTests
+{
+    [Fact]
+    public void Words_are_shuffled_and_a_line_without_spaces_has_its_characters_shuffled()
+    {
+        var random = new Random(3);
+        var english = LlmMesh.Trainer.Runs.CorpusTokenizer.Shuffle("a cat on a red mat", random);
+        Assert.Equal("a a cat mat on red", string.Join(' ', english.Split(' ').Order()));
+        Assert.NotEqual("a cat on a red mat", english);
+
+        var chinese = LlmMesh.Trainer.Runs.CorpusTokenizer.Shuffle("一只猫在田野里吃草。", random);
+        Assert.Equal("一只猫在田野里吃草。".Order(), chinese.Order());
+        Assert.NotEqual("一只猫在田野里吃草。", chinese);
+        Assert.DoesNotContain(' ', chinese);
+
+        Assert.Equal("", LlmMesh.Trainer.Runs.CorpusTokenizer.Shuffle("猫", random)); // nothing to reorder
+    }
+}

@@ -75,6 +75,26 @@ public sealed class CorpusUploadTests : IAsyncLifetime
         Assert.InRange(learned, 300, CorpusVocabularies.SizeFor(new FileInfo(Path.Combine(_folders.DataDirectory, "tiny", "train.txt")).Length));
     }
 
+    [Fact]
+    public async Task A_chinese_corpus_trains_through_every_phase_with_a_vocabulary_of_its_own()
+    {
+        var client = _service.CreateTrainerClient();
+        var lines = File.ReadLines(Path.Combine(LlmMesh.TestSupport.RepositoryPaths.Root, "data", "samples", "zh-captions.txt")).Take(600);
+        await UploadAsync(client, Messages("zh-captions", lines));
+        var request = TrainerServiceFactory.TinyRun(epochs: 1, adversarialSteps: 20);
+        request.Corpus = "zh-captions";
+        request.Model = "zh";
+        request.VocabularyVersion = "";
+
+        var final = await RunToEndAsync(client, request);
+
+        Assert.True(final.State == RunState.Completed, final.Error);
+        Assert.Equal("zh", final.Model);
+        Assert.NotEqual(_tokenizer.Vocabulary.Version, final.VocabularyVersion);
+        Assert.InRange(final.Metrics["bleu4"], 0.01, 1); // Chinese words are characters: BLEU counts their n-grams
+        Assert.True(final.Metrics["fluency_auc"] > 0); // the shuffled negatives exist (characters reordered)
+    }
+
     private async Task<RunInfo> RunToEndAsync(TrainerClient client, StartRunRequest request)
     {
         using var run = client.StartRun(request);

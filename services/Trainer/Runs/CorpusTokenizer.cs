@@ -48,15 +48,36 @@ public sealed class CorpusTokenizer(Tokenizer.TokenizerClient tokenizer)
     public async Task<IReadOnlyList<int[]>> TokenizeShuffledAsync(TokenizedCorpus corpus, long seed, CancellationToken cancellationToken)
     {
         var random = new Random(Model.Seeds.DeriveInt(seed, Model.SeedStream.CorpusShuffle, index: 0));
-        var shuffled = corpus.Lines.Select(line =>
-        {
-            var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            random.Shuffle(words);
-            var result = string.Join(' ', words);
-            return result == line.Trim() ? "" : result;
-        }).ToArray();
+        var shuffled = corpus.Lines.Select(line => Shuffle(line, random)).ToArray();
         var encoded = await tokenizer.EncodeAllAsync(shuffled, corpus.VocabularyVersion, cancellationToken);
         return encoded;
+    }
+
+    /// <summary>
+    /// The line's words in random order; a line without spaces (Chinese, Japanese) has its characters
+    /// as words. Empty when the order does not change.
+    /// </summary>
+    public static string Shuffle(string line, Random random)
+    {
+        var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        string result;
+        if (words.Length > 1)
+        {
+            random.Shuffle(words);
+            result = string.Join(' ', words);
+        }
+        else
+        {
+            var characters = new List<string>();
+            for (var elements = System.Globalization.StringInfo.GetTextElementEnumerator(line.Trim()); elements.MoveNext();)
+            {
+                characters.Add(elements.GetTextElement());
+            }
+            var shuffled = characters.ToArray();
+            random.Shuffle(shuffled);
+            result = string.Concat(shuffled);
+        }
+        return result == line.Trim() ? "" : result;
     }
 
     /// <summary>Token ids back to text with the corpus's vocabulary (for word-level evaluation).</summary>
