@@ -29,6 +29,7 @@ public static partial class LlmMeshCli
         root.Subcommands.Add(ScoreCommand.Create(Context));
         root.Subcommands.Add(EncodeCommand.Create(Context));
         root.Subcommands.Add(EvalCommand.Create(Context));
+        root.Subcommands.Add(InterpolateCommand.Create(Context));
         root.Subcommands.Add(CorpusCommand.Create(Context));
         root.Subcommands.Add(ModelsCommand.Create(Context));
 

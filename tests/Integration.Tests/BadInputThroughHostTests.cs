@@ -88,6 +88,28 @@ public sealed class BadInputThroughHostTests(MeshFixture mesh)
             using var call = c.Generator.Generate(new GenerateRequest { MaxTokens = 8 }, deadline: DateTime.UtcNow.AddSeconds(-1));
             await call.ResponseStream.MoveNext();
         }, StatusCode.DeadlineExceeded, ""),
+        ["generator Generate: unknown model"] = Generate(new GenerateRequest { Model = "no-such-model" }, StatusCode.NotFound, "'no-such-model'"),
+        ["generator Generate: model name outside the pattern"] = Generate(new GenerateRequest { Model = "../coco" }, StatusCode.InvalidArgument, "not a model name"),
+        ["generator Generate: latent of the wrong size"] = new(async c =>
+        {
+            using var call = c.Generator.Generate(new GenerateRequest { Latent = { new float[c.LatentSize + 1] } });
+            await call.ResponseStream.MoveNext();
+        }, StatusCode.InvalidArgument, "latent has"),
+        ["generator Generate: latent with NaN"] = Generate(new GenerateRequest { Latent = { 0f, float.NaN } }, StatusCode.InvalidArgument, "latent[1]"),
+        ["generator Interpolate: no ends"] = new(async c =>
+        {
+            using var call = c.Generator.Interpolate(new InterpolateRequest());
+            await call.ResponseStream.MoveNext();
+        }, StatusCode.InvalidArgument, "set start and end"),
+        ["generator Interpolate: too many steps"] = new(async c =>
+        {
+            using var call = c.Generator.Interpolate(new InterpolateRequest { Start = "a dog", End = "a cat", Steps = 65 });
+            await call.ResponseStream.MoveNext();
+        }, StatusCode.InvalidArgument, "steps"),
+        ["trainer UploadCorpus: bad name"] = new(c => ClientStreamAsync(c.Trainer.UploadCorpus(), new UploadCorpusRequest { Name = "a b", Lines = { "x" } }),
+            StatusCode.InvalidArgument, "'a b'"),
+        ["trainer UploadCorpus: built-in name"] = new(c => ClientStreamAsync(c.Trainer.UploadCorpus(), new UploadCorpusRequest { Name = "coco", Lines = { "x" } }),
+            StatusCode.AlreadyExists, "coco"),
         ["generator LoadModel: unknown bundle"] = new(c => c.Generator.LoadModelAsync(new LoadModelRequest { BundleVersion = "20990101T000000Z-000000000000" }).ResponseAsync,
             StatusCode.NotFound, "20990101T000000Z-000000000000"),
 

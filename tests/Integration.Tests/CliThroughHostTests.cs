@@ -208,6 +208,21 @@ public sealed partial class CliThroughHostTests(MeshFixture mesh)
     }
 
     [Fact]
+    public async Task Interpolate_prints_the_path_between_two_sentences_in_order_and_its_ends_are_their_reconstructions()
+    {
+        var run = await RunAsync("interpolate", "a man riding a horse on a beach", "a plate of food on a table", "--steps", "5", "-n", "12");
+
+        Assert.Equal(0, run.ExitCode);
+        var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(5, lines.Length);
+        Assert.Equal(["0", "1", "2", "3", "4"], lines.Select(l => l.Trim().Split(' ')[0]));
+        Assert.Contains("5 steps · slerp", run.Error);
+        var bundle = run.Error[(run.Error.LastIndexOf("bundle ", StringComparison.Ordinal) + "bundle ".Length)..].TrimEnd('\n', ']');
+        var reconstruction = await CollectAsync(new GenerateRequest { Prompt = "a man riding a horse on a beach", Variation = 0, Temperature = 0, MaxTokens = 12, Model = bundle });
+        Assert.EndsWith("  " + reconstruction.Text, lines[0]); // the path starts at the start sentence's own reconstruction
+    }
+
+    [Fact]
     public async Task Corpus_and_models_commands_upload_list_and_delete_through_the_trainer()
     {
         var directory = Directory.CreateTempSubdirectory("llmmesh-corpus-");

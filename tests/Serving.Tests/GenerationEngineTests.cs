@@ -212,6 +212,62 @@ public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFix
 
     private static IOptions<GeneratorOptions> Options { get; } = Microsoft.Extensions.Options.Options.Create(new GeneratorOptions());
 
+    [Fact]
+    public async Task A_client_code_is_decoded_as_given_and_a_wrong_size_is_refused_by_name()
+    {
+        var code = Enumerable.Range(0, 8).Select(i => (float)Math.Sin(i)).ToArray();
+        var first = await GenerateAsync(new GenerateRequest { Latent = { code }, Temperature = 0, MaxTokens = 12, Seed = 1 });
+        var again = await GenerateAsync(new GenerateRequest { Latent = { code }, Temperature = 0, MaxTokens = 12, Seed = 2 });
+
+        Assert.Equal("latent", first.Final.LatentSource);
+        Assert.Equal(first.Final.Text, again.Final.Text); // greedy decoding of one code: the seed plays no part
+
+        var wrongSize = await Assert.ThrowsAsync<ArgumentException>(() => GenerateAsync(new GenerateRequest { Latent = { 1f, 2f } }));
+        Assert.Contains("latent has 2 values", wrongSize.Message);
+        Assert.Contains("codes of 8", wrongSize.Message);
+        var notFinite = Assert.Throws<ArgumentException>(() => GenerationRequest.From(
+            new GenerateRequest { Latent = { 0f, float.NaN } }, Options.Value, RecommendedSampling.Plain));
+        Assert.Contains("latent[1]", notFinite.Message);
+        Assert.Throws<ArgumentException>(() => GenerationRequest.From(new GenerateRequest { Prompt = "a dog", Latent = { 0f } }, Options.Value, RecommendedSampling.Plain));
+    }
+
+    [Fact]
+    public async Task An_interpolation_streams_every_point_once_with_its_ends_decoded_as_the_ends_are()
+    {
+        var start = Enumerable.Range(0, 8).Select(i => (float)Math.Sin(i + 1)).ToArray();
+        var end = Enumerable.Range(0, 8).Select(i => (float)Math.Cos(3 * i)).ToArray();
+        var request = new InterpolateRequest { StartLatent = { start }, EndLatent = { end }, Steps = 7, MaxTokens = 12, Seed = 5 };
+        using var lease = _host.Value.Acquire();
+        var output = Channel.CreateUnbounded<InterpolateResponse>();
+
+        await CreateEngine().InterpolateAsync(lease, Interpolation.From(request, Options.Value, RecommendedSampling.Plain), output.Writer, CancellationToken.None);
+        output.Writer.Complete();
+        var responses = await output.Reader.ReadAllAsync().ToListAsync();
+
+        var steps = responses.Where(r => r.Step is not null).Select(r => r.Step).OrderBy(s => s.Index).ToArray();
+        Assert.Equal(Enumerable.Range(0, 7), steps.Select(s => s.Index));
+        Assert.Equal([0, 1.0 / 6, 2.0 / 6, 0.5, 4.0 / 6, 5.0 / 6, 1], steps.Select(s => s.T), new ToleranceComparer(1e-12));
+        Assert.Equal(start, steps[0].Latent);
+        Assert.Equal(end, steps[^1].Latent);
+        var greedyStart = await GenerateAsync(new GenerateRequest { Latent = { start }, Temperature = 0, MaxTokens = 12 });
+        Assert.Equal(greedyStart.Final.Text, steps[0].Text);
+        var final = responses[^1].Final;
+        Assert.Equal(("slerp", 7, lease.Info.Version), (final.Method, final.Steps, final.BundleVersion));
+        Assert.Equal(0, final.Usage.PromptTokens); // codes given: nothing was encoded
+
+        var wrongSize = new InterpolateRequest { StartLatent = { 1f }, EndLatent = { 2f } };
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => CreateEngine().InterpolateAsync(lease,
+            Interpolation.From(wrongSize, Options.Value, RecommendedSampling.Plain), Channel.CreateUnbounded<InterpolateResponse>().Writer, CancellationToken.None));
+        Assert.Contains("start_latent has 1 values", refused.Message);
+    }
+
+    private sealed class ToleranceComparer(double tolerance) : IEqualityComparer<double>
+    {
+        public bool Equals(double x, double y) => Math.Abs(x - y) <= tolerance;
+
+        public int GetHashCode(double value) => 0;
+    }
+
     private Task<(List<GenerateChunk> Chunks, GenerateFinal Final)> GenerateAsync(GenerateRequest request) => GenerateAsync(_host.Value, request);
 
     private async Task<(List<GenerateChunk> Chunks, GenerateFinal Final)> GenerateAsync(ModelHost<GeneratorModel> host, GenerateRequest request)

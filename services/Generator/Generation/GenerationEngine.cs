@@ -129,11 +129,85 @@ public sealed class GenerationEngine(
         ModelLease<GeneratorModel> lease, GenerationRequest request, SplitMixRandom random, Progress progress, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
-        var (z, promptTokens, source) = request.Prompt.Length > 0
-            ? await EncodePromptAsync(lease, request, cancellationToken)
+        var (z, promptTokens, source) = request.Latent is { } latent ? (RequireLatentSize(lease, latent, "latent"), 0, "latent")
+            : request.Prompt.Length > 0 ? await EncodePromptAsync(lease, request, cancellationToken)
             : SampleLatent(lease, request.LatentSource, request.LatentTemperature, random);
         (progress.PromptTokens, progress.LatentSource, progress.PromptTime) = (promptTokens, source, Stopwatch.GetElapsedTime(started));
         return z;
+    }
+
+    /// <summary>A client's code, refused unless it has the model's latent size.</summary>
+    private static float[] RequireLatentSize(ModelLease<GeneratorModel> lease, float[] code, string field) =>
+        code.Length == lease.Model.Config.LatentSize ? code
+            : throw new ArgumentException(
+                $"{field} has {code.Length} values; model {lease.Info.Model} ({lease.Info.Version}) has codes of {lease.Model.Config.LatentSize} (GetModelInfo.latent_size)");
+
+    /// <summary>
+    /// Decodes the points of a path between two codes (sentences' posterior means, or the client's
+    /// codes), at most <see cref="ConcurrentPathSteps"/> at once so that they share decoder batches
+    /// without crowding out other requests; each point is written as soon as it is decoded, then the final.
+    /// </summary>
+    public async Task InterpolateAsync(ModelLease<GeneratorModel> lease, Interpolation request, ChannelWriter<InterpolateResponse> output, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var (start, end, promptTokens) = await PathEndsAsync(lease, request, cancellationToken);
+        var points = LatentPath.Points(start, end, request.Steps, request.Method);
+        using var slots = new SemaphoreSlim(ConcurrentPathSteps);
+        var completionTokens = 0;
+        await Task.WhenAll(points.Select(async (point, index) =>
+        {
+            await slots.WaitAsync(cancellationToken);
+            try
+            {
+                var step = request.Generation with
+                {
+                    Latent = point.Code,
+                    Seed = unchecked((ulong)Seeds.Derive(unchecked((long)request.Generation.Seed), SeedStream.Samples, index)),
+                };
+                var decoded = Channel.CreateUnbounded<GenerateResponse>();
+                await RunOneAsync(lease, step, decoded.Writer, cancellationToken);
+                decoded.Writer.Complete();
+                var final = (await decoded.Reader.ReadAllAsync(cancellationToken).LastAsync(cancellationToken)).Final;
+                Interlocked.Add(ref completionTokens, final.Usage.CompletionTokens);
+                await output.WriteAsync(new InterpolateResponse
+                {
+                    Step = new InterpolationStep { Index = index, T = point.T, Text = final.Text, Latent = { point.Code }, FinishReason = final.FinishReason },
+                }, cancellationToken);
+            }
+            finally
+            {
+                slots.Release();
+            }
+        }));
+        await output.WriteAsync(new InterpolateResponse
+        {
+            Final = new InterpolateFinal
+            {
+                BundleVersion = lease.Info.Version,
+                Method = request.Method.ToString().ToLowerInvariant(),
+                Steps = request.Steps,
+                Seed = request.Generation.Seed,
+                Usage = new Usage { PromptTokens = promptTokens, CompletionTokens = completionTokens, TotalTokens = promptTokens + completionTokens },
+                TotalMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+            },
+        }, cancellationToken);
+    }
+
+    private const int ConcurrentPathSteps = 16;
+
+    /// <summary>The path's ends: the client's codes, or the mean codes of its two texts from this bundle's encoder.</summary>
+    private async Task<(float[] Start, float[] End, int PromptTokens)> PathEndsAsync(
+        ModelLease<GeneratorModel> lease, Interpolation request, CancellationToken cancellationToken)
+    {
+        if (request.StartLatent is { } startLatent && request.EndLatent is { } endLatent)
+        {
+            return (RequireLatentSize(lease, startLatent, "start_latent"), RequireLatentSize(lease, endLatent, "end_latent"), 0);
+        }
+        var response = await encoder.EncodeAsync(new EncodeTextsRequest { Texts = { request.Start, request.End }, Seed = 0, BundleVersion = lease.Info.Version },
+            cancellationToken: cancellationToken);
+        return response.Codes.Count == 2
+            ? (response.Codes[0].Mu.ToArray(), response.Codes[1].Mu.ToArray(), response.Codes.Sum(c => c.Tokens))
+            : throw new MeshException(MeshErrorKind.Internal, "the encoder did not return two codes for the path's ends");
     }
 
     /// <summary>Padding, BOS and UNK are never sampled; nor is EOS when the request ignores it.</summary>

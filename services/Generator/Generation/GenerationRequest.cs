@@ -15,7 +15,8 @@ public sealed record GenerationRequest(
     bool IgnoreEos,
     LatentSource LatentSource = LatentSource.Unspecified,
     int BestOf = 1,
-    double LatentTemperature = 1)
+    double LatentTemperature = 1,
+    float[]? Latent = null)
 {
     public const int MaxStopStrings = 4;
     public const int MaxBestOf = 16;
@@ -78,6 +79,33 @@ public sealed record GenerationRequest(
         }
         return new GenerationRequest(request.Prompt, variation, maxTokens, sampling,
             request.HasSeed ? request.Seed : SplitMixRandom.NewSeed(), [.. request.Stop], request.IgnoreEos,
-            request.LatentSource, Math.Max(1, request.BestOf), latentTemperature);
+            request.LatentSource, Math.Max(1, request.BestOf), latentTemperature, ClientLatent(request));
+    }
+
+    /// <summary>The request's own code, all finite and not beside a prompt (its size is the model's to check).</summary>
+    private static float[]? ClientLatent(GenerateRequest request)
+    {
+        if (request.Latent.Count == 0)
+        {
+            return null;
+        }
+        if (request.Prompt.Length > 0)
+        {
+            throw new ArgumentException("latent: set a prompt or a latent code, not both");
+        }
+        RequireFinite(request.Latent, "latent");
+        return [.. request.Latent];
+    }
+
+    /// <summary>Throws ArgumentException naming the first value that is not a finite number.</summary>
+    public static void RequireFinite(IReadOnlyList<float> code, string field)
+    {
+        for (var i = 0; i < code.Count; i++)
+        {
+            if (!float.IsFinite(code[i]))
+            {
+                throw new ArgumentException($"{field}[{i}] is {code[i]}, not a finite number");
+            }
+        }
     }
 }

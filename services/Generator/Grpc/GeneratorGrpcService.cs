@@ -57,6 +57,41 @@ public sealed class GeneratorGrpcService(
         }
     }
 
+    public override async Task Interpolate(InterpolateRequest request, IServerStreamWriter<InterpolateResponse> responseStream, ServerCallContext context)
+    {
+        Interpolation.From(request, options.Value, RecommendedSampling.Plain);
+        using var lease = await host.AcquireAsync(request.Model, context.CancellationToken);
+        var interpolation = Interpolation.From(request, options.Value, lease.Model.Sampling);
+        var steps = Channel.CreateBounded<InterpolateResponse>(new BoundedChannelOptions(options.Value.StreamBuffer)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        var producing = Task.Run(async () =>
+        {
+            try
+            {
+                await engine.InterpolateAsync(lease, interpolation, steps.Writer, context.CancellationToken);
+                steps.Writer.Complete();
+            }
+            catch (Exception ex)
+            {
+                steps.Writer.Complete(ex);
+            }
+        });
+        try
+        {
+            await foreach (var step in steps.Reader.ReadAllAsync(context.CancellationToken))
+            {
+                await responseStream.WriteAsync(step, context.CancellationToken);
+            }
+        }
+        finally
+        {
+            await producing;
+        }
+    }
+
     public override Task<ModelInfo> GetModelInfo(GetModelInfoRequest request, ServerCallContext context) =>
         ServingGrpc.GetModelInfoAsync(host, request.Model, Info, context.CancellationToken);
 
