@@ -19,42 +19,18 @@ public sealed class GeneratorGrpcService(
         // The stream keeps the model it started with, whatever is loaded meanwhile.
         using var lease = await host.AcquireAsync(request.Model, context.CancellationToken);
         var generation = GenerationRequest.From(request, options.Value, lease.Model.Sampling);
-        var chunks = Channel.CreateBounded<GenerateResponse>(new BoundedChannelOptions(options.Value.StreamBuffer)
-        {
-            SingleReader = true,
-            SingleWriter = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
-        // Decoding stops when the client leaves or when the service stops (then with a final "cancelled").
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
-        var producing = Task.Run(async () =>
-        {
-            try
+        await RelayAsync<GenerateResponse>(context,
+            (chunks, stop) => engine.RunAsync(lease, generation, chunks, stop),
+            async chunks =>
             {
-                await engine.RunAsync(lease, generation, chunks.Writer, stop.Token);
-                chunks.Writer.Complete();
-            }
-            catch (Exception ex)
-            {
-                chunks.Writer.Complete(ex);
-            }
-        });
-        try
-        {
-            while (await chunks.Reader.WaitToReadAsync(context.CancellationToken))
-            {
-                while (ChunkCoalescer.TryTakeNext(chunks.Reader, out var response))
+                while (await chunks.WaitToReadAsync(context.CancellationToken))
                 {
-                    await responseStream.WriteAsync(response, context.CancellationToken);
+                    while (ChunkCoalescer.TryTakeNext(chunks, out var response))
+                    {
+                        await responseStream.WriteAsync(response, context.CancellationToken);
+                    }
                 }
-            }
-        }
-        finally
-        {
-            // A client that cancels or disconnects stops decoding at the next step.
-            await stop.CancelAsync();
-            await producing;
-        }
+            });
     }
 
     public override async Task Interpolate(InterpolateRequest request, IServerStreamWriter<InterpolateResponse> responseStream, ServerCallContext context)
@@ -62,32 +38,50 @@ public sealed class GeneratorGrpcService(
         Interpolation.From(request, options.Value, RecommendedSampling.Plain);
         using var lease = await host.AcquireAsync(request.Model, context.CancellationToken);
         var interpolation = Interpolation.From(request, options.Value, lease.Model.Sampling);
-        var steps = Channel.CreateBounded<InterpolateResponse>(new BoundedChannelOptions(options.Value.StreamBuffer)
+        await RelayAsync<InterpolateResponse>(context,
+            (steps, stop) => engine.InterpolateAsync(lease, interpolation, steps, stop),
+            async steps =>
+            {
+                await foreach (var step in steps.ReadAllAsync(context.CancellationToken))
+                {
+                    await responseStream.WriteAsync(step, context.CancellationToken);
+                }
+            });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="produce"/> into a bounded channel that <paramref name="deliver"/> writes to
+    /// the client (production waits while the client reads slowly). Production stops when the client
+    /// leaves or the service stops (then the engine ends with a final "cancelled").
+    /// </summary>
+    private async Task RelayAsync<T>(ServerCallContext context, Func<ChannelWriter<T>, CancellationToken, Task> produce, Func<ChannelReader<T>, Task> deliver)
+    {
+        var channel = Channel.CreateBounded<T>(new BoundedChannelOptions(options.Value.StreamBuffer)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         var producing = Task.Run(async () =>
         {
             try
             {
-                await engine.InterpolateAsync(lease, interpolation, steps.Writer, context.CancellationToken);
-                steps.Writer.Complete();
+                await produce(channel.Writer, stop.Token);
+                channel.Writer.Complete();
             }
             catch (Exception ex)
             {
-                steps.Writer.Complete(ex);
+                channel.Writer.Complete(ex);
             }
         });
         try
         {
-            await foreach (var step in steps.Reader.ReadAllAsync(context.CancellationToken))
-            {
-                await responseStream.WriteAsync(step, context.CancellationToken);
-            }
+            await deliver(channel.Reader);
         }
         finally
         {
+            // A client that cancels or disconnects stops decoding at the next step.
+            await stop.CancelAsync();
             await producing;
         }
     }
