@@ -210,7 +210,8 @@ public sealed partial class ModelCatalog
         _snapshot = null;
     }
 
-    private static void RequireName(string name)
+    /// <summary>Throws ArgumentException unless <paramref name="name"/> is a model name.</summary>
+    public static void RequireName(string name)
     {
         if (!IsValidName(name))
         {

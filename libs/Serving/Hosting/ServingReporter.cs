@@ -10,8 +10,12 @@ namespace LlmMesh.Serving.Hosting;
 public sealed class ServingReporter<TModel>(ModelHost<TModel> host, ServingRegistry registry, IHostEnvironment environment) : BackgroundService
     where TModel : IServingModel
 {
-    private readonly string _service = environment.ApplicationName.Replace("LlmMesh.", "", StringComparison.Ordinal).ToLowerInvariant();
-    private string Instance => $"{_service}-{Environment.MachineName.ToLowerInvariant()}-{Environment.ProcessId}";
+    private readonly string _service = ServiceName(environment);
+    private readonly string _instance = $"{ServiceName(environment)}-{Environment.MachineName.ToLowerInvariant()}-{Environment.ProcessId}";
+
+    /// <summary>"generator" for LlmMesh.Generator.</summary>
+    private static string ServiceName(IHostEnvironment environment) =>
+        environment.ApplicationName.Replace("LlmMesh.", "", StringComparison.Ordinal).ToLowerInvariant();
     private readonly SemaphoreSlim _changed = new(0, 1);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -21,7 +25,7 @@ public sealed class ServingReporter<TModel>(ModelHost<TModel> host, ServingRegis
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                registry.Report(_service, Instance, host.Resident().Select(m => m.Loaded.Version).ToArray());
+                registry.Report(_service, _instance, host.Resident().Select(m => m.Loaded.Version).ToArray());
                 await _changed.WaitAsync(ServingRegistry.Heartbeat, stoppingToken);
             }
         }
@@ -31,7 +35,7 @@ public sealed class ServingReporter<TModel>(ModelHost<TModel> host, ServingRegis
         finally
         {
             host.ResidentChanged -= Signal;
-            registry.Withdraw(Instance);
+            registry.Withdraw(_instance);
         }
     }
 

@@ -17,6 +17,7 @@ public sealed class CorpusVocabularies(Tokenizer.TokenizerClient tokenizer, stri
     public const int MinSize = 1024;
     public const int MaxSize = 32768;
     private const int LinesPerMessage = 1000;
+    private static readonly JsonSerializerOptions CacheJson = new() { WriteIndented = true };
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     /// <summary>
@@ -41,7 +42,7 @@ public sealed class CorpusVocabularies(Tokenizer.TokenizerClient tokenizer, stri
             version = await TrainAsync(corpus, size, cancellationToken);
             known[key] = version;
             Directory.CreateDirectory(Path.GetDirectoryName(cacheFile)!);
-            AtomicDirectory.WriteFile(cacheFile, JsonSerializer.SerializeToUtf8Bytes(known, new JsonSerializerOptions { WriteIndented = true }));
+            AtomicDirectory.WriteFile(cacheFile, JsonSerializer.SerializeToUtf8Bytes(known, CacheJson));
             return version;
         }
         finally

@@ -83,7 +83,7 @@ public sealed class TrainerGrpcService(RunCoordinator coordinator, CorpusLibrary
     {
         if (first.Replace)
         {
-            coordinator.ChangeCorpus(first.Name, () => true);
+            coordinator.RequireCorpusFree(first.Name);
         }
         return corpora.BeginUpload(first.Name, first.Replace, first.SkipLongLines);
     }

@@ -62,11 +62,20 @@ public sealed class RunCoordinator(
     {
         lock (_gate)
         {
+            RequireCorpusFree(name);
+            return change();
+        }
+    }
+
+    /// <summary>Throws RunConflictException while the active run trains on corpus <paramref name="name"/>.</summary>
+    public void RequireCorpusFree(string name)
+    {
+        lock (_gate)
+        {
             if (_active is { } active && !active.Record.IsFinished && active.Record.Settings.Corpus == name)
             {
                 throw new RunConflictException($"corpus '{name}' is used by run '{active.RunId}', which is still training; wait for it to end or cancel it");
             }
-            return change();
         }
     }
 

@@ -117,11 +117,11 @@ public sealed record RunSettings
     {
         if (requested.Length > 0)
         {
-            return Corpora.CorpusResolver.IsValidName(requested) ? requested
-                : throw new ArgumentException($"model '{requested}' is not a model name: use 1 to 64 letters, digits, '_' or '-', starting with a letter or digit");
+            ModelStore.ModelCatalog.RequireName(requested);
+            return requested;
         }
-        var name = Corpora.CorpusResolver.IsValidName(corpus) ? corpus : Path.GetFileNameWithoutExtension(corpus);
-        return Corpora.CorpusResolver.IsValidName(name) ? name
+        var name = ModelStore.ModelCatalog.IsValidName(corpus) ? corpus : Path.GetFileNameWithoutExtension(corpus);
+        return ModelStore.ModelCatalog.IsValidName(name) ? name
             : throw new ArgumentException($"model: name the model; the corpus '{corpus}' gives no model name");
     }
 
