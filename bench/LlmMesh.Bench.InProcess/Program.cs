@@ -5,6 +5,10 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 
 string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+if (args.FirstOrDefault() == "nearest")
+{
+    return BenchmarkRunner.Run<NearestBenchmark>(args: args[1..]).Reports.All(r => r.Success) ? 0 : 1;
+}
 var bundle = Option("--bundle");
 if (bundle is null || !Directory.Exists(bundle) || args.FirstOrDefault() is not ("decode-step" or "loop"))
 {
@@ -14,6 +18,8 @@ if (bundle is null || !Directory.Exists(bundle) || args.FirstOrDefault() is not 
               one batched decoder step, Torch vs ONNX Runtime, batch 1 and 32 (means in ms to FILE)
           loop [--backend Torch|Onnx] [--requests 60] [--max-tokens 64] [--json FILE]
               the generator's path in process (no gRPC), one stream at a time
+        dotnet run -c Release --project bench/LlmMesh.Bench.InProcess -- nearest [BenchmarkDotNet options]
+              Encoder.Nearest's exact search at 9k, 200k and 2M indexed sentences
         """);
     return 2;
 }

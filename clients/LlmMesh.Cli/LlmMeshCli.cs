@@ -30,6 +30,7 @@ public static partial class LlmMeshCli
         root.Subcommands.Add(EncodeCommand.Create(Context));
         root.Subcommands.Add(EvalCommand.Create(Context));
         root.Subcommands.Add(InterpolateCommand.Create(Context));
+        root.Subcommands.Add(NearestCommand.Create(Context));
         root.Subcommands.Add(CorpusCommand.Create(Context));
         root.Subcommands.Add(ModelsCommand.Create(Context));
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Aspire.Hosting.Testing;
 using Grpc.Core;
 using LlmMesh.Contracts.V1;
@@ -220,6 +221,26 @@ public sealed partial class CliThroughHostTests(MeshFixture mesh)
         var bundle = run.Error[(run.Error.LastIndexOf("bundle ", StringComparison.Ordinal) + "bundle ".Length)..].TrimEnd('\n', ']');
         var reconstruction = await CollectAsync(new GenerateRequest { Prompt = "a man riding a horse on a beach", Variation = 0, Temperature = 0, MaxTokens = 12, Model = bundle });
         Assert.EndsWith("  " + reconstruction.Text, lines[0]); // the path starts at the start sentence's own reconstruction
+    }
+
+    [Fact]
+    public async Task Nearest_prints_the_training_sentences_nearest_a_text_the_sentence_itself_first()
+    {
+        var bundle = Path.Combine(mesh.DataDirectory, "models", "bundles", mesh.FirstBundle);
+        var training = await File.ReadAllLinesAsync(Path.Combine(bundle, "split-train.txt"));
+        var text = training[3];
+
+        var run = await RunAsync("nearest", text, "-k", "4", "--model", mesh.FirstBundle);
+
+        Assert.Equal(0, run.ExitCode);
+        var rows = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[1..];
+        Assert.Equal(4, rows.Length);
+        Assert.Matches($@"^1\s+0\.00\d\s+{Array.IndexOf(training, text)}\s+{Regex.Escape(text)}$", rows[0].TrimEnd());
+        Assert.Contains($"training sentences searched · bundle {mesh.FirstBundle}", run.Error);
+
+        var refused = await RunAsync("nearest", text, "-k", "51");
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("k must be between 1 and 50", refused.Error);
     }
 
     [Fact]

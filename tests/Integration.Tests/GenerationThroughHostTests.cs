@@ -263,6 +263,51 @@ public sealed class GenerationThroughHostTests(MeshFixture mesh)
             _encoder.EncodeAsync(new EncodeTextsRequest { Texts = { "a" }, BundleVersion = "20990101T000000Z-nothere" }).ResponseAsync)).StatusCode);
     }
 
+    [Fact]
+    public async Task Nearest_finds_a_training_sentence_itself_first_and_refuses_a_bundle_without_an_index()
+    {
+        var current = (await _encoder.GetModelInfoAsync(new GetModelInfoRequest())).BundleVersion;
+        var bundles = Path.Combine(mesh.DataDirectory, "models", "bundles");
+        var training = File.ReadAllLines(Path.Combine(bundles, current, "split-train.txt"));
+        var text = training[training.Length / 2];
+
+        var byText = await _encoder.NearestAsync(new NearestRequest { Text = text, K = 7 });
+
+        Assert.Equal(current, byText.BundleVersion);
+        Assert.Equal(training.Distinct().Count(), byText.Indexed);
+        Assert.Equal(7, byText.Neighbors.Count);
+        Assert.Equal(text, byText.Neighbors[0].Text);
+        Assert.Equal(Array.IndexOf(training, text), byText.Neighbors[0].Line);
+        Assert.InRange(byText.Neighbors[0].Distance, 0, 1e-3f);
+        Assert.Equal(byText.Neighbors.Select(n => n.Distance).Order(), byText.Neighbors.Select(n => n.Distance));
+        Assert.All(byText.Neighbors, n => Assert.Equal(training[n.Line], n.Text));
+        Assert.Equal(7, byText.Neighbors.Select(n => n.Text).Distinct().Count());
+
+        // The same search from the code itself; k defaults to 5.
+        var byCode = await _encoder.NearestAsync(new NearestRequest { Latent = new LatentVector { Values = { byText.QueryLatent } } });
+        Assert.Equal(byText.Neighbors.Take(5).Select(n => n.Line), byCode.Neighbors.Select(n => n.Line));
+
+        var old = "20000101T000000Z-noindex00000"; // older than every bundle: never the one the services follow
+        CopyDirectory(Path.Combine(bundles, current), Path.Combine(bundles, old));
+        var manifestPath = Path.Combine(bundles, old, "manifest.json");
+        var manifest = JsonNode.Parse(File.ReadAllText(manifestPath))!;
+        manifest["version"] = old;
+        manifest["files"]!.AsObject().Remove("latent-index.bin");
+        File.WriteAllText(manifestPath, manifest.ToJsonString());
+        File.Delete(Path.Combine(bundles, old, "latent-index.bin"));
+        try
+        {
+            var error = await Assert.ThrowsAsync<RpcException>(() =>
+                _encoder.NearestAsync(new NearestRequest { Text = text, BundleVersion = old }).ResponseAsync);
+            Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+            Assert.Contains("latent-index.bin", error.Status.Detail);
+        }
+        finally
+        {
+            Directory.Delete(Path.Combine(bundles, old), recursive: true);
+        }
+    }
+
     private async Task<GenerateFinal> CollectAsync(GenerateRequest request)
     {
         using var call = _generator.Generate(request, deadline: DateTime.UtcNow.AddSeconds(60));

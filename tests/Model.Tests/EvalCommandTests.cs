@@ -112,13 +112,14 @@ public sealed class EvalCommandTests : IDisposable
         var tokenizer = ByteLevelBpeTokenizer.Create(vocabulary);
         var config = new VaeConfig { VocabularySize = tokenizer.VocabularySize, EmbeddingSize = 32, HiddenSize = 48, LatentSize = 8 };
         var options = new VaeTrainingOptions { Epochs = 25, BatchSize = 32, Seed = 5, LearningRate = 3e-3 };
-        using var trainer = new VaeTrainer(config, options, lines.Take(250).Select(l => tokenizer.Encode(l).ToArray()).ToArray());
+        var sentences = lines.Take(250).Select(l => tokenizer.Encode(l).ToArray()).ToArray();
+        using var trainer = new VaeTrainer(config, options, sentences);
         while (!trainer.IsFinished)
         {
             trainer.TrainStep();
         }
         return BundleWriter.PublishVae(new ModelBundleStore(store), trainer.Model, options,
             new BundleOrigin($"eval{Guid.NewGuid():N}"[..12], "coco", "coco", "corpus-sha", vocabulary.Version),
-            new Dictionary<string, double>(), split: withSplit ? new CorpusSplit(lines.Take(250).ToArray(), lines.Skip(250).ToArray()) : null);
+            new Dictionary<string, double>(), split: withSplit ? new TrainingSplit(new CorpusSplit(lines.Take(250).ToArray(), lines.Skip(250).ToArray()), sentences) : null);
     }
 }

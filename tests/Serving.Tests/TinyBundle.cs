@@ -14,11 +14,11 @@ public sealed class TinyBundle : IDisposable
     public TinyBundle(int epochs = 3, int lines = 600, long seed = 1)
     {
         StoreRoot = Directory.CreateTempSubdirectory("llmmesh-store-").FullName;
-        var corpus = RepositoryPaths.CocoLines(lines);
-        Vocabulary = InProcessTokenizer.TrainVocabulary(corpus);
+        Lines = RepositoryPaths.CocoLines(lines);
+        Vocabulary = InProcessTokenizer.TrainVocabulary(Lines);
         new VocabularyStore(StoreRoot).Save(Vocabulary);
         Tokenizer = ByteLevelBpeTokenizer.Create(Vocabulary);
-        Sentences = corpus.Select(line => Tokenizer.Encode(line).ToArray()).ToArray();
+        Sentences = Lines.Select(line => Tokenizer.Encode(line).ToArray()).ToArray();
         Bundle = Publish(epochs, seed);
     }
 
@@ -27,6 +27,9 @@ public sealed class TinyBundle : IDisposable
     public BpeVocabulary Vocabulary { get; }
 
     public ByteLevelBpeTokenizer Tokenizer { get; }
+
+    /// <summary>The corpus: every line is a training line of the bundles (indexed for Encoder.Nearest).</summary>
+    public IReadOnlyList<string> Lines { get; }
 
     public IReadOnlyList<int[]> Sentences { get; }
 
@@ -45,7 +48,7 @@ public sealed class TinyBundle : IDisposable
             trainer.TrainStep();
         }
         return BundleWriter.PublishVae(Store, trainer.Model, options, Origin($"tiny{seed}"),
-            new Dictionary<string, double> { ["validation_nll_per_token"] = 0 });
+            new Dictionary<string, double> { ["validation_nll_per_token"] = 0 }, split: new TrainingSplit(new CorpusSplit(Lines, []), Sentences));
     }
 
     /// <summary>

@@ -6,7 +6,7 @@ using LlmMesh.Serving.Hosting;
 namespace LlmMesh.Encoder.Encoding;
 
 /// <summary>The VAE encoder of one bundle on one backend.</summary>
-public sealed class EncoderModel(ModelBundle bundle, VaeConfig config, ModelBackend backend, ISentenceEncoder encoder) : IServingModel
+public sealed class EncoderModel(ModelBundle bundle, VaeConfig config, ModelBackend backend, ISentenceEncoder encoder, LatentIndex? index) : IServingModel
 {
     public ModelBundle Bundle => bundle;
 
@@ -14,13 +14,19 @@ public sealed class EncoderModel(ModelBundle bundle, VaeConfig config, ModelBack
 
     public ModelBackend Backend => backend;
 
+    /// <summary>The training sentences' codes (FAILED_PRECONDITION for bundles published without them).</summary>
+    public LatentIndex Index => index ?? throw new BundleIncompatibleException(bundle.Version,
+        $"it has no {LatentIndex.File} (it was published before Encoder.Nearest existed): train or fine-tune the model again to get one");
+
     /// <summary>Posterior parameters for a batch of token sequences (each non-empty).</summary>
     public (float[][] Mu, float[][] LogVar) Encode(IReadOnlyList<int[]> sentences) => encoder.Encode(sentences);
 
     /// <summary>Loads a bundle's encoder on a backend and warms it up.</summary>
     public static EncoderModel Load(ModelBundle bundle, IModelBackend backend)
     {
-        var model = new EncoderModel(bundle, VaeBundle.ReadConfig(bundle), backend.Kind, backend.LoadEncoder(bundle));
+        var config = VaeBundle.ReadConfig(bundle);
+        var index = bundle.Manifest.Files.ContainsKey(LatentIndex.File) ? LatentIndex.Read(bundle, config.LatentSize) : null;
+        var model = new EncoderModel(bundle, config, backend.Kind, backend.LoadEncoder(bundle), index);
         model.Encode([[4, 5, 6], [7, 8]]);
         return model;
     }

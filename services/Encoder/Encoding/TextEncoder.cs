@@ -1,11 +1,15 @@
 using Grpc.Core;
 using LlmMesh.Contracts.V1;
+using LlmMesh.Model;
 using LlmMesh.Serving.Hosting;
 using LlmMesh.Serving.Sampling;
 
 namespace LlmMesh.Encoder.Encoding;
 
 public sealed record EncodedText(float[] Mu, float[] LogVar, float[] Z, int Tokens);
+
+/// <summary>What Encoder.Nearest searches around: a text or a code (exactly one is set).</summary>
+public sealed record NearestQuery(string? Text, float[]? Latent);
 
 /// <summary>Texts -> tokens (through the tokenizer, with the bundle's vocabulary) -> mu, logvar and a seeded z.</summary>
 public sealed class TextEncoder(Tokenizer.TokenizerClient tokenizer)
@@ -25,6 +29,17 @@ public sealed class TextEncoder(Tokenizer.TokenizerClient tokenizer)
         var (mu, logVar) = lease.Model.Encode(sentences);
         var random = new SplitMixRandom(seed);
         return mu.Select((m, i) => new EncodedText(m, logVar[i], LatentSampler.Posterior(m, logVar[i], random), sentences[i].Length)).ToArray();
+    }
+
+    /// <summary>The training sentences nearest a text's mean code, or a code (exactly the model's latent size, finite).</summary>
+    public async Task<(IReadOnlyList<LatentNeighbor> Neighbors, float[] Query)> NearestAsync(
+        ModelLease<EncoderModel> lease, NearestQuery query, int k, CancellationToken cancellationToken)
+    {
+        var index = lease.Model.Index;
+        var code = query.Latent is { } latent
+            ? LatentCodes.RequireSize(latent, lease.Model.Config.LatentSize, lease.Info, "latent")
+            : (await EncodeAsync(lease, [query.Text!], seed: 0, cancellationToken))[0].Mu;
+        return (index.Nearest(code, k), code);
     }
 
     private async Task<IReadOnlyList<int[]>> TokenizeAsync(IReadOnlyList<string> texts, string vocabulary, CancellationToken cancellationToken)

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using LlmMesh.Contracts.V1;
 using LlmMesh.Encoder.Encoding;
+using LlmMesh.Model;
 using LlmMesh.Serving.Hosting;
 using LlmMesh.Serving.Sampling;
 using Microsoft.Extensions.Options;
@@ -11,6 +12,7 @@ namespace LlmMesh.Encoder.Grpc;
 public sealed class EncoderGrpcService(
     ModelHost<EncoderModel> host, TextEncoder encoder, IOptions<EncoderOptions> options) : EncoderBase
 {
+    private const int DefaultNeighbors = 5;
     private readonly EncoderOptions _limits = options.Value;
 
     public override Task<EncodeTextsResponse> Encode(EncodeTextsRequest request, ServerCallContext context) =>
@@ -30,6 +32,16 @@ public sealed class EncoderGrpcService(
 
     public override Task<ModelInfo> LoadModel(LoadModelRequest request, ServerCallContext context) =>
         ServingGrpc.LoadModelAsync(host, request, Info, context.CancellationToken);
+
+    public override async Task<NearestResponse> Nearest(NearestRequest request, ServerCallContext context)
+    {
+        var (query, k) = ValidateNearest(request);
+        using var lease = await host.AcquireAsync(ServingGrpc.Reference(request.BundleVersion, request.Model), context.CancellationToken);
+        var (neighbors, code) = await encoder.NearestAsync(lease, query, k, context.CancellationToken);
+        var response = new NearestResponse { QueryLatent = { code }, Indexed = lease.Model.Index.Count, BundleVersion = lease.Info.Version };
+        response.Neighbors.AddRange(neighbors.Select(n => new Neighbor { Text = n.Text, Distance = n.Distance, Line = n.Line }));
+        return response;
+    }
 
     private async Task<EncodeTextsResponse> EncodeAsync(EncodeTextsRequest request, CancellationToken cancellationToken)
     {
@@ -54,15 +66,40 @@ public sealed class EncoderGrpcService(
         }
         for (var i = 0; i < request.Texts.Count; i++)
         {
-            var bytes = System.Text.Encoding.UTF8.GetByteCount(request.Texts[i]);
-            if (string.IsNullOrWhiteSpace(request.Texts[i]))
-            {
-                throw new ArgumentException($"texts[{i}] is empty");
-            }
-            if (bytes > _limits.MaxTextBytes)
-            {
-                throw new ArgumentException($"texts[{i}]: {bytes} bytes exceed the limit of {_limits.MaxTextBytes} bytes (Encoder:MaxTextBytes)");
-            }
+            RequireText(request.Texts[i], $"texts[{i}]");
+        }
+    }
+
+    private void RequireText(string text, string field)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            throw new ArgumentException($"{field} is empty");
+        }
+        var bytes = System.Text.Encoding.UTF8.GetByteCount(text);
+        if (bytes > _limits.MaxTextBytes)
+        {
+            throw new ArgumentException($"{field}: {bytes} bytes exceed the limit of {_limits.MaxTextBytes} bytes (Encoder:MaxTextBytes)");
+        }
+    }
+
+    private (NearestQuery Query, int K) ValidateNearest(NearestRequest request)
+    {
+        var k = request.K == 0 ? DefaultNeighbors : request.K;
+        if (k is < 1 or > LatentIndex.MaxNeighbors)
+        {
+            throw new ArgumentException($"k must be between 1 and {LatentIndex.MaxNeighbors}, not {request.K}");
+        }
+        switch (request.QueryCase)
+        {
+            case NearestRequest.QueryOneofCase.Text:
+                RequireText(request.Text, "text");
+                return (new NearestQuery(request.Text, null), k);
+            case NearestRequest.QueryOneofCase.Latent when request.Latent.Values.Count > 0:
+                LatentCodes.RequireFinite(request.Latent.Values, "latent");
+                return (new NearestQuery(null, [.. request.Latent.Values]), k);
+            default:
+                throw new ArgumentException("set text or latent (a code of GetModelInfo.latent_size values)");
         }
     }
 

@@ -136,11 +136,8 @@ public sealed class GenerationEngine(
         return z;
     }
 
-    /// <summary>A client's code, refused unless it has the model's latent size.</summary>
     private static float[] RequireLatentSize(ModelLease<GeneratorModel> lease, float[] code, string field) =>
-        code.Length == lease.Model.Config.LatentSize ? code
-            : throw new ArgumentException(
-                $"{field} has {code.Length} values; model {lease.Info.Model} ({lease.Info.Version}) has codes of {lease.Model.Config.LatentSize} (GetModelInfo.latent_size)");
+        LatentCodes.RequireSize(code, lease.Model.Config.LatentSize, lease.Info, field);
 
     /// <summary>
     /// Decodes the points of a path between two codes (sentences' posterior means, or the client's

@@ -93,19 +93,7 @@ public sealed record GenerationRequest(
         {
             throw new ArgumentException("latent: set a prompt or a latent code, not both");
         }
-        RequireFinite(request.Latent, "latent");
+        LatentCodes.RequireFinite(request.Latent, "latent");
         return [.. request.Latent];
-    }
-
-    /// <summary>Throws ArgumentException naming the first value that is not a finite number.</summary>
-    public static void RequireFinite(IReadOnlyList<float> code, string field)
-    {
-        for (var i = 0; i < code.Count; i++)
-        {
-            if (!float.IsFinite(code[i]))
-            {
-                throw new ArgumentException($"{field}[{i}] is {code[i]}, not a finite number");
-            }
-        }
     }
 }

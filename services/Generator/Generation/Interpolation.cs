@@ -1,5 +1,6 @@
 using LlmMesh.Contracts.V1;
 using LlmMesh.ModelStore;
+using LlmMesh.Serving.Sampling;
 
 namespace LlmMesh.Generator.Generation;
 
@@ -29,8 +30,8 @@ public sealed record Interpolation(
         }
         if (codes)
         {
-            GenerationRequest.RequireFinite(request.StartLatent, "start_latent");
-            GenerationRequest.RequireFinite(request.EndLatent, "end_latent");
+            LatentCodes.RequireFinite(request.StartLatent, "start_latent");
+            LatentCodes.RequireFinite(request.EndLatent, "end_latent");
         }
         var steps = request.Steps == 0 ? DefaultSteps : request.Steps;
         if (steps is < LatentPath.MinSteps or > LatentPath.MaxSteps)

@@ -189,7 +189,7 @@ public sealed class TrainingRunner(
         context.CompletePhase(RunPhases.Evaluation, metrics);
         context.ReportPhase(RunPhases.Publish, "publishing the model bundle");
         return BundleWriter.PublishVae(bundles, vae, settings.Training, Origin(context, corpus), Merge(bundleMetrics, metrics),
-            RunDetails(settings, sampling), data.Lines);
+            RunDetails(settings, sampling), new TrainingSplit(data.Lines, data.Train));
     }
 
     private static BundleOrigin Origin(RunContext context, TokenizedCorpus corpus) =>
@@ -230,7 +230,7 @@ public sealed class TrainingRunner(
         context.ReportPhase(RunPhases.Publish, "publishing the model bundle");
         return BundleWriter.PublishArae(bundles, vae, settings.Training, gan.LatentGenerator, gan.Critic, settings.Adversarial,
             textDiscriminator, evaluation.Calibration, Origin(context, corpus), Merge(bundleMetrics, evaluationMetrics),
-            RunDetails(settings, recommended), data.Lines);
+            RunDetails(settings, recommended), new TrainingSplit(data.Lines, data.Train));
     }
 
     /// <summary>
