@@ -58,11 +58,13 @@ var generator = builder.AddProject<Projects.LlmMesh_Generator>("generator")
     .WithReference(discriminator)
     .WaitFor(tokenizer);
 
-// OpenAI-compatible HTTP API over the generator; it starts before a model exists and is ready once
-// the generator is.
+// OpenAI-compatible HTTP API over the generator, the mesh's RPCs as JSON and the playground page at
+// /; it starts before a model exists and is ready once the generator is.
 builder.AddProject<Projects.LlmMesh_Gateway>("gateway")
     .AsMeshEndpoint("http")
     .WithReference(generator)
+    .WithReference(encoder)
+    .WithReference(discriminator)
     .WithReference(trainer);
 
 builder.Build().Run();

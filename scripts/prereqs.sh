@@ -12,6 +12,8 @@ command -v npm >/dev/null 2>&1 || apt_packages+=(npm)
 /usr/bin/python3 -c 'import nltk' >/dev/null 2>&1 || apt_packages+=(python3-nltk)
 # The evaluation's non-word rate looks words up in the system dictionary.
 [ -f /usr/share/dict/words ] || apt_packages+=(wamerican)
+# The playground's browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+command -v chromium >/dev/null 2>&1 || apt_packages+=(chromium)
 
 if [ ${#apt_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then

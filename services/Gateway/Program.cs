@@ -9,8 +9,10 @@ builder.Services.AddGrpc();
 
 var app = builder.Build();
 
+app.UsePlayground();
 app.MapDefaultEndpoints();
 app.MapOpenAiEndpoints();
+app.MapMeshJsonEndpoints();
 
 app.Run();
 
