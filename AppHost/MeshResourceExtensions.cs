@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
 namespace LlmMesh.AppHost;
 
 public static class MeshResourceExtensions
@@ -30,7 +32,17 @@ public static class MeshResourceExtensions
             // glibc gives each thread that mallocs its own arena (up to 8 per core); their
             // fragments kept idle services' native memory growing for minutes (docs/reliability.md).
             .WithEnvironment("MALLOC_ARENA_MAX", "2")
-            .WithHttpHealthCheck("/health", endpointName: "http");
+            .WithReadinessCheck("http");
+
+    /// <summary>Readiness from the service's /health on <paramref name="endpointName"/>, its message shown in the dashboard.</summary>
+    private static IResourceBuilder<ProjectResource> WithReadinessCheck(this IResourceBuilder<ProjectResource> service, string endpointName)
+    {
+        var endpoint = service.GetEndpoint(endpointName);
+        var name = $"{service.Resource.Name}_ready";
+        service.ApplicationBuilder.Services.AddHealthChecks()
+            .Add(new HealthCheckRegistration(name, _ => new ReadinessHealthCheck(() => new Uri(new Uri(endpoint.Url), "/health")), failureStatus: null, tags: null));
+        return service.WithHealthCheck(name);
+    }
 
     /// <summary>
     /// The API key every service requires when LlmMesh:RequireApiKey is true (for endpoints exposed

@@ -111,7 +111,7 @@ public static class Extensions
     {
         app.UseApiKeyProtection(app.Configuration);
         app.UseMalformedMessageStatus();
-        app.MapHealthChecks(HealthPath);
+        app.MapHealthChecks(HealthPath, new HealthCheckOptions { ResponseWriter = HealthResponses.WriteAsync });
         app.MapHealthChecks(AlivePath, new HealthCheckOptions { Predicate = r => r.Tags.Contains(LiveTag) });
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();

@@ -14,10 +14,11 @@ public sealed record RunStarted(
     public Guid EventId => EventIds.For(RunId, nameof(RunStarted));
 }
 
+/// <param name="Epochs">The run's epochs in all (0 from trainers that did not say).</param>
 public sealed record EpochCompleted(
     string RunId, int Epoch, long Step, double TrainReconstructionPerToken, double TrainKlPerSentence,
     double ValidationNllPerToken, double ValidationPerplexity, double ValidationKlPerSentence,
-    double ReconstructionAccuracy, int ActiveUnits, double TokensPerSecond, DateTimeOffset OccurredAt) : ITrainingEvent
+    double ReconstructionAccuracy, int ActiveUnits, double TokensPerSecond, DateTimeOffset OccurredAt, int Epochs = 0) : ITrainingEvent
 {
     public Guid EventId => EventIds.For(RunId, nameof(EpochCompleted), Epoch);
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Grpc.Core;
 using LlmMesh.Contracts.V1;
 
@@ -306,6 +307,20 @@ public sealed class GenerationThroughHostTests(MeshFixture mesh)
         {
             Directory.Delete(Path.Combine(bundles, old), recursive: true);
         }
+    }
+
+    [Fact]
+    public void While_no_model_existed_the_dashboard_said_what_the_serving_services_waited_for()
+    {
+        foreach (var service in new[] { "encoder", "generator", "discriminator" })
+        {
+            Assert.Contains(mesh.HealthReports, r => r.Resource == service && r.Description.StartsWith("Unhealthy: model: waiting for the first model", StringComparison.Ordinal));
+        }
+        // The discriminator serves adversarial bundles only: until one exists it says which run the trainer is on
+        // (the first, plain VAE, run, or a later adversarial one: tests may start one at once).
+        var discriminator = mesh.HealthReports.Where(r => r.Resource == "discriminator").Select(r => r.Description).ToArray();
+        Assert.True(discriminator.Any(d => Regex.IsMatch(d, @"waiting for the first model: run [0-9a-f]{12} (in phase (tokenize|vae|adversarial|evaluation|publish)|published \S+) \(")),
+            string.Join("\n", discriminator));
     }
 
     private async Task<GenerateFinal> CollectAsync(GenerateRequest request)

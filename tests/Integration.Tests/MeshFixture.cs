@@ -38,6 +38,7 @@ public class MeshFixture : IAsyncLifetime
             Configure(builder);
             builder.Services.AddHostedService(sp => new ConsoleLogRecorder(
                 sp.GetRequiredService<ResourceNotificationService>(), sp.GetRequiredService<ResourceLoggerService>(), ConsoleLogs));
+            builder.Services.AddHostedService(sp => new HealthReportRecorder(sp.GetRequiredService<ResourceNotificationService>(), HealthReports));
         }, ApiKey);
         // The serving services are up but not ready: the store has no model yet.
         foreach (var resource in new[] { "encoder", "generator", "discriminator" })
@@ -80,6 +81,9 @@ public class MeshFixture : IAsyncLifetime
 
     /// <summary>Every line each resource wrote to its console, from the start.</summary>
     public System.Collections.Concurrent.ConcurrentQueue<(string Resource, string Line)> ConsoleLogs { get; } = new();
+
+    /// <summary>Every distinct health report description each resource showed in the dashboard, from the start.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<(string Resource, string Description)> HealthReports { get; } = new();
 
     /// <summary>The API key the host's services require (LlmMesh:RequireApiKey); none by default, as for local runs.</summary>
     public virtual string? ApiKey => null;
@@ -261,6 +265,33 @@ internal sealed class ConsoleLogRecorder(
                 foreach (var line in batch)
                 {
                     lines.Enqueue((resource, line.Content));
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}
+
+/// <summary>Records what the dashboard shows as each resource's health (the AppHost's checks of it).</summary>
+internal sealed class HealthReportRecorder(
+    ResourceNotificationService notifications, System.Collections.Concurrent.ConcurrentQueue<(string Resource, string Description)> reports)
+    : Microsoft.Extensions.Hosting.BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var seen = new HashSet<(string, string)>();
+        try
+        {
+            await foreach (var update in notifications.WatchAsync(stoppingToken))
+            {
+                foreach (var report in update.Snapshot.HealthReports)
+                {
+                    if (report.Description is { Length: > 0 } description && seen.Add((update.Resource.Name, description)))
+                    {
+                        reports.Enqueue((update.Resource.Name, description));
+                    }
                 }
             }
         }

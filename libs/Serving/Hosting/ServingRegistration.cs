@@ -21,6 +21,7 @@ public static class ServingRegistration
         builder.Services.AddSingleton<IModelLoader<TModel>, TLoader>();
         builder.Services.AddSingleton<IVocabularyCatalog, TokenizerVocabularyCatalog>();
         builder.Services.AddSingleton<ModelHost<TModel>>();
+        builder.Services.AddSingleton<TrainingProgress>();
         builder.Services.AddHostedService<ModelHostStartup<TModel>>();
         builder.Services.AddHostedService<ServingReporter<TModel>>();
         builder.Services.AddHealthChecks().AddCheck<ModelReadyHealthCheck<TModel>>("model");
@@ -31,10 +32,19 @@ public static class ServingRegistration
     /// Receives ModelPublished on a queue of this process's own, so every replica of every
     /// service reloads (a shared queue would hand each event to one of them only).
     /// </summary>
-    public static void AddModelReloadConsumer<TModel>(this IBusRegistrationConfigurator bus, string serviceName) where TModel : IServingModel =>
+    public static void AddModelReloadConsumer<TModel>(this IBusRegistrationConfigurator bus, string serviceName) where TModel : IServingModel
+    {
+        var endpointName = $"{serviceName}-model-reload-{Environment.MachineName.ToLowerInvariant()}-{Environment.ProcessId}";
         bus.AddConsumer<ModelPublishedConsumer<TModel>>().Endpoint(endpoint =>
         {
-            endpoint.Name = $"{serviceName}-model-reload-{Environment.MachineName.ToLowerInvariant()}-{Environment.ProcessId}";
+            endpoint.Name = endpointName;
             endpoint.Temporary = true;
         });
+        // Training progress for the readiness message while no model is loaded, on the same queue.
+        bus.AddConsumer<TrainingProgressConsumer>().Endpoint(endpoint =>
+        {
+            endpoint.Name = endpointName;
+            endpoint.Temporary = true;
+        });
+    }
 }

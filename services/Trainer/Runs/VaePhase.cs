@@ -38,7 +38,7 @@ public sealed class VaePhase(RunContext context)
                 KeepIfBest(trainer, step.Epoch, evaluation);
                 context.Events.Publish(new EpochCompleted(run.RunId, step.Epoch, step.Step, epochWindow.Reconstruction, epochWindow.Kl,
                     evaluation.NllPerToken, evaluation.Perplexity, evaluation.KlPerSentence, evaluation.ReconstructionAccuracy,
-                    evaluation.ActiveUnits, epochWindow.TokensPerSecond, DateTimeOffset.UtcNow));
+                    evaluation.ActiveUnits, epochWindow.TokensPerSecond, DateTimeOffset.UtcNow, run.Record.Epochs));
                 epochWindow = new Window();
             }
             if (epochEnded || position.Step % settings.CheckpointEverySteps == 0 || trainer.IsFinished)
