@@ -9,6 +9,7 @@ return args.FirstOrDefault() switch
     "samples" => await SamplesCommand.RunAsync(args[1..]),
     "bleu" => await BleuBenchmark.RunAsync(args[1..]),
     "soak" => await SoakCommand.RunAsync(args[1..]),
+    "interpolation" => await InterpolationCommand.RunAsync(args[1..]),
     _ => Usage(),
 };
 
@@ -36,6 +37,9 @@ static int Usage()
               the 32 decoding places busy; open: streams started at that share of the measured rate): errors,
               latency and service memory per minute; exit 1 unless no errors, memory growth after the
               warm-up < 10%, TTFT p99 stable
+          interpolation --heldout BUNDLE/split-heldout.txt [--generator URL] [--discriminator URL] [--pairs 100] [--steps 8] [--out FILE]
+              paths between held-out captions: ends against the captions' reconstructions and the captions
+              (BLEU-4), the discriminator's mean P(real) of the middle steps, the ends and the captions
         """);
     return 2;
 }
