@@ -165,6 +165,8 @@ public sealed class PlaygroundBrowserTests(MeshFixture mesh, BrowserFixture brow
         await mesh.AraeBundleAsync(); // the discriminator scores samples of adversarial bundles
         await using var session = await OpenAsync();
         var page = session.Page;
+        // No key is required here, so none is asked for.
+        await Expect(page.GetByLabel("API key")).ToBeHiddenAsync();
         await page.GetByRole(AriaRole.Tab, new() { Name = "Generate" }).FocusAsync();
         await page.Keyboard.PressAsync("ArrowRight");
         await Expect(page.GetByRole(AriaRole.Tab, new() { Name = "Interpolate" })).ToBeFocusedAsync();
@@ -209,9 +211,15 @@ public sealed class PlaygroundBrowserTests(MeshFixture mesh, BrowserFixture brow
         await Expect(page.Locator("[data-testid=interpolation] > li[data-done=true]")).ToHaveCountAsync(8, new() { Timeout = Timeout });
         await page.ScreenshotAsync(new() { Path = Path.Combine(directory, "playground-interpolate.png"), FullPage = true });
 
+        // A quick run long enough to chart, then cancelled.
         await page.GetByRole(AriaRole.Tab, new() { Name = "Train" }).ClickAsync();
-        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        await Expect(page.GetByLabel("Corpus").Locator("option[value=coco]")).ToHaveCountAsync(1, new() { Timeout = Timeout });
+        await page.GetByTestId("start-run").ClickAsync();
+        await Expect(page.GetByTestId("loss-chart")).ToHaveAttributeAsync("data-points", new System.Text.RegularExpressions.Regex("^([6-9]|[1-9][0-9]+)$"),
+            new() { Timeout = (float)TimeSpan.FromMinutes(3).TotalMilliseconds });
         await page.ScreenshotAsync(new() { Path = Path.Combine(directory, "playground-train.png"), FullPage = true });
+        await page.GetByRole(AriaRole.Button, new() { Name = "Cancel run" }).ClickAsync();
+        await Expect(page.Locator("#run-status")).ToContainTextAsync("cancelled", new() { Timeout = Timeout });
 
         Assert.All(new[] { "generate", "interpolate", "train" }, name => Assert.True(new FileInfo(Path.Combine(directory, $"playground-{name}.png")).Length > 10_000));
         session.AssertStayedOnTheGateway();

@@ -208,6 +208,8 @@ $("generate-form").addEventListener("submit", async (event) => {
     return items.get(index);
   };
   const model = selectedModel();
+  // Samples keep their order, whichever finishes first.
+  for (let index = 0; index < (numberOf("samples") ?? 1); index++) itemFor(index);
   try {
     await stream("/v1/completions", completionRequest(), controller.signal, (chunk) => {
       for (const choice of chunk.choices ?? []) {
@@ -430,6 +432,8 @@ async function follow(path, body) {
   chartPoints = [];
   drawChart();
   $("cancel-run").disabled = false;
+  // The runs table follows the run's progress too.
+  const refresher = setInterval(refreshRuns, 5000);
   try {
     await stream(path, body, controller.signal, (progress) => {
       if (progress.update && !activeRun) activeRun = progress.update.runId;
@@ -438,6 +442,7 @@ async function follow(path, body) {
   } catch (failure) {
     showError($("train-error"), failure);
   } finally {
+    clearInterval(refresher);
     if (watching === controller) {
       watching = null;
       activeRun = null;
