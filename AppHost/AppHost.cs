@@ -37,34 +37,37 @@ var trainer = builder.AddProject<Projects.LlmMesh_Trainer>("trainer")
             },
         });
 
-var encoder = builder.AddProject<Projects.LlmMesh_Encoder>("encoder")
+// Serving services and the gateway run LlmMesh:Replicas:{Encoder,Generator,Discriminator,Gateway}
+// processes each (default 1): "generator", "generator-2", ... every one its own resource and port;
+// their clients balance each call over all of them.
+var encoders = builder.AddReplicas("encoder", "Encoder", name => builder.AddProject<Projects.LlmMesh_Encoder>(name)
     .AsMeshService(messaging, dataDirectory)
     .WithModelBackend("Encoder")
     .WithReference(tokenizer)
-    .WaitFor(tokenizer);
+    .WaitFor(tokenizer));
 
-var discriminator = builder.AddProject<Projects.LlmMesh_Discriminator>("discriminator")
+var discriminators = builder.AddReplicas("discriminator", "Discriminator", name => builder.AddProject<Projects.LlmMesh_Discriminator>(name)
     .AsMeshService(messaging, dataDirectory)
     .WithModelBackend("Discriminator")
     .WithReference(tokenizer)
-    .WithReference(encoder)
-    .WaitFor(tokenizer);
+    .WithReplicaReferences(encoders)
+    .WaitFor(tokenizer));
 
-var generator = builder.AddProject<Projects.LlmMesh_Generator>("generator")
+var generators = builder.AddReplicas("generator", "Generator", name => builder.AddProject<Projects.LlmMesh_Generator>(name)
     .AsMeshService(messaging, dataDirectory)
     .WithModelBackend("Generator")
     .WithReference(tokenizer)
-    .WithReference(encoder)
-    .WithReference(discriminator)
-    .WaitFor(tokenizer);
+    .WithReplicaReferences(encoders)
+    .WithReplicaReferences(discriminators)
+    .WaitFor(tokenizer));
 
 // OpenAI-compatible HTTP API over the generator, the mesh's RPCs as JSON and the playground page at
 // /; it starts before a model exists and is ready once the generator is.
-builder.AddProject<Projects.LlmMesh_Gateway>("gateway")
+builder.AddReplicas("gateway", "Gateway", name => builder.AddProject<Projects.LlmMesh_Gateway>(name)
     .AsMeshEndpoint("http")
-    .WithReference(generator)
-    .WithReference(encoder)
-    .WithReference(discriminator)
-    .WithReference(trainer);
+    .WithReplicaReferences(generators)
+    .WithReplicaReferences(encoders)
+    .WithReplicaReferences(discriminators)
+    .WithReference(trainer));
 
 builder.Build().Run();

@@ -64,14 +64,49 @@ public static class MeshResourceExtensions
     private static IResourceBuilder<ProjectResource> WithPinnedPort(this IResourceBuilder<ProjectResource> service, string endpointName)
     {
         var configuration = service.ApplicationBuilder.Configuration;
-        var name = service.Resource.Name;
+        var (name, index) = Replica.Of(service.Resource.Name);
         if (!configuration.GetValue("LlmMesh:RandomPorts", false))
         {
             var port = configuration.GetValue<int?>($"LlmMesh:Ports:{name}")
                 ?? throw new InvalidOperationException($"LlmMesh:Ports:{name} is not configured");
-            service.WithEndpoint(endpointName, endpoint => endpoint.Port = port);
+            service.WithEndpoint(endpointName, endpoint => endpoint.Port = port + Replica.PortStep * (index - 1));
         }
         return service;
+    }
+
+    /// <summary>
+    /// LlmMesh:Replicas:{setting} processes of a service (1 to 16, default 1), each a resource of its
+    /// own: "generator", "generator-2", "generator-3"... on ports LlmMesh:Ports:generator + 100 × (n - 1)
+    /// (7103, 7203, 7303), each with its outbox and its name as LlmMesh:Instance.
+    /// </summary>
+    public static IReadOnlyList<IResourceBuilder<ProjectResource>> AddReplicas(
+        this IDistributedApplicationBuilder builder, string service, string setting, Func<string, IResourceBuilder<ProjectResource>> add)
+    {
+        var count = builder.Configuration.GetValue($"LlmMesh:Replicas:{setting}", 1);
+        if (count is < 1 or > Replica.MaxReplicas)
+        {
+            throw new InvalidOperationException($"LlmMesh:Replicas:{setting} is {count}; it must be between 1 and {Replica.MaxReplicas}");
+        }
+        return Enumerable.Range(1, count)
+            .Select(index => Replica.Name(service, index))
+            .Select(name => add(name).WithEnvironment("LlmMesh__Instance", name))
+            .ToArray();
+    }
+
+    /// <summary>
+    /// Service discovery of every replica under the first one's name (services:generator:grpc:0, 1, 2...):
+    /// the client's "http://_grpc.generator" then resolves to all of them and balances each call.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithReplicaReferences(
+        this IResourceBuilder<ProjectResource> client, IReadOnlyList<IResourceBuilder<ProjectResource>> replicas)
+    {
+        client.WithReference(replicas[0]);
+        var service = replicas[0].Resource.Name;
+        for (var i = 1; i < replicas.Count; i++)
+        {
+            client.WithEnvironment($"services__{service}__grpc__{i}", replicas[i].GetEndpoint("grpc"));
+        }
+        return client;
     }
 
     /// <summary>
@@ -82,7 +117,7 @@ public static class MeshResourceExtensions
     /// </summary>
     public static IResourceBuilder<ProjectResource> WithModelBackend(this IResourceBuilder<ProjectResource> service, string optionsSection)
     {
-        var name = service.Resource.Name;
+        var name = Replica.Of(service.Resource.Name).Service;
         var backend = service.ApplicationBuilder.Configuration[$"LlmMesh:Backends:{name}"] ?? "Onnx";
         if (!backend.Equals("Torch", StringComparison.OrdinalIgnoreCase) && !backend.Equals("Onnx", StringComparison.OrdinalIgnoreCase))
         {
@@ -94,4 +129,21 @@ public static class MeshResourceExtensions
             .WithEnvironment("Serving__DefaultModel", configuration["LlmMesh:DefaultModel"] ?? "coco")
             .WithEnvironment("Serving__MaxLoadedModels", configuration["LlmMesh:MaxLoadedModels"] ?? "4");
     }
+}
+
+/// <summary>Names and ports of a service's replicas: the first keeps the service's name, the n-th is "{service}-{n}".</summary>
+internal static partial class Replica
+{
+    public const int MaxReplicas = 16;
+    public const int PortStep = 100;
+
+    public static string Name(string service, int index) => index == 1 ? service : $"{service}-{index}";
+
+    public static (string Service, int Index) Of(string resourceName) =>
+        Suffix().Match(resourceName) is { Success: true } match
+            ? (match.Groups["service"].Value, int.Parse(match.Groups["index"].Value, System.Globalization.CultureInfo.InvariantCulture))
+            : (resourceName, 1);
+
+    [System.Text.RegularExpressions.GeneratedRegex("^(?<service>[a-z]+)-(?<index>[2-9]|1[0-6])$")]
+    private static partial System.Text.RegularExpressions.Regex Suffix();
 }

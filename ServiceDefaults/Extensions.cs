@@ -8,6 +8,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
 namespace Microsoft.Extensions.Hosting;
@@ -71,6 +72,7 @@ public static class Extensions
         });
 
         builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddAttributes([new("llmmesh.instance", LlmMesh.MeshInstance.Resolve(builder.Configuration[LlmMesh.MeshInstance.ConfigurationKey]))]))
             .WithMetrics(metrics => metrics
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
@@ -109,6 +111,7 @@ public static class Extensions
     /// <summary>Liveness at /alive, readiness at /health and gRPC health v1, reflection: in every environment.</summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        app.UseInstanceHeader(app.Configuration);
         app.UseApiKeyProtection(app.Configuration);
         app.UseMalformedMessageStatus();
         app.MapHealthChecks(HealthPath, new HealthCheckOptions { ResponseWriter = HealthResponses.WriteAsync });

@@ -39,7 +39,7 @@ public class MeshFixture : IAsyncLifetime
             builder.Services.AddHostedService(sp => new ConsoleLogRecorder(
                 sp.GetRequiredService<ResourceNotificationService>(), sp.GetRequiredService<ResourceLoggerService>(), ConsoleLogs));
             builder.Services.AddHostedService(sp => new HealthReportRecorder(sp.GetRequiredService<ResourceNotificationService>(), HealthReports));
-        }, ApiKey);
+        }, ApiKey, Arguments);
         // The serving services are up but not ready: the store has no model yet.
         foreach (var resource in new[] { "encoder", "generator", "discriminator" })
         {
@@ -58,13 +58,14 @@ public class MeshFixture : IAsyncLifetime
     /// the tokenizer and the trainer to be healthy.
     /// </summary>
     public static async Task<DistributedApplication> StartAsync(string dataDirectory, string backend, CancellationToken cancellationToken,
-        string? dashboardApiKey = null, Action<IDistributedApplicationTestingBuilder>? configure = null, string? apiKey = null)
+        string? dashboardApiKey = null, Action<IDistributedApplicationTestingBuilder>? configure = null, string? apiKey = null, string[]? arguments = null)
     {
         string[] requireApiKey = apiKey is null ? [] : ["--LlmMesh:RequireApiKey=true", $"--Parameters:api-key={apiKey}"];
+        string[] more = [.. requireApiKey, .. arguments ?? []];
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LlmMesh_AppHost>(
             ["--LlmMesh:RandomPorts=true", $"--LlmMesh:DataDirectory={dataDirectory}", "--LlmMesh:AutoTrainPreset=",
              $"--LlmMesh:Backends:Encoder={backend}", $"--LlmMesh:Backends:Generator={backend}", $"--LlmMesh:Backends:Discriminator={backend}",
-             $"--AppHost:DashboardApiKey={dashboardApiKey ?? Guid.NewGuid().ToString("N")}", .. requireApiKey],
+             $"--AppHost:DashboardApiKey={dashboardApiKey ?? Guid.NewGuid().ToString("N")}", .. more],
             (options, _) => options.DisableDashboard = dashboardApiKey is null);
         builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
         // Long enough streams that a client can leave one long before it would end (cancellation tests).
@@ -87,6 +88,9 @@ public class MeshFixture : IAsyncLifetime
 
     /// <summary>The API key the host's services require (LlmMesh:RequireApiKey); none by default, as for local runs.</summary>
     public virtual string? ApiKey => null;
+
+    /// <summary>More AppHost arguments, for a fixture whose tests need another shape of the mesh.</summary>
+    protected virtual string[] Arguments => [];
 
     /// <summary>Changes to the host before it starts, for a fixture whose tests need other limits.</summary>
     protected virtual void Configure(IDistributedApplicationTestingBuilder builder)

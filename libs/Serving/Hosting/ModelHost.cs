@@ -124,6 +124,9 @@ public sealed class ServingOptions
     /// <summary>Models held at once; past it the least recently used leaves (the default model's current version never does).</summary>
     [Range(1, 64)]
     public int MaxLoadedModels { get; set; } = 4;
+
+    /// <summary>This replica's name (from LlmMesh:Instance, see <see cref="MeshInstance"/>).</summary>
+    public string Instance { get; set; } = "";
 }
 
 /// <summary>
@@ -161,6 +164,9 @@ public sealed class ModelHost<TModel>(
     public ModelCatalog Catalog => catalog;
 
     public string DefaultModel => _options.DefaultModel;
+
+    /// <summary>This replica's name, reported in ModelInfo.</summary>
+    public string Instance => _options.Instance;
 
     public bool Accepts(string kind) => loader.Kinds.Contains(kind);
 

@@ -21,6 +21,7 @@ public static class ServingGrpc
     {
         using var lease = model.Length == 0 ? host.Acquire() : await host.AcquireAsync(model, cancellationToken);
         var info = describe(lease);
+        info.Instance = host.Instance;
         info.ResidentModels.AddRange(host.Resident().Select(r => new Contracts.V1.ResidentModel
         {
             Model = r.Loaded.Model,

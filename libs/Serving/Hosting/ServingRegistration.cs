@@ -17,7 +17,9 @@ public static class ServingRegistration
         where TLoader : class, IModelLoader<TModel>
     {
         builder.AddModelBundleStore();
-        builder.Services.AddOptions<ServingOptions>().BindConfiguration(ServingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ServingOptions>().BindConfiguration(ServingOptions.Section)
+            .PostConfigure(o => o.Instance = MeshInstance.Resolve(builder.Configuration[MeshInstance.ConfigurationKey]))
+            .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<IModelLoader<TModel>, TLoader>();
         builder.Services.AddSingleton<IVocabularyCatalog, TokenizerVocabularyCatalog>();
         builder.Services.AddSingleton<ModelHost<TModel>>();

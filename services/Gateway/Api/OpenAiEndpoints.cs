@@ -54,23 +54,37 @@ public static class OpenAiEndpoints
     {
         var cancellationToken = context.RequestAborted;
         await using var messages = ChoiceStreams.RunAsync(mesh, choices, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        // The generator replicas that served the choices (x-llmmesh-instance): all of them for a
+        // whole response, those that had answered when a stream's headers went out.
+        var instances = new SortedSet<string>(StringComparer.Ordinal);
+        async Task<bool> NextAndNoteAsync()
+        {
+            var more = await NextAsync(messages);
+            if (more && messages.Current.Instance.Length > 0)
+            {
+                instances.Add(messages.Current.Instance);
+            }
+            return more;
+        }
         if (!request.Stream)
         {
-            while (await NextAsync(messages))
+            while (await NextAndNoteAsync())
             {
                 builder.Add(messages.Current);
             }
+            context.Response.Headers[MeshInstance.HeaderName] = string.Join(", ", instances);
             await WriteJsonAsync(context, builder.Response(), OpenAiJsonContext.Readable.Object);
             return;
         }
         // The first message decides the status: a request the generator refuses is an HTTP error, not a stream.
-        var any = await NextAsync(messages);
+        var any = await NextAndNoteAsync();
+        context.Response.Headers[MeshInstance.HeaderName] = string.Join(", ", instances);
         context.Response.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-cache";
         context.Response.Headers["X-Accel-Buffering"] = "no";
         try
         {
-            for (var more = any; more; more = await NextAsync(messages))
+            for (var more = any; more; more = await NextAndNoteAsync())
             {
                 if (builder.Add(messages.Current) is { } chunk)
                 {

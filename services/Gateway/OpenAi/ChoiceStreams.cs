@@ -1,12 +1,13 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using Grpc.Core;
 using LlmMesh.Client;
 using LlmMesh.Contracts.V1;
 
 namespace LlmMesh.Gateway.OpenAi;
 
-/// <summary>A message of one choice's Generate stream.</summary>
-public readonly record struct ChoiceEvent(int Index, GenerateResponse Response);
+/// <summary>A message of one choice's Generate stream, and the generator replica that streams it.</summary>
+public readonly record struct ChoiceEvent(int Index, GenerateResponse Response, string Instance);
 
 public static class ChoiceStreams
 {
@@ -41,9 +42,11 @@ public static class ChoiceStreams
         {
             try
             {
-                await foreach (var response in mesh.GenerateStreamingAsync(request, stop.Token))
+                using var call = mesh.Generator.Generate(request, cancellationToken: stop.Token);
+                var instance = (await call.ResponseHeadersAsync).GetValue(MeshInstance.HeaderName) ?? "";
+                await foreach (var response in call.ResponseStream.ReadAllAsync(stop.Token))
                 {
-                    await channel.Writer.WriteAsync(new ChoiceEvent(index, response), stop.Token);
+                    await channel.Writer.WriteAsync(new ChoiceEvent(index, response, instance), stop.Token);
                 }
                 if (Interlocked.Decrement(ref remaining) == 0)
                 {

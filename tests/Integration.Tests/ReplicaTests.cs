@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Grpc.Core;
+using LlmMesh.Contracts.V1;
+
+namespace LlmMesh.Integration.Tests;
+
+/// <summary>A host whose generator runs as three replicas: "generator", "generator-2", "generator-3".</summary>
+public sealed class ReplicaHostFixture : MeshFixture
+{
+    public static readonly string[] Generators = ["generator", "generator-2", "generator-3"];
+
+    protected override string[] Arguments => ["--LlmMesh:Replicas:Generator=3"];
+
+    /// <summary>Long streams on every replica, as on the first (MeshFixture gives it LongStreamTokens).</summary>
+    protected override void Configure(IDistributedApplicationTestingBuilder builder)
+    {
+        foreach (var replica in Generators[1..])
+        {
+            builder.CreateResourceBuilder<ProjectResource>(replica).WithEnvironment("Generator__MaxTokens", LongStreamTokens.ToString());
+        }
+    }
+
+    /// <summary>The process of one replica (its LlmMesh:Instance names it).</summary>
+    public Process ReplicaProcess(string instance) =>
+        Process.GetProcessesByName("LlmMesh.Generator").Single(p =>
+        {
+            var environment = File.ReadAllText($"/proc/{p.Id}/environ");
+            return environment.Contains(DataDirectory, StringComparison.Ordinal) && environment.Contains($"LlmMesh__Instance={instance}\0", StringComparison.Ordinal);
+        });
+}
+
+/// <summary>
+/// Replicas under the AppHost: each call through the gateway goes to one of them in turn, every
+/// replica serves a newly published bundle, and a replica killed under load fails only its own
+/// streams. (Not yet: taking the dead replica out of the rotation at once — its DCP proxy keeps
+/// accepting connections, so a new call to it waits for the keepalive ping to fail.)
+/// </summary>
+[Collection(MeshCollection.Name)]
+public sealed class ReplicaTests(ReplicaHostFixture host, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<ReplicaHostFixture>
+{
+    private const int Calls = 30;
+
+    [Fact]
+    public async Task Calls_spread_over_every_replica_a_new_bundle_reaches_all_and_a_killed_one_fails_only_its_own_streams()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+        foreach (var replica in ReplicaHostFixture.Generators.Append("gateway"))
+        {
+            await host.App.ResourceNotifications.WaitForResourceHealthyAsync(replica, timeout.Token);
+        }
+        using var gateway = new HttpClient { BaseAddress = host.App.GetEndpoint("gateway", "http"), Timeout = TimeSpan.FromMinutes(2) };
+
+        // Each replica reports its own name.
+        foreach (var replica in ReplicaHostFixture.Generators)
+        {
+            var info = await new Generator.GeneratorClient(host.Channel(replica)).GetModelInfoAsync(new GetModelInfoRequest());
+            Assert.Equal(replica, info.Instance);
+        }
+
+        var balance = await CallsPerReplicaAsync(gateway, Calls);
+        Assert.Equal(ReplicaHostFixture.Generators.Order(), balance.Keys.Order());
+        output.WriteLine($"calls per replica: {string.Join(", ", balance.OrderBy(b => b.Key).Select(b => $"{b.Key} {b.Value}"))}");
+        Assert.All(balance.Values, calls => Assert.True(calls >= 5, string.Join(", ", balance.Select(b => $"{b.Key}: {b.Value}"))));
+
+        // A published bundle: every replica serves it within seconds.
+        var clock = Stopwatch.StartNew();
+        var bundle = await host.TrainTinyModelAsync(seed: 5, timeout.Token);
+        var published = clock.Elapsed;
+        foreach (var replica in ReplicaHostFixture.Generators)
+        {
+            var client = new Generator.GeneratorClient(host.Channel(replica));
+            while ((await client.GetModelInfoAsync(new GetModelInfoRequest(), cancellationToken: timeout.Token)).BundleVersion != bundle)
+            {
+                await Task.Delay(100, timeout.Token);
+            }
+        }
+        output.WriteLine($"all replicas served the new bundle {(clock.Elapsed - published).TotalSeconds:F2} s after the run returned");
+        Assert.True(clock.Elapsed - published < TimeSpan.FromSeconds(15), $"all replicas served {bundle} {clock.Elapsed - published} after it was published");
+
+        // Kill one replica while every replica streams: only its streams fail.
+        var streams = Enumerable.Range(0, 9).Select(_ => LongStreamAsync(gateway, timeout.Token)).ToArray();
+        await Task.Delay(TimeSpan.FromSeconds(2), timeout.Token);
+        host.ReplicaProcess("generator-3").Kill();
+        var outcomes = await Task.WhenAll(streams);
+        output.WriteLine($"streams: {string.Join(", ", outcomes.Select(o => $"{o.Instance}{(o.Failed ? " failed" : "")}"))}");
+        Assert.All(outcomes, o => Assert.Equal(o.Instance == "generator-3", o.Failed));
+        Assert.Contains(outcomes, o => o.Instance == "generator-3");
+    }
+
+    /// <summary>Short completions through the gateway, one after another; the replica of each from x-llmmesh-instance. Every call must succeed.</summary>
+    private static async Task<Dictionary<string, int>> CallsPerReplicaAsync(HttpClient gateway, int calls)
+    {
+        var perReplica = new Dictionary<string, int>();
+        for (var i = 0; i < calls; i++)
+        {
+            using var response = await gateway.PostAsJsonAsync("/v1/completions", new { prompt = "a dog", max_tokens = 3, seed = i });
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+            var instance = response.Headers.GetValues("x-llmmesh-instance").Single();
+            perReplica[instance] = perReplica.GetValueOrDefault(instance) + 1;
+        }
+        return perReplica;
+    }
+
+    private sealed record StreamOutcome(string Instance, bool Failed);
+
+    /// <summary>A long streamed completion: which replica served it and whether it ended in an error event.</summary>
+    private static async Task<StreamOutcome> LongStreamAsync(HttpClient gateway, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions")
+        {
+            Content = JsonContent.Create(new { prompt = "a dog", max_tokens = 8000, ignore_eos = true, stream = true }),
+        };
+        using var response = await gateway.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        Assert.True(response.IsSuccessStatusCode);
+        var instance = response.Headers.GetValues("x-llmmesh-instance").Single();
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        return new StreamOutcome(instance, body.Contains("\"error\"", StringComparison.Ordinal));
+    }
+}
