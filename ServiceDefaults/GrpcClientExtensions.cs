@@ -29,6 +29,7 @@ public static class GrpcClientExtensions
             .ConfigurePrimaryHttpMessageHandler(LlmMeshChannelDefaults.CreateHandler)
             .ConfigureChannel(channel => LlmMeshChannelDefaults.Apply(channel))
             .AddHttpMessageHandler(() => new LlmMeshApiKey.Handler(() => apiKey))
+            .AddReplicaBalancing(_ => new Uri(address), _ => () => apiKey)
             .AddInterceptor(sp => new DependencyStatusInterceptor(serviceName, timeout, sp.GetService<IHttpContextAccessor>()))
             .EnableCallContextPropagation(o => o.SuppressContextNotFoundErrors = true);
     }

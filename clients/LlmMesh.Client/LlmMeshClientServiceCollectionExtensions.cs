@@ -43,6 +43,7 @@ public static class LlmMeshClientServiceCollectionExtensions
         AddMeshClient<Discriminator.DiscriminatorClient>(services, o => o.Discriminator);
         AddMeshClient<Trainer.TrainerClient>(services, o => o.Trainer);
         AddMeshClient<Models.ModelsClient>(services, o => o.Trainer);
+        services.TryAddSingleton<ReplicaBalancers>();
         services.TryAddTransient<LlmMeshClient>();
         services.TryAddTransient<IChatClient>(sp => new LlmMeshChatClient(
             sp.GetRequiredService<LlmMeshClient>(), sp.GetRequiredService<IOptions<LlmMeshClientOptions>>().Value.Generator));
@@ -55,5 +56,21 @@ public static class LlmMeshClientServiceCollectionExtensions
             .ConfigurePrimaryHttpMessageHandler(LlmMeshChannelDefaults.CreateHandler)
             .ConfigureChannel((sp, channel) => LlmMeshChannelDefaults.Apply(channel, sp.GetRequiredService<IOptions<LlmMeshClientOptions>>().Value.MaxAttempts))
             .AddHttpMessageHandler(sp => new LlmMeshApiKey.Handler(() => sp.GetRequiredService<IOptions<LlmMeshClientOptions>>().Value.ApiKey))
+            .AddReplicaBalancing(sp => address(sp.GetRequiredService<IOptions<LlmMeshClientOptions>>().Value),
+                sp => () => sp.GetRequiredService<IOptions<LlmMeshClientOptions>>().Value.ApiKey)
             .AddServiceDiscovery();
+
+    /// <summary>
+    /// Balances the client's calls over every replica of its service (<see cref="ReplicaBalancer"/>)
+    /// when its address is a service discovery one; a fixed address is left alone.
+    /// </summary>
+    public static IHttpClientBuilder AddReplicaBalancing(this IHttpClientBuilder builder, Func<IServiceProvider, Uri> address, Func<IServiceProvider, Func<string?>> apiKey)
+    {
+        builder.Services.TryAddSingleton<ReplicaBalancers>();
+        return builder.AddHttpMessageHandler(sp => sp.GetRequiredService<ReplicaBalancers>().For(address(sp), apiKey(sp)) is { } balancer
+            ? new ReplicaBalancingHandler(balancer)
+            : new PassThroughHandler());
+    }
+
+    private sealed class PassThroughHandler : DelegatingHandler;
 }

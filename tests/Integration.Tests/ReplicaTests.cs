@@ -36,8 +36,7 @@ public sealed class ReplicaHostFixture : MeshFixture
 /// <summary>
 /// Replicas under the AppHost: each call through the gateway goes to one of them in turn, every
 /// replica serves a newly published bundle, and a replica killed under load fails only its own
-/// streams. (Not yet: taking the dead replica out of the rotation at once — its DCP proxy keeps
-/// accepting connections, so a new call to it waits for the keepalive ping to fail.)
+/// streams and leaves the rotation.
 /// </summary>
 [Collection(MeshCollection.Name)]
 public sealed class ReplicaTests(ReplicaHostFixture host, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<ReplicaHostFixture>
@@ -89,6 +88,13 @@ public sealed class ReplicaTests(ReplicaHostFixture host, Xunit.Abstractions.ITe
         output.WriteLine($"streams: {string.Join(", ", outcomes.Select(o => $"{o.Instance}{(o.Failed ? " failed" : "")}"))}");
         Assert.All(outcomes, o => Assert.Equal(o.Instance == "generator-3", o.Failed));
         Assert.Contains(outcomes, o => o.Instance == "generator-3");
+
+        // The dead replica is out of the rotation: the next calls all succeed on the other two.
+        var after = await CallsPerReplicaAsync(gateway, Calls);
+        output.WriteLine($"after the kill: {string.Join(", ", after.OrderBy(b => b.Key).Select(b => $"{b.Key} {b.Value}"))}");
+        Assert.Equal(Calls, after.Values.Sum());
+        Assert.DoesNotContain("generator-3", after.Keys);
+        Assert.All(after.Values, calls => Assert.True(calls >= 10, string.Join(", ", after.Select(b => $"{b.Key}: {b.Value}"))));
     }
 
     /// <summary>Short completions through the gateway, one after another; the replica of each from x-llmmesh-instance. Every call must succeed.</summary>
