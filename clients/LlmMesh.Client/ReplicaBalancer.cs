@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.ServiceDiscovery;
 
 namespace LlmMesh.Client;
@@ -15,7 +16,7 @@ namespace LlmMesh.Client;
 /// second; a replica whose call fails to connect leaves the rotation at once. When no replica is
 /// healthy every one is tried, so callers get the service's own error.
 /// </summary>
-public sealed class ReplicaBalancer : IAsyncDisposable
+public sealed class ReplicaBalancer : IDisposable
 {
     private static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromMilliseconds(800);
@@ -28,7 +29,6 @@ public sealed class ReplicaBalancer : IAsyncDisposable
     private readonly HttpClient _probe;
     private readonly ConcurrentDictionary<Uri, bool> _healthy = new();
     private readonly CancellationTokenSource _stop = new();
-    private readonly Task _probing;
     private readonly ConcurrentDictionary<string, StrongBox<uint>> _turns = new(StringComparer.Ordinal);
     private volatile Uri[] _replicas = [];
 
@@ -39,7 +39,7 @@ public sealed class ReplicaBalancer : IAsyncDisposable
         _resolver = resolver;
         _apiKey = apiKey;
         _probe = new HttpClient(new SocketsHttpHandler { ConnectTimeout = ProbeTimeout }) { Timeout = ProbeTimeout };
-        _probing = ProbeLoopAsync(_stop.Token);
+        _ = ProbeLoopAsync(_stop.Token);
     }
 
     /// <summary>The replicas last listed by service discovery.</summary>
@@ -145,18 +145,11 @@ public sealed class ReplicaBalancer : IAsyncDisposable
 
     public override string ToString() => $"{_service}: {string.Join(", ", _replicas.Select(r => $"{r.Authority} {(_healthy.GetValueOrDefault(r, true) ? "up" : "down")}"))}";
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Stops probing (containers dispose synchronously too: a console tool's does).</summary>
+    public void Dispose()
     {
-        await _stop.CancelAsync();
-        try
-        {
-            await _probing;
-        }
-        catch (OperationCanceledException)
-        {
-        }
+        _stop.Cancel();
         _probe.Dispose();
-        _stop.Dispose();
     }
 }
 
@@ -185,22 +178,27 @@ public sealed class ReplicaBalancingHandler(ReplicaBalancer balancer) : Delegati
     }
 }
 
-/// <summary>One <see cref="ReplicaBalancer"/> per discovered service, shared by every client of it in a process.</summary>
-public sealed class ReplicaBalancers(ServiceEndpointResolver resolver) : IAsyncDisposable
+/// <summary>
+/// One <see cref="ReplicaBalancer"/> per discovered service, shared by every client of it in a
+/// process. Service discovery is only asked for when a client uses it (a console tool with fixed
+/// addresses never creates its resolver, which only disposes asynchronously).
+/// </summary>
+public sealed class ReplicaBalancers(IServiceProvider services) : IDisposable
 {
     private readonly ConcurrentDictionary<Uri, Lazy<ReplicaBalancer>> _balancers = new();
 
     /// <summary>The balancer for a service discovery address (http://_grpc.{service}); null for a fixed address.</summary>
     public ReplicaBalancer? For(Uri address, Func<string?> apiKey) =>
         address.Host.StartsWith("_grpc.", StringComparison.Ordinal)
-            ? _balancers.GetOrAdd(address, a => new Lazy<ReplicaBalancer>(() => new ReplicaBalancer(a.Host["_grpc.".Length..], a, resolver, apiKey))).Value
+            ? _balancers.GetOrAdd(address, a => new Lazy<ReplicaBalancer>(() => new ReplicaBalancer(a.Host["_grpc.".Length..], a, services.GetRequiredService<ServiceEndpointResolver>(), apiKey))).Value
             : null;
 
-    public async ValueTask DisposeAsync()
+    public void Dispose()
     {
         foreach (var balancer in _balancers.Values.Where(b => b.IsValueCreated))
         {
-            await balancer.Value.DisposeAsync();
+            balancer.Value.Dispose();
         }
     }
 }
+
