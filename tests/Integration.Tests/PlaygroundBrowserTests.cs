@@ -56,11 +56,39 @@ public sealed class PlaygroundBrowserTests(MeshFixture mesh, BrowserFixture brow
         await mesh.AraeBundleAsync(); // the discriminator scores samples of adversarial bundles
         await using var session = await OpenAsync();
         var page = session.Page;
-        // Count the DOM updates of the output: streamed text arrives in several, not one.
+        // A small model streams a sentence within milliseconds, so the page would read it in one
+        // piece; a slow link is emulated by handing the page the real completion stream 64 bytes
+        // at a time (events and UTF-8 characters split across reads, as on a distant connection).
+        // The page must show the sample's text while its stream is still open (a page that waited
+        // for the end would show the text and its finish in the same task, never one without the other).
         await page.EvaluateAsync("""
-            window.outputUpdates = 0;
-            new MutationObserver(m => window.outputUpdates += m.length)
-              .observe(document.querySelector('[data-testid=output]'), { subtree: true, childList: true, characterData: true });
+            const body = Object.getOwnPropertyDescriptor(Response.prototype, 'body').get;
+            const slowed = new WeakMap();
+            Object.defineProperty(Response.prototype, 'body', { get() {
+              const source = body.call(this);
+              if (!source || !new URL(this.url).pathname.endsWith('/v1/completions')) return source;
+              if (!slowed.has(this)) {
+                const reader = source.getReader();
+                let pending = new Uint8Array(0);
+                slowed.set(this, new ReadableStream({ async pull(controller) {
+                  if (pending.length === 0) {
+                    const { value, done } = await reader.read();
+                    if (done) { controller.close(); return; }
+                    pending = value;
+                  }
+                  await new Promise(resolve => setTimeout(resolve, 5));
+                  controller.enqueue(pending.slice(0, 64));
+                  pending = pending.slice(64);
+                } }));
+              }
+              return slowed.get(this);
+            } });
+            window.partialLengths = [];
+            new MutationObserver(() => {
+              const sample = document.querySelector('[data-testid=output] li.sample');
+              const length = sample?.querySelector('.text').textContent.length ?? 0;
+              if (sample && !sample.dataset.finished && length > 0) window.partialLengths.push(length);
+            }).observe(document.querySelector('[data-testid=output]'), { subtree: true, childList: true, characterData: true });
             """);
 
         await page.GetByTestId("prompt").FillAsync("a man riding a horse on a beach");
@@ -71,9 +99,11 @@ public sealed class PlaygroundBrowserTests(MeshFixture mesh, BrowserFixture brow
         var sample = page.GetByTestId("output").Locator("li.sample");
         await Expect(sample).ToHaveCountAsync(1);
         await Expect(sample.Locator("[data-testid=probability]")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^P\(real\) [01]\.\d{3}$"), new() { Timeout = Timeout });
-        var text = (await sample.Locator(".text").TextContentAsync())!.Trim();
-        Assert.NotEmpty(text);
-        Assert.True(await page.EvaluateAsync<int>("window.outputUpdates") > 3, "the sample's text arrived in one piece, not streamed");
+        var text = (await sample.Locator(".text").TextContentAsync())!;
+        Assert.NotEmpty(text.Trim());
+        var partial = await page.EvaluateAsync<int[]>("window.partialLengths");
+        Assert.True(partial.Length > 0 && partial.All(length => length <= text.Length),
+            $"the page showed the sample's text only once its stream ended ({partial.Length} states before the finish, text of {text.Length} characters)");
 
         await sample.GetByRole(AriaRole.Button, new() { Name = "Nearest real sentences" }).ClickAsync();
         await Expect(sample.Locator(".neighbors li")).ToHaveCountAsync(5, new() { Timeout = Timeout });
@@ -190,9 +220,24 @@ public sealed class PlaygroundBrowserTests(MeshFixture mesh, BrowserFixture brow
     public async Task Screenshots_of_each_tab()
     {
         await mesh.AraeBundleAsync(); // the discriminator scores samples of adversarial bundles
-        var directory = Environment.GetEnvironmentVariable("LLMMESH_SCREENSHOTS") is { Length: > 0 } target
-            ? Directory.CreateDirectory(target).FullName
-            : Directory.CreateTempSubdirectory("llmmesh-screens-").FullName;
+        var target = Environment.GetEnvironmentVariable("LLMMESH_SCREENSHOTS");
+        var keep = !string.IsNullOrEmpty(target);
+        var directory = keep ? Directory.CreateDirectory(target!).FullName : Directory.CreateTempSubdirectory("llmmesh-screens-").FullName;
+        try
+        {
+            await TakeScreenshotsAsync(directory);
+        }
+        finally
+        {
+            if (!keep)
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+    }
+
+    private async Task TakeScreenshotsAsync(string directory)
+    {
         await using var session = await OpenAsync(new ViewportSize { Width = 1100, Height = 900 });
         var page = session.Page;
         await page.GetByTestId("prompt").FillAsync("a man riding a horse on a beach");
