@@ -34,7 +34,7 @@ public static class InProcessLoop
         var options = new GeneratorOptions();
         var engine = new GenerationEngine(new LlmMesh.Contracts.V1.Encoder.EncoderClient(nowhere), new Tokenizer.TokenizerClient(nowhere),
             new LlmMesh.Contracts.V1.Discriminator.DiscriminatorClient(nowhere), new GenerationTelemetry(new PlainMeterFactory()),
-            Microsoft.Extensions.Options.Options.Create(options));
+            Microsoft.Extensions.Options.Options.Create(options), Microsoft.Extensions.Options.Options.Create(new ServingOptions()));
 
         var firstTokens = new List<double>();
         var rates = new List<double>();

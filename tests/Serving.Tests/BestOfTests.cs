@@ -74,6 +74,7 @@ public sealed class BestOfTests : IAsyncLifetime
         Assert.Equal(5, final.Candidates);
         Assert.Equal(longest.Length, final.Score);
         Assert.Equal(seed, final.Seed);
+        Assert.Equal("generator-test", final.Instance);
         var batch = Assert.Single(_scored, b => b.Inputs.Count == texts.Count(t => t.Trim().Length > 0));
         Assert.Equal(_host.Current!.Version, batch.BundleVersion);
     }
@@ -87,7 +88,8 @@ public sealed class BestOfTests : IAsyncLifetime
             new Tokenizer.TokenizerClient(_channel),
             new LlmMesh.Contracts.V1.Discriminator.DiscriminatorClient(_channel),
             new GenerationTelemetry(new TestMeterFactory()),
-            Options.Create(new GeneratorOptions()));
+            Options.Create(new GeneratorOptions()),
+            Options.Create(new ServingOptions { Instance = "generator-test" }));
         await engine.RunAsync(lease, GenerationRequest.From(request, new GeneratorOptions(), RecommendedSampling.Plain), output.Writer, CancellationToken.None);
         output.Writer.Complete();
         var responses = await output.Reader.ReadAllAsync().ToListAsync();

@@ -38,6 +38,7 @@ public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFix
         Assert.Equal(fixture.Bundle.Tokenizer.Decode(chunks.SelectMany(c => c.TokenIds).ToArray()), final.Text);
         Assert.Equal(3ul, final.Seed);
         Assert.Equal(fixture.Bundle.Bundle.Version, final.BundleVersion);
+        Assert.Equal("generator-test", final.Instance);
         Assert.True(final.Timings.TimeToFirstTokenMs > 0 && final.Timings.TotalMs >= final.Timings.TimeToFirstTokenMs);
     }
 
@@ -252,7 +253,7 @@ public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFix
         var greedyStart = await GenerateAsync(new GenerateRequest { Latent = { start }, Temperature = 0, MaxTokens = 12 });
         Assert.Equal(greedyStart.Final.Text, steps[0].Text);
         var final = responses[^1].Final;
-        Assert.Equal(("slerp", 7, lease.Info.Version), (final.Method, final.Steps, final.BundleVersion));
+        Assert.Equal(("slerp", 7, lease.Info.Version, "generator-test"), (final.Method, final.Steps, final.BundleVersion, final.Instance));
         Assert.Equal(0, final.Usage.PromptTokens); // codes given: nothing was encoded
 
         var wrongSize = new InterpolateRequest { StartLatent = { 1f }, EndLatent = { 2f } };
@@ -285,7 +286,8 @@ public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFix
         new Tokenizer.TokenizerClient(_nowhere),
         new LlmMesh.Contracts.V1.Discriminator.DiscriminatorClient(_nowhere),
         new GenerationTelemetry(new TestMeterFactory()),
-        Options);
+        Options,
+        Microsoft.Extensions.Options.Options.Create(new ServingOptions { Instance = "generator-test" }));
 
     private static ModelHost<GeneratorModel> CreateHost(TinyBundle bundle, ModelBackend backend)
     {

@@ -21,8 +21,12 @@ public sealed class GenerationEngine(
     Tokenizer.TokenizerClient tokenizer,
     LlmMesh.Contracts.V1.Discriminator.DiscriminatorClient discriminator,
     GenerationTelemetry telemetry,
-    IOptions<GeneratorOptions> options)
+    IOptions<GeneratorOptions> options,
+    IOptions<ServingOptions> serving)
 {
+    /// <summary>This replica's name, stamped on every final message.</summary>
+    private string Instance => serving.Value.Instance;
+
     public Task RunAsync(
         ModelLease<GeneratorModel> lease, GenerationRequest request, ChannelWriter<GenerateResponse> output, CancellationToken cancellationToken) =>
         request.BestOf > 1 ? RunBestOfAsync(lease, request, output, cancellationToken) : RunOneAsync(lease, request, output, cancellationToken);
@@ -98,7 +102,7 @@ public sealed class GenerationEngine(
     private async Task RunOneAsync(
         ModelLease<GeneratorModel> lease, GenerationRequest request, ChannelWriter<GenerateResponse> output, CancellationToken cancellationToken)
     {
-        var progress = new Progress(lease.Info.Version, request, Stopwatch.GetTimestamp());
+        var progress = new Progress(lease.Info.Version, Instance, request, Stopwatch.GetTimestamp());
         using var activity = GenerationTelemetry.StartGeneration(lease.Info.Version, request);
         var random = new SplitMixRandom(request.Seed);
         var z = await ChooseCodeAsync(lease, request, random, progress, cancellationToken);
@@ -181,6 +185,7 @@ public sealed class GenerationEngine(
             Final = new InterpolateFinal
             {
                 BundleVersion = lease.Info.Version,
+                Instance = Instance,
                 Method = request.Method.ToString().ToLowerInvariant(),
                 Steps = request.Steps,
                 Seed = request.Generation.Seed,
@@ -263,7 +268,7 @@ public sealed class GenerationEngine(
     }
 
     /// <summary>One generation's state, from which its final message is built.</summary>
-    private sealed class Progress(string bundleVersion, GenerationRequest request, long started)
+    private sealed class Progress(string bundleVersion, string instance, GenerationRequest request, long started)
     {
         public GenerationRequest Request => request;
         public List<int> Generated { get; } = new(request.MaxTokens);
@@ -286,6 +291,7 @@ public sealed class GenerationEngine(
                     FinishReason = FinishReason,
                     Seed = request.Seed,
                     BundleVersion = bundleVersion,
+                    Instance = instance,
                     StopSequence = stop ?? "",
                     Text = Text.ToString(),
                     LatentSource = LatentSource,

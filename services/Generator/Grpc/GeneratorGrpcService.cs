@@ -27,10 +27,6 @@ public sealed class GeneratorGrpcService(
                 {
                     while (ChunkCoalescer.TryTakeNext(chunks, out var response))
                     {
-                        if (response.Final is { } final)
-                        {
-                            final.Instance = host.Instance;
-                        }
                         await responseStream.WriteAsync(response, context.CancellationToken);
                     }
                 }
@@ -48,10 +44,6 @@ public sealed class GeneratorGrpcService(
             {
                 await foreach (var step in steps.ReadAllAsync(context.CancellationToken))
                 {
-                    if (step.Final is { } final)
-                    {
-                        final.Instance = host.Instance;
-                    }
                     await responseStream.WriteAsync(step, context.CancellationToken);
                 }
             });
