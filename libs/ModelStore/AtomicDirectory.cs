@@ -9,7 +9,15 @@ public static class AtomicDirectory
     /// Writes a new folder <paramref name="name"/> under <paramref name="parent"/>. Returns false
     /// (and writes nothing) when it already exists, including when another writer won the race.
     /// </summary>
-    public static bool Create(string parent, string name, Action<string> write)
+    public static bool Create(string parent, string name, Action<string> write) =>
+        CreateAsync(parent, name, directory =>
+        {
+            write(directory);
+            return Task.CompletedTask;
+        }).GetAwaiter().GetResult();
+
+    /// <inheritdoc cref="Create"/>
+    public static async Task<bool> CreateAsync(string parent, string name, Func<string, Task> write)
     {
         var target = Path.Combine(parent, name);
         if (Directory.Exists(target))
@@ -20,7 +28,7 @@ public static class AtomicDirectory
         Directory.CreateDirectory(temporary);
         try
         {
-            write(temporary);
+            await write(temporary);
             Directory.Move(temporary, target);
             return true;
         }
@@ -35,6 +43,14 @@ public static class AtomicDirectory
                 Directory.Delete(temporary, recursive: true);
             }
         }
+    }
+
+    /// <summary>Removes a folder all at once: renamed aside (readers no longer find it), then deleted.</summary>
+    public static void Remove(string parent, string name)
+    {
+        var aside = Path.Combine(parent, TemporaryPrefix + Guid.NewGuid().ToString("N"));
+        Directory.Move(Path.Combine(parent, name), aside);
+        Directory.Delete(aside, recursive: true);
     }
 
     /// <summary>Replaces a file's content in one rename (readers see the old or the new content, never a mix).</summary>

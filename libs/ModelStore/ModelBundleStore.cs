@@ -158,9 +158,7 @@ public sealed partial class ModelBundleStore
         {
             throw new BundleNotFoundException(version);
         }
-        var aside = Path.Combine(_root, AtomicDirectory.TemporaryPrefix + Guid.NewGuid().ToString("N"));
-        Directory.Move(directory, aside);
-        Directory.Delete(aside, recursive: true);
+        AtomicDirectory.Remove(_root, version);
     }
 
     private string ResolveInside(string version, string? file = null)

@@ -15,7 +15,11 @@ public sealed class ServingRegistry(ModelBundleStore store, TimeProvider clock)
 {
     public static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(5);
     public static readonly TimeSpan Expiry = TimeSpan.FromSeconds(30);
-    private readonly string _folder = Path.Combine(Path.GetDirectoryName(store.Root)!, "serving");
+    public const string Folder = "serving";
+    private readonly string _folder = Path.Combine(Path.GetDirectoryName(store.Root)!, Folder);
+
+    /// <summary>A process's report file, relative to the model store's root.</summary>
+    public static string RelativePathOf(string instance) => $"{Folder}/{instance}.json";
 
     public void Report(string service, string instance, IReadOnlyList<string> versions)
     {
@@ -57,5 +61,5 @@ public sealed class ServingRegistry(ModelBundleStore store, TimeProvider clock)
         }
     }
 
-    private string PathOf(string instance) => Path.Combine(_folder, $"{instance}.json");
+    private string PathOf(string instance) => Path.Combine(_folder, Path.GetFileName(RelativePathOf(instance)));
 }

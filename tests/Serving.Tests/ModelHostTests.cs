@@ -167,7 +167,7 @@ public sealed class ModelHostTests : IDisposable
         var current = Publish("v1", 2);
         var older = Publish("v1", 1, new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero));
         await host.LoadAsync(current.Version, CancellationToken.None);
-        var consumer = new ModelPublishedConsumer<FakeModel>(host, NullLogger<ModelPublishedConsumer<FakeModel>>.Instance);
+        var consumer = new ModelPublishedConsumer<FakeModel>(host, new LlmMesh.ModelStore.Mirroring.SharedFolderMirror(), NullLogger<ModelPublishedConsumer<FakeModel>>.Instance);
 
         await consumer.HandleAsync(new ModelPublished("r", older.Version, older.Directory, Kind, "v1", new Dictionary<string, double>(), DateTimeOffset.UtcNow), CancellationToken.None);
         Assert.Equal(current.Version, host.Current!.Version);

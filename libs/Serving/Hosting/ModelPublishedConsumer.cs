@@ -1,12 +1,13 @@
 using LlmMesh.Contracts.Events;
 using LlmMesh.ModelStore;
+using LlmMesh.ModelStore.Mirroring;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 
 namespace LlmMesh.Serving.Hosting;
 
 /// <summary>Hot reload: a newly published version of a model this service serves replaces the one it serves (other models are untouched).</summary>
-public sealed class ModelPublishedConsumer<TModel>(ModelHost<TModel> host, ILogger<ModelPublishedConsumer<TModel>> logger)
+public sealed class ModelPublishedConsumer<TModel>(ModelHost<TModel> host, IModelStoreMirror mirror, ILogger<ModelPublishedConsumer<TModel>> logger)
     : IConsumer<ModelPublished> where TModel : IServingModel
 {
     public Task Consume(ConsumeContext<ModelPublished> context) => HandleAsync(context.Message, context.CancellationToken);
@@ -18,6 +19,15 @@ public sealed class ModelPublishedConsumer<TModel>(ModelHost<TModel> host, ILogg
             return;
         }
         var model = published.Model.Length > 0 ? published.Model : BundleManifest.LegacyModel;
+        try
+        {
+            // On object storage the bundle is fetched (and verified) now, not at the next poll.
+            await mirror.PullAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogWarning("Bundle {Version} of model {Model} published but the shared store cannot be read: {Reason}", published.BundleVersion, model, ex.Message);
+        }
         try
         {
             if (await host.FollowAsync(model, cancellationToken) is { } serving)

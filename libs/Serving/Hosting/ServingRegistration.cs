@@ -1,4 +1,5 @@
 using LlmMesh.ModelStore;
+using LlmMesh.ModelStore.Mirroring;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -16,7 +17,7 @@ public static class ServingRegistration
         where TModel : IServingModel
         where TLoader : class, IModelLoader<TModel>
     {
-        builder.AddModelBundleStore();
+        builder.AddModelBundleStore(StoreAreas.Bundles | StoreAreas.Vocabularies);
         builder.Services.AddOptions<ServingOptions>().BindConfiguration(ServingOptions.Section)
             .PostConfigure(o => o.Instance = MeshInstance.Resolve(builder.Configuration[MeshInstance.ConfigurationKey]))
             .ValidateDataAnnotations().ValidateOnStart();

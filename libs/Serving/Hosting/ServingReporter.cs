@@ -1,5 +1,7 @@
 using LlmMesh.ModelStore;
+using LlmMesh.ModelStore.Mirroring;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace LlmMesh.Serving.Hosting;
 
@@ -7,7 +9,8 @@ namespace LlmMesh.Serving.Hosting;
 /// Tells the model store which versions this process holds (see <see cref="ServingRegistry"/>):
 /// on every change and as a heartbeat, withdrawn at shutdown. Deleting a version checks it.
 /// </summary>
-public sealed class ServingReporter<TModel>(ModelHost<TModel> host, ServingRegistry registry, IHostEnvironment environment) : BackgroundService
+public sealed class ServingReporter<TModel>(
+    ModelHost<TModel> host, ServingRegistry registry, IModelStoreMirror mirror, IHostEnvironment environment, ILogger<ServingReporter<TModel>> logger) : BackgroundService
     where TModel : IServingModel
 {
     private readonly string _service = ServiceName(environment);
@@ -26,6 +29,7 @@ public sealed class ServingReporter<TModel>(ModelHost<TModel> host, ServingRegis
             while (!stoppingToken.IsCancellationRequested)
             {
                 registry.Report(_service, _instance, host.Resident().Select(m => m.Loaded.Version).ToArray());
+                await ShareAsync(stoppingToken);
                 await _changed.WaitAsync(ServingRegistry.Heartbeat, stoppingToken);
             }
         }
@@ -36,6 +40,21 @@ public sealed class ServingReporter<TModel>(ModelHost<TModel> host, ServingRegis
         {
             host.ResidentChanged -= Signal;
             registry.Withdraw(_instance);
+            using var withdrawing = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await ShareAsync(withdrawing.Token);
+        }
+    }
+
+    /// <summary>The report in the shared store (S3); a report that cannot be shared expires there like a dead process's.</summary>
+    private async Task ShareAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await mirror.PushFileAsync(ServingRegistry.RelativePathOf(_instance), cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogWarning("Cannot share this process's serving report: {Reason}", ex.Message);
         }
     }
 

@@ -1,7 +1,7 @@
 using LlmMesh.ModelStore;
+using LlmMesh.ModelStore.Mirroring;
 using LlmMesh.Tokenization;
 using LlmMesh.Tokenizer.Vocabularies;
-using Microsoft.Extensions.Options;
 
 namespace LlmMesh.Tokenizer.Extensions;
 
@@ -13,13 +13,9 @@ public static class ApplicationServiceExtensions
             .BindConfiguration(TokenizerOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        builder.Services.AddOptions<ModelStoreOptions>()
-            .BindConfiguration(ModelStoreOptions.Section)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
-
-        builder.Services.AddSingleton(sp => new VocabularyStore(
-            sp.GetRequiredService<IOptions<ModelStoreOptions>>().Value.ResolvePath(sp.GetRequiredService<IHostEnvironment>().ContentRootPath)));
+        // Vocabularies this tokenizer does not have yet (a new machine) come from the shared store.
+        builder.AddModelStoreMirror(StoreAreas.Vocabularies);
+        builder.Services.AddSingleton(sp => new VocabularyStore(ModelStoreRegistration.StoreRoot(sp)));
         builder.Services.AddSingleton<VocabularyRegistry>();
         builder.Services.AddSingleton<VocabularyTrainingService>();
         builder.Services.AddHostedService<VocabularyBootstrapper>();

@@ -1,4 +1,5 @@
 using LlmMesh.Contracts.Events;
+using LlmMesh.ModelStore.Mirroring;
 using LlmMesh.Tokenization;
 
 namespace LlmMesh.Tokenizer.Vocabularies;
@@ -9,6 +10,7 @@ public sealed record VocabularyTrainingResult(BpeVocabulary Vocabulary, bool Cre
 public sealed class VocabularyTrainingService(
     VocabularyRegistry registry,
     EventPublisher events,
+    IModelStoreMirror mirror,
     ILogger<VocabularyTrainingService> logger)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -21,9 +23,12 @@ public sealed class VocabularyTrainingService(
             var started = TimeProvider.System.GetTimestamp();
             var vocabulary = await Task.Run(() => trainer.Train(cancellationToken), cancellationToken);
             var created = registry.Store.Save(vocabulary);
+            // Shared before it is announced: the services that use it may run on other machines.
+            await mirror.PushVocabularyAsync(vocabulary.Version, cancellationToken);
             if (activate)
             {
                 registry.Activate(vocabulary.Version, persist: true);
+                await mirror.PushFileAsync(S3StoreMirror.ActiveVocabularyFile, cancellationToken);
             }
             logger.LogInformation(
                 "Vocabulary {Version} ({Size} tokens) trained on {Lines} lines in {Elapsed}; created: {Created}, active: {Active}",

@@ -1,4 +1,5 @@
 using LlmMesh.ModelStore;
+using LlmMesh.ModelStore.Mirroring;
 using LlmMesh.Trainer.Corpora;
 using LlmMesh.Trainer.Runs;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -12,7 +13,7 @@ public static class ApplicationServiceExtensions
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<TrainerOptions>().BindConfiguration(TrainerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.AddModelBundleStore();
+        builder.AddModelBundleStore(StoreAreas.ServingReports);
         builder.Services.AddSingleton(sp => new RunRepository(ResolvePath(sp, o => o.RunsDirectory)));
         builder.Services.AddSingleton(sp => new CorpusLibrary(ResolvePath(sp, o => o.DataDirectory), ResolvePath(sp, o => o.CorporaDirectory),
             sp.GetRequiredService<IOptions<TrainerOptions>>().Value.CorpusLimits));

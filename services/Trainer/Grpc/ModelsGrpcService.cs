@@ -2,12 +2,13 @@ using System.Globalization;
 using Grpc.Core;
 using LlmMesh.Contracts.V1;
 using LlmMesh.ModelStore;
+using LlmMesh.ModelStore.Mirroring;
 using ModelsBase = LlmMesh.Contracts.V1.Models.ModelsBase;
 
 namespace LlmMesh.Trainer.Grpc;
 
 /// <summary>The named models of the store the trainer publishes to.</summary>
-public sealed class ModelsGrpcService(ModelCatalog catalog, ServingRegistry serving) : ModelsBase
+public sealed class ModelsGrpcService(ModelCatalog catalog, ServingRegistry serving, IModelStoreMirror mirror) : ModelsBase
 {
     public override Task<ListModelsResponse> ListModels(ListModelsRequest request, ServerCallContext context)
     {
@@ -20,14 +21,20 @@ public sealed class ModelsGrpcService(ModelCatalog catalog, ServingRegistry serv
     public override Task<ModelDescription> GetModel(GetModelRequest request, ServerCallContext context) =>
         Task.FromResult(Describe(catalog.Get(request.Name), serving.Live()));
 
-    public override Task<ModelDescription> SetAlias(SetAliasRequest request, ServerCallContext context) =>
-        Task.FromResult(Describe(catalog.SetAlias(request.Name, request.Alias, request.Version), serving.Live()));
+    public override async Task<ModelDescription> SetAlias(SetAliasRequest request, ServerCallContext context)
+    {
+        var model = catalog.SetAlias(request.Name, request.Alias, request.Version);
+        await mirror.PushFileAsync(ModelCatalog.AliasesFile, context.CancellationToken);
+        return Describe(model, serving.Live());
+    }
 
-    public override Task<ModelDescription> DeleteVersion(DeleteVersionRequest request, ServerCallContext context)
+    public override async Task<ModelDescription> DeleteVersion(DeleteVersionRequest request, ServerCallContext context)
     {
         var deleted = catalog.DeleteVersion(request.Name, request.Version, serving.ServedBy);
+        await mirror.DeleteBundleAsync(deleted.Version, context.CancellationToken);
+        await mirror.PushFileAsync(ModelCatalog.AliasesFile, context.CancellationToken);
         var remaining = catalog.List().FirstOrDefault(m => m.Name == request.Name);
-        return Task.FromResult(remaining is null ? new ModelDescription { Name = deleted.ModelName } : Describe(remaining, serving.Live()));
+        return remaining is null ? new ModelDescription { Name = deleted.ModelName } : Describe(remaining, serving.Live());
     }
 
     private static ModelDescription Describe(NamedModel model, IReadOnlyList<ServingReport> live)

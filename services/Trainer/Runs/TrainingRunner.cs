@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using LlmMesh.Contracts.Events;
 using LlmMesh.Model;
 using LlmMesh.ModelStore;
+using LlmMesh.ModelStore.Mirroring;
 using Microsoft.Extensions.Options;
 
 namespace LlmMesh.Trainer.Runs;
@@ -22,6 +23,7 @@ public sealed class TrainingRunner(
     CorpusVocabularies vocabularies,
     CorpusLibrary corpora,
     EventPublisher events,
+    IModelStoreMirror mirror,
     TrainerMetrics metrics,
     IOptions<TrainerOptions> options,
     ILogger<TrainingRunner> logger)
@@ -48,6 +50,9 @@ public sealed class TrainingRunner(
             var shuffled = settings.HasAdversarialPhase ? await tokenizer.TokenizeShuffledAsync(corpus, settings.Training.Seed, token) : null;
 
             var bundle = await TorchThread.RunAsync($"train-{run.RunId}", () => Train(context, corpus, shuffled, startBundle, token));
+            // In the shared store before the run says "completed": replicas elsewhere load it from there.
+            context.ReportPhase(RunPhases.Publish, $"publishing bundle {bundle.Version}");
+            await mirror.PushBundleAsync(bundle, token);
 
             var bundleMetrics = new Dictionary<string, double>(bundle.Manifest.Metrics);
             context.SetRecord(r => r with
