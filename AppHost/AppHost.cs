@@ -9,13 +9,14 @@ var corpusDirectory = Path.GetFullPath(builder.Configuration["LlmMesh:CorpusDire
 
 var messaging = builder.AddMessagingBroker("messaging", dataDirectory);
 var apiKey = builder.AddMeshApiKey();
+var storage = ModelStorage.From(builder, dataDirectory);
 
 var tokenizer = builder.AddProject<Projects.LlmMesh_Tokenizer>("tokenizer")
-    .AsMeshService(messaging, dataDirectory)
+    .AsMeshService(messaging, dataDirectory, storage)
     .WithEnvironment("Tokenizer__CorpusPath", Path.Combine(corpusDirectory, "coco", "train.txt"));
 
 var trainer = builder.AddProject<Projects.LlmMesh_Trainer>("trainer")
-    .AsMeshService(messaging, dataDirectory)
+    .AsMeshService(messaging, dataDirectory, storage)
     .WithReference(tokenizer)
     .WaitFor(tokenizer)
     .WithEnvironment("Trainer__DataDirectory", corpusDirectory)
@@ -41,20 +42,20 @@ var trainer = builder.AddProject<Projects.LlmMesh_Trainer>("trainer")
 // processes each (default 1): "generator", "generator-2", ... every one its own resource and port;
 // their clients balance each call over all of them.
 var encoders = builder.AddReplicas("encoder", "Encoder", name => builder.AddProject<Projects.LlmMesh_Encoder>(name)
-    .AsMeshService(messaging, dataDirectory)
+    .AsMeshService(messaging, dataDirectory, storage)
     .WithModelBackend("Encoder")
     .WithReference(tokenizer)
     .WaitFor(tokenizer));
 
 var discriminators = builder.AddReplicas("discriminator", "Discriminator", name => builder.AddProject<Projects.LlmMesh_Discriminator>(name)
-    .AsMeshService(messaging, dataDirectory)
+    .AsMeshService(messaging, dataDirectory, storage)
     .WithModelBackend("Discriminator")
     .WithReference(tokenizer)
     .WithReplicaReferences(encoders)
     .WaitFor(tokenizer));
 
 var generators = builder.AddReplicas("generator", "Generator", name => builder.AddProject<Projects.LlmMesh_Generator>(name)
-    .AsMeshService(messaging, dataDirectory)
+    .AsMeshService(messaging, dataDirectory, storage)
     .WithModelBackend("Generator")
     .WithReference(tokenizer)
     .WithReplicaReferences(encoders)

@@ -6,17 +6,16 @@ public static class MeshResourceExtensions
 {
     /// <summary>
     /// Pins a service's h2c gRPC endpoint to its loopback port and gives it what every mesh
-    /// service needs: the broker, its own event outbox and the model store, under
-    /// <paramref name="dataDirectory"/>.
+    /// service needs: the broker, its own event outbox under <paramref name="dataDirectory"/>, and
+    /// the model store.
     /// </summary>
     public static IResourceBuilder<ProjectResource> AsMeshService(
-        this IResourceBuilder<ProjectResource> service, IResourceBuilder<IResourceWithConnectionString> messaging, string dataDirectory) =>
-        service
+        this IResourceBuilder<ProjectResource> service, IResourceBuilder<IResourceWithConnectionString> messaging, string dataDirectory, ModelStorage storage) =>
+        storage.ApplyTo(service
             .AsMeshEndpoint("grpc")
             .WithReference(messaging)
             .WaitFor(messaging)
-            .WithEnvironment("Messaging__OutboxDirectory", Path.Combine(dataDirectory, "outbox", service.Resource.Name))
-            .WithEnvironment("ModelStore__Path", Path.Combine(dataDirectory, "models"));
+            .WithEnvironment("Messaging__OutboxDirectory", Path.Combine(dataDirectory, "outbox", service.Resource.Name)));
 
     /// <summary>
     /// Pins <paramref name="endpointName"/> to the resource's loopback port (LlmMesh:Ports:{name},

@@ -35,3 +35,12 @@ if ! command -v dotnet >/dev/null 2>&1; then
   echo "prereqs: the .NET SDK 10.0.401 (or a later 10.0 feature band) is required: https://dot.net" >&2
   exit 1
 fi
+
+# The S3 model store's tests run against moto's S3-compatible server (Debian packages no S3 server).
+if ! command -v moto_server >/dev/null 2>&1; then
+  echo "prereqs: installing moto[server] with pip"
+  if ! python3 -m pip install --quiet --user 'moto[server]>=5,<6'; then
+    echo "prereqs: moto_server is missing and pip could not install it; install moto[server] 5.x so that moto_server is on PATH" >&2
+    exit 1
+  fi
+fi

@@ -6,9 +6,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 scripts/prereqs.sh
+# Where pip --user puts moto_server when the prerequisites had to install it.
+export PATH="$PATH:$(python3 -m site --user-base)/bin"
 npm ci --prefix tests/interop --no-audit --no-fund --silent
 
-mesh_processes() { pgrep -f 'beam\.smp|epmd -port|LlmMesh\.|/dcp ' 2>/dev/null | sort || true; }
+mesh_processes() { pgrep -f 'beam\.smp|epmd -port|LlmMesh\.|/dcp |moto_server' 2>/dev/null | sort || true; }
 before="$(mesh_processes)"
 
 dotnet test LlmMesh.sln -nologo "$@"

@@ -28,7 +28,7 @@ public class MeshFixture : IAsyncLifetime
     /// <summary>Key of the dashboard's telemetry API (/api/telemetry), so tests can read traces.</summary>
     public string DashboardApiKey { get; } = Guid.NewGuid().ToString("N");
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         using var timeout = new CancellationTokenSource(StartTimeout);
         // The serving services run the ONNX backend here: every serving test is also the proof
@@ -219,7 +219,7 @@ public class MeshFixture : IAsyncLifetime
         return channel;
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         _channels.ForEach(c => c.Dispose());
         await App.StopAsync();

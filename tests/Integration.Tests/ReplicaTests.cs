@@ -5,15 +5,47 @@ using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Grpc.Core;
 using LlmMesh.Contracts.V1;
+using LlmMesh.TestSupport;
 
 namespace LlmMesh.Integration.Tests;
 
-/// <summary>A host whose generator runs as three replicas: "generator", "generator-2", "generator-3".</summary>
+/// <summary>A host whose generator runs as three replicas ("generator", "generator-2", "generator-3") over a model store on S3.</summary>
 public sealed class ReplicaHostFixture : MeshFixture
 {
     public static readonly string[] Generators = ["generator", "generator-2", "generator-3"];
+    private MotoServer? _bucket;
 
-    protected override string[] Arguments => ["--LlmMesh:Replicas:Generator=3"];
+    /// <summary>
+    /// Three generators, and the model store on S3 (a private moto_server): every resource keeps its
+    /// own folder, as on machines of their own, so every bundle a replica serves came through the bucket.
+    /// </summary>
+    protected override string[] Arguments =>
+    [
+        "--LlmMesh:Replicas:Generator=3",
+        "--LlmMesh:ModelStore:Backend=S3",
+        $"--LlmMesh:ModelStore:S3:ServiceUrl={_bucket!.ServiceUrl}",
+        $"--LlmMesh:ModelStore:S3:Bucket={_bucket.Bucket}",
+        "--LlmMesh:ModelStore:S3:Prefix=mesh/",
+        $"--Parameters:s3-access-key={MotoServer.AccessKey}",
+        $"--Parameters:s3-secret-key={MotoServer.SecretKey}",
+    ];
+
+    public MotoServer Bucket => _bucket!;
+
+    public override async Task InitializeAsync()
+    {
+        _bucket = await MotoServer.StartAsync();
+        await base.InitializeAsync();
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await _bucket!.DisposeAsync();
+    }
+
+    /// <summary>The model store folder of one resource (LlmMesh:DataDirectory/model-cache/{resource}).</summary>
+    public string StoreOf(string resource) => Path.Combine(DataDirectory, "model-cache", resource);
 
     /// <summary>Long streams on every replica, as on the first (MeshFixture gives it LongStreamTokens).</summary>
     protected override void Configure(IDistributedApplicationTestingBuilder builder)
@@ -79,6 +111,18 @@ public sealed class ReplicaTests(ReplicaHostFixture host, Xunit.Abstractions.ITe
         }
         output.WriteLine($"all replicas served the new bundle {(clock.Elapsed - published).TotalSeconds:F2} s after the run returned");
         Assert.True(clock.Elapsed - published < TimeSpan.FromSeconds(15), $"all replicas served {bundle} {clock.Elapsed - published} after it was published");
+        // It came through the bucket: the trainer uploaded it (manifest included) and each replica
+        // holds a verified copy in its own folder; there is no shared folder.
+        using (var s3 = host.Bucket.CreateClient())
+        {
+            var uploaded = await s3.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = host.Bucket.Bucket, Prefix = $"mesh/bundles/{bundle}/" }, timeout.Token);
+            Assert.Contains(uploaded.S3Objects, o => o.Key.EndsWith("/manifest.json", StringComparison.Ordinal));
+        }
+        foreach (var resource in ReplicaHostFixture.Generators)
+        {
+            Assert.True(File.Exists(Path.Combine(host.StoreOf(resource), "bundles", bundle, "manifest.json")), $"{resource} has no copy of {bundle}");
+        }
+        Assert.False(Directory.Exists(Path.Combine(host.DataDirectory, "models")));
 
         // Kill one replica while every replica streams: only its streams fail.
         var streams = Enumerable.Range(0, 9).Select(_ => LongStreamAsync(gateway, timeout.Token)).ToArray();
