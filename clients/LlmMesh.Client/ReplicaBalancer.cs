@@ -10,7 +10,9 @@ namespace LlmMesh.Client;
 
 /// <summary>
 /// Spreads the calls to one mesh service over its replicas, call by call: every replica that
-/// service discovery lists (all of them under the service's name), in turn, skipping those whose
+/// service discovery lists (all of them under the service's name; a host name, such as a
+/// Kubernetes headless Service's, stands for every address it resolves to, looked up again at
+/// each probe round so pods that come and go are followed), in turn, skipping those whose
 /// gRPC health is not SERVING (a replica without its model, or one that died: the DCP proxy in
 /// front of a dead process still accepts connections, so only a probe tells). Probes run every
 /// second; a replica whose call fails to connect leaves the rotation at once. When no replica is
@@ -26,18 +28,21 @@ public sealed class ReplicaBalancer : IDisposable
     private readonly Uri _discovered;
     private readonly ServiceEndpointResolver _resolver;
     private readonly Func<string?> _apiKey;
+    private readonly Func<string, CancellationToken, Task<IPAddress[]>> _lookup;
     private readonly HttpClient _probe;
     private readonly ConcurrentDictionary<Uri, bool> _healthy = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<string, StrongBox<uint>> _turns = new(StringComparer.Ordinal);
     private volatile Uri[] _replicas = [];
 
-    public ReplicaBalancer(string service, Uri discovered, ServiceEndpointResolver resolver, Func<string?> apiKey)
+    public ReplicaBalancer(string service, Uri discovered, ServiceEndpointResolver resolver, Func<string?> apiKey,
+        Func<string, CancellationToken, Task<IPAddress[]>>? lookup = null)
     {
         _service = service;
         _discovered = discovered;
         _resolver = resolver;
         _apiKey = apiKey;
+        _lookup = lookup ?? Dns.GetHostAddressesAsync;
         _probe = new HttpClient(new SocketsHttpHandler { ConnectTimeout = ProbeTimeout }) { Timeout = ProbeTimeout };
         _ = ProbeLoopAsync(_stop.Token);
     }
@@ -45,9 +50,8 @@ public sealed class ReplicaBalancer : IDisposable
     /// <summary>The replicas last listed by service discovery.</summary>
     public IReadOnlyList<Uri> Replicas => _replicas;
 
-    /// <summary>The replica for the next call (null until service discovery answered once: the call goes as addressed).</summary>
     /// <summary>
-    /// The next replica for a method: each method takes its own turns, so a client that always makes
+    /// The next replica for a method (null until service discovery answered once: the call goes as addressed): each method takes its own turns, so a client that always makes
     /// the same pair of calls (model info, then generate) still spreads each of them.
     /// </summary>
     private Uri? Next(string method)
@@ -97,13 +101,39 @@ public sealed class ReplicaBalancer : IDisposable
     private async Task RefreshAsync(CancellationToken stop)
     {
         var source = await _resolver.GetEndpointsAsync(_discovered.ToString(), stop);
-        var replicas = source.Endpoints.Select(e => ToUri(e.EndPoint)).OfType<Uri>().Distinct().ToArray();
+        var listed = source.Endpoints.Select(e => ToUri(e.EndPoint)).OfType<Uri>().Distinct();
+        var replicas = (await Task.WhenAll(listed.Select(endpoint => ExpandAsync(endpoint, stop)))).SelectMany(r => r).Distinct().ToArray();
         _replicas = replicas;
         if (replicas.Length < 2)
         {
             return; // one replica: nothing to choose, and its own errors speak for it
         }
         await Task.WhenAll(replicas.Select(async replica => _healthy[replica] = await IsServingAsync(replica, stop)));
+    }
+
+    /// <summary>
+    /// A host name stands for every address it resolves to (a headless Service's ready pods), each
+    /// a replica; loopback names and literal addresses stand for themselves, as does a name that
+    /// cannot be looked up right now.
+    /// </summary>
+    private async Task<IEnumerable<Uri>> ExpandAsync(Uri endpoint, CancellationToken stop)
+    {
+        if (endpoint.HostNameType != UriHostNameType.Dns || endpoint.IsLoopback)
+        {
+            return [endpoint];
+        }
+        try
+        {
+            var addresses = await _lookup(endpoint.DnsSafeHost, stop);
+            return addresses.Length == 0 ? [endpoint] : addresses.Distinct().Select(address => new UriBuilder(endpoint)
+            {
+                Host = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString(),
+            }.Uri);
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return [endpoint];
+        }
     }
 
     /// <summary>grpc.health.v1.Health/Check for the whole server, over plain HTTP/2 (no generated client needed).</summary>

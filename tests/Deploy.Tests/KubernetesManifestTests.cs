@@ -7,7 +7,8 @@ using LlmMesh.TestSupport;
 namespace LlmMesh.Deploy.Tests;
 
 /// <summary>
-/// deploy/kubernetes rendered offline by `kubectl kustomize` and parsed strictly into
+/// deploy/kubernetes (model store on S3) and deploy/kubernetes-shared-volume (on a ReadWriteMany
+/// volume) rendered offline by `kubectl kustomize` and parsed strictly into
 /// KubernetesClient's typed models (an unknown or misspelt field fails), then checked for what a
 /// cluster needs: replicas, probes, ports, resources, security contexts, no host paths.
 /// </summary>
@@ -29,12 +30,20 @@ public sealed class KubernetesManifestTests
         ["rabbitmq.com/v1beta1/RabbitmqCluster"] = typeof(RabbitmqCluster),
     };
 
-    private static readonly Lazy<IReadOnlyList<object>> Rendered = new(Render);
-
-    [SkippableFact]
-    public void The_kustomization_renders_offline_and_every_object_parses_strictly()
+    private const string OnS3 = "kubernetes";
+    private const string OnSharedVolume = "kubernetes-shared-volume";
+    private static readonly Dictionary<string, Lazy<IReadOnlyList<object>>> Rendered = new()
     {
-        var objects = Objects();
+        [OnS3] = new(() => Render(OnS3)),
+        [OnSharedVolume] = new(() => Render(OnSharedVolume)),
+    };
+
+    [SkippableTheory]
+    [InlineData(OnS3)]
+    [InlineData(OnSharedVolume)]
+    public void The_kustomization_renders_offline_and_every_object_parses_strictly(string variant)
+    {
+        var objects = Objects(variant);
         Assert.Equal(6, objects.OfType<V1Deployment>().Count() + objects.OfType<V1StatefulSet>().Count());
         Assert.All(objects.Cast<IKubernetesObject<V1ObjectMeta>>().Where(o => o is not V1Namespace), o => Assert.Equal("llmmesh", o.Metadata.NamespaceProperty));
     }
@@ -53,10 +62,12 @@ public sealed class KubernetesManifestTests
         Assert.Equal("1", budget.Spec.MinAvailable.Value);
     }
 
-    [SkippableFact]
-    public void Every_workload_has_probes_resources_and_a_locked_down_non_root_container()
+    [SkippableTheory]
+    [InlineData(OnS3)]
+    [InlineData(OnSharedVolume)]
+    public void Every_workload_has_probes_resources_and_a_locked_down_non_root_container(string variant)
     {
-        foreach (var (name, pod) in Workloads(Objects()))
+        foreach (var (name, pod) in Workloads(Objects(variant)))
         {
             Assert.False(pod.Spec.AutomountServiceAccountToken, name);
             Assert.True(pod.Spec.SecurityContext.RunAsNonRoot, name);
@@ -80,10 +91,12 @@ public sealed class KubernetesManifestTests
         }
     }
 
-    [SkippableFact]
-    public void No_object_uses_the_host()
+    [SkippableTheory]
+    [InlineData(OnS3)]
+    [InlineData(OnSharedVolume)]
+    public void No_object_uses_the_host(string variant)
     {
-        foreach (var (name, pod) in Workloads(Objects()))
+        foreach (var (name, pod) in Workloads(Objects(variant)))
         {
             Assert.All(pod.Spec.Volumes ?? [], v => Assert.True(v.HostPath is null, $"{name} mounts the host path {v.HostPath?.Path}"));
             Assert.True(pod.Spec.HostNetwork is not true && pod.Spec.HostPID is not true, $"{name} shares the host's network or processes");
@@ -116,16 +129,50 @@ public sealed class KubernetesManifestTests
         var state = Assert.Single(trainer.Spec.VolumeClaimTemplates);
         Assert.Contains(trainer.Spec.Template.Spec.Containers.Single().VolumeMounts, m => m.Name == state.Metadata.Name);
         Assert.Equal(3, objects.OfType<RabbitmqCluster>().Single().Spec.Replicas);
-        var store = objects.OfType<V1PersistentVolumeClaim>().Single(c => c.Metadata.Name == "model-store");
-        Assert.Equal(["ReadWriteMany"], store.Spec.AccessModes);
         var ingress = objects.OfType<V1Ingress>().Single();
         Assert.Equal("gateway", ingress.Spec.Rules.Single().Http.Paths.Single().Backend.Service.Name);
     }
 
-    private static IReadOnlyList<object> Objects()
+    [SkippableFact]
+    public void The_model_store_is_a_bucket_and_each_pod_keeps_its_own_copy()
+    {
+        var objects = Objects();
+        var mesh = objects.OfType<V1ConfigMap>().Single(c => c.Metadata.Name == "llmmesh-mesh").Data;
+        Assert.Equal("S3", mesh["ModelStore__Backend"]);
+        Assert.Matches("^[a-z0-9][a-z0-9.-]+[a-z0-9]$", mesh["ModelStore__S3__Bucket"]);
+        Assert.Empty(objects.OfType<V1PersistentVolumeClaim>());
+        foreach (var (name, pod) in Workloads(objects).Where(w => w.Name != "gateway"))
+        {
+            var store = pod.Spec.Volumes.Single(v => v.Name == "model-store");
+            Assert.True(store.EmptyDir is not null, $"{name}: the model store copy is not an emptyDir");
+            var container = pod.Spec.Containers.Single();
+            Assert.Contains(container.VolumeMounts, m => m.Name == "model-store" && m.MountPath == mesh["ModelStore__Path"]);
+            foreach (var (variable, key) in new[] { ("ModelStore__S3__AccessKey", "access-key"), ("ModelStore__S3__SecretKey", "secret-key") })
+            {
+                var secret = container.Env.Single(e => e.Name == variable).ValueFrom.SecretKeyRef;
+                Assert.Equal(("llmmesh-model-store", key), (secret.Name, secret.Key));
+            }
+        }
+    }
+
+    [SkippableFact]
+    public void The_shared_volume_variant_mounts_one_ReadWriteMany_claim_in_every_pod()
+    {
+        var objects = Objects(OnSharedVolume);
+        Assert.Equal("Disk", objects.OfType<V1ConfigMap>().Single(c => c.Metadata.Name == "llmmesh-mesh").Data["ModelStore__Backend"]);
+        var claim = objects.OfType<V1PersistentVolumeClaim>().Single(c => c.Metadata.Name == "model-store");
+        Assert.Equal(["ReadWriteMany"], claim.Spec.AccessModes);
+        foreach (var (name, pod) in Workloads(objects).Where(w => w.Name != "gateway"))
+        {
+            var store = pod.Spec.Volumes.Single(v => v.Name == "model-store");
+            Assert.True(store.EmptyDir is null && store.PersistentVolumeClaim?.ClaimName == "model-store", $"{name} does not mount the shared claim");
+        }
+    }
+
+    private static IReadOnlyList<object> Objects(string variant = OnS3)
     {
         Skip.If(!KubectlInstalled(), "kubectl (with kustomize) is not installed");
-        return Rendered.Value;
+        return Rendered[variant].Value;
     }
 
     private static IEnumerable<(string Name, V1PodTemplateSpec Pod)> Workloads(IReadOnlyList<object> objects) =>
@@ -135,9 +182,9 @@ public sealed class KubernetesManifestTests
     private static bool KubectlInstalled() =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(directory => File.Exists(Path.Combine(directory, "kubectl")));
 
-    private static IReadOnlyList<object> Render()
+    private static IReadOnlyList<object> Render(string variant)
     {
-        using var kubectl = Process.Start(new ProcessStartInfo("kubectl", ["kustomize", Path.Combine(RepositoryPaths.Root, "deploy", "kubernetes")])
+        using var kubectl = Process.Start(new ProcessStartInfo("kubectl", ["kustomize", Path.Combine(RepositoryPaths.Root, "deploy", variant)])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -106,7 +106,8 @@ public sealed class S3StoreMirrorTests(MotoServerFixture moto) : IClassFixture<M
     [Fact]
     public async Task A_deleted_bundle_leaves_every_reader_and_aliases_follow_the_writer()
     {
-        var (writer, writerStore) = Machine(StoreAreas.None);
+        // The trainer pulls bundles too (a new trainer volume starts from the bucket's).
+        var (writer, writerStore) = Machine(StoreAreas.Bundles);
         var first = PublishBundle(writerStore, payloadBytes: 1024, runId: "first");
         var second = PublishBundle(writerStore, payloadBytes: 1024, runId: "second");
         await writer.PushBundleAsync(first, CancellationToken.None);
@@ -130,6 +131,11 @@ public sealed class S3StoreMirrorTests(MotoServerFixture moto) : IClassFixture<M
         Assert.Equal([$"bundles/{first.Version}"], pulled.Removed);
         Assert.Equal([second.Version], readerStore.ListVersions());
         Assert.Equal(second.Version, new ModelCatalog(readerStore).Get("coco").Stable);
+
+        // The writer's own bundle that is not uploaded yet is not taken for a deleted one.
+        var third = PublishBundle(writerStore, payloadBytes: 1024, runId: "third");
+        Assert.Empty((await writer.PullAsync(CancellationToken.None)).Removed);
+        Assert.Contains(third.Version, writerStore.ListVersions());
     }
 
     [Fact]

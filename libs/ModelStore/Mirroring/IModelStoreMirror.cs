@@ -6,7 +6,7 @@ public enum StoreAreas
 {
     None = 0,
 
-    /// <summary>bundles/ (the local copy follows the bucket: new versions added once verified, deleted ones removed) and aliases.json.</summary>
+    /// <summary>bundles/ (new versions added once verified; those this process downloaded removed when deleted from the bucket) and aliases.json.</summary>
     Bundles = 1,
 
     /// <summary>tokenizer/: vocabularies (added once verified, never removed) and the ACTIVE marker.</summary>

@@ -44,6 +44,9 @@ public sealed partial class S3StoreMirror : IModelStoreMirror, IDisposable
     private readonly Dictionary<string, string> _knownFiles = new(StringComparer.Ordinal);
     // Folders refused, by the state of their objects: retried only once those change.
     private readonly Dictionary<string, string> _refused = new(StringComparer.Ordinal);
+    // Folders this process downloaded: only those leave when the bucket no longer has them (a
+    // writer's own bundle, not uploaded yet, must never be taken for a deleted one).
+    private readonly HashSet<string> _downloaded = new(StringComparer.Ordinal);
 
     public S3StoreMirror(string modelStoreRoot, S3StoreOptions options, StoreAreas pulled, ILogger logger)
     {
@@ -193,6 +196,7 @@ public sealed partial class S3StoreMirror : IModelStoreMirror, IDisposable
             {
                 await DownloadFolderAsync(area, name, localRoot, inFolder, cancellationToken);
                 _refused.Remove(folder);
+                _downloaded.Add(folder);
                 changes.Added.Add(folder);
                 _logger.LogInformation("Downloaded {Folder} from s3://{Bucket}/{Prefix} and verified every file", folder, Bucket, _options.Prefix);
             }
@@ -205,9 +209,10 @@ public sealed partial class S3StoreMirror : IModelStoreMirror, IDisposable
         }
         if (area.RemoveMissing)
         {
-            foreach (var name in AtomicDirectory.ListNames(localRoot, SafeName().IsMatch).Where(n => !complete.Contains(n)))
+            foreach (var name in AtomicDirectory.ListNames(localRoot, SafeName().IsMatch).Where(n => !complete.Contains(n) && _downloaded.Contains($"{area.Folder}/{n}")))
             {
                 AtomicDirectory.Remove(localRoot, name);
+                _downloaded.Remove($"{area.Folder}/{name}");
                 changes.Removed.Add($"{area.Folder}/{name}");
             }
         }

@@ -13,7 +13,8 @@ public static class ApplicationServiceExtensions
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<TrainerOptions>().BindConfiguration(TrainerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.AddModelBundleStore(StoreAreas.ServingReports);
+        // Bundles too: a trainer on a new volume lists and manages the models already in the bucket.
+        builder.AddModelBundleStore(StoreAreas.Bundles | StoreAreas.ServingReports);
         builder.Services.AddSingleton(sp => new RunRepository(ResolvePath(sp, o => o.RunsDirectory)));
         builder.Services.AddSingleton(sp => new CorpusLibrary(ResolvePath(sp, o => o.DataDirectory), ResolvePath(sp, o => o.CorporaDirectory),
             sp.GetRequiredService<IOptions<TrainerOptions>>().Value.CorpusLimits));
