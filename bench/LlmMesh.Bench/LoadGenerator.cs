@@ -21,8 +21,9 @@ public sealed record LoadResult(
 /// </summary>
 public static class LoadGenerator
 {
+    /// <summary>Stream i goes to generators[i mod n]: several replicas share the load evenly.</summary>
     public static async Task<LoadResult> RunAsync(
-        Generator.GeneratorClient generator, int requests, int concurrency, int maxTokens, string prompt, TimeSpan duration, int seedBase)
+        IReadOnlyList<Generator.GeneratorClient> generators, int requests, int concurrency, int maxTokens, string prompt, TimeSpan duration, int seedBase)
     {
         var streams = new ConcurrentBag<(double FirstMs, double TotalMs, double ServerMs, int Tokens, List<double> Gaps)>();
         var next = -1;
@@ -38,7 +39,7 @@ public static class LoadGenerator
                 var tokens = 0;
                 var serverMs = 0.0;
                 var gaps = new List<double>(maxTokens);
-                using var call = generator.Generate(
+                using var call = generators[i % generators.Count].Generate(
                     new GenerateRequest { Prompt = prompt, MaxTokens = maxTokens, IgnoreEos = true, Seed = (ulong)(seedBase + i) },
                     deadline: DateTime.UtcNow.AddMinutes(2));
                 await foreach (var response in call.ResponseStream.ReadAllAsync())

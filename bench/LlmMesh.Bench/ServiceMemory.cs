@@ -8,7 +8,7 @@ namespace LlmMesh.Bench;
 /// </summary>
 public sealed class ServiceMemory : IAsyncDisposable
 {
-    public static readonly string[] Services = ["tokenizer", "encoder", "generator", "discriminator", "trainer"];
+    public static readonly string[] Services = ["tokenizer", "encoder", "generator", "discriminator", "trainer", "gateway"];
 
     private readonly string? _dataDirectory;
     private readonly Dictionary<string, long> _peak = [];
@@ -48,7 +48,7 @@ public sealed class ServiceMemory : IAsyncDisposable
         }
     }
 
-    /// <summary>Resident bytes per running service now.</summary>
+    /// <summary>Resident bytes per running service now, by replica when it runs several ("generator", "generator-2").</summary>
     public static Dictionary<string, long> Sample(string? dataDirectory)
     {
         var sizes = new Dictionary<string, long>();
@@ -60,10 +60,11 @@ public sealed class ServiceMemory : IAsyncDisposable
                 {
                     try
                     {
-                        if (dataDirectory is null || File.ReadAllText($"/proc/{process.Id}/environ").Contains(dataDirectory, StringComparison.Ordinal))
+                        var environment = File.ReadAllText($"/proc/{process.Id}/environ");
+                        if (dataDirectory is null || environment.Contains(dataDirectory, StringComparison.Ordinal))
                         {
                             process.Refresh();
-                            sizes[service] = process.WorkingSet64;
+                            sizes[InstanceOf(environment) ?? service] = process.WorkingSet64;
                         }
                     }
                     catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
@@ -75,6 +76,9 @@ public sealed class ServiceMemory : IAsyncDisposable
         }
         return sizes;
     }
+
+    private static string? InstanceOf(string environment) =>
+        environment.Split('\0').FirstOrDefault(v => v.StartsWith("LlmMesh__Instance=", StringComparison.Ordinal))?["LlmMesh__Instance=".Length..];
 
     public async ValueTask DisposeAsync()
     {

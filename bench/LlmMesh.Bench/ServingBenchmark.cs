@@ -21,12 +21,16 @@ public static class ServingBenchmark
         var duration = TimeSpan.FromSeconds(double.Parse(options.Get("duration", "60")));
         var dataDirectory = options.Get("data-directory", "") is { Length: > 0 } folder ? Path.GetFullPath(folder) : null;
         var output = options.Get("out", "serving.json");
-        using var channel = GrpcChannel.ForAddress(options.Get("generator", "http://127.0.0.1:7103"));
-        var generator = new Generator.GeneratorClient(channel);
+        // Several replicas: --generator URL,URL,... (streams alternate between them).
+        var channels = options.Get("generator", "http://127.0.0.1:7103").Split(',').Select(address => GrpcChannel.ForAddress(address)).ToArray();
+        using var closing = new ChannelsDisposer(channels);
+        var generators = channels.Select(channel => new Generator.GeneratorClient(channel)).ToArray();
+        var generator = generators[0];
 
-        var model = await WaitForModelAsync(generator, TimeSpan.FromMinutes(double.Parse(options.Get("ready-timeout-minutes", "5"))));
+        var readiness = TimeSpan.FromMinutes(double.Parse(options.Get("ready-timeout-minutes", "5")));
+        var model = (await Task.WhenAll(generators.Select(g => WaitForModelAsync(g, readiness))))[0];
         Console.Error.WriteLine($"serving: bundle {model.BundleVersion} on {model.Backend}");
-        await LoadGenerator.RunAsync(generator, 128, 32, maxTokens, "", duration, seedBase: 10_000); // warm-up (JIT tiers, pools, the batcher at full width)
+        await LoadGenerator.RunAsync(generators, 128 * generators.Length, 32 * generators.Length, maxTokens, "", duration, seedBase: 10_000); // warm-up (JIT tiers, pools, the batcher at full width)
         await Task.Delay(1000);
         var idle = ServiceMemory.Sample(dataDirectory);
 
@@ -36,7 +40,7 @@ public static class ServingBenchmark
         {
             var requests = Math.Max(96, 8 * concurrency);
             await using var memory = ServiceMemory.StartPeak(dataDirectory);
-            var result = await LoadGenerator.RunAsync(generator, requests, concurrency, maxTokens, "", duration, seedBase: 100);
+            var result = await LoadGenerator.RunAsync(generators, requests, concurrency, maxTokens, "", duration, seedBase: 100);
             underLoad = memory.Peak;
             loads[$"c{concurrency}"] = Describe(result);
             Console.Error.WriteLine($"  c={concurrency}: {result.AggregateTokensPerSecond:F0} tok/s aggregate, TTFT p50 {LoadGenerator.Percentile(result.FirstTokenMs, 0.5):F1} ms " +
@@ -45,6 +49,7 @@ public static class ServingBenchmark
         var report = new JsonObject
         {
             ["backend"] = model.Backend,
+            ["generator_replicas"] = generators.Length,
             ["bundle_version"] = model.BundleVersion,
             ["max_tokens"] = maxTokens,
             ["loads"] = loads,
@@ -88,4 +93,15 @@ public static class ServingBenchmark
 
     private static JsonObject Megabytes(IReadOnlyDictionary<string, long> sizes) =>
         new(sizes.OrderBy(s => s.Key).Select(s => KeyValuePair.Create(s.Key, (JsonNode?)Math.Round(s.Value / 1048576.0, 1))));
+
+    private sealed class ChannelsDisposer(IEnumerable<GrpcChannel> channels) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var channel in channels)
+            {
+                channel.Dispose();
+            }
+        }
+    }
 }

@@ -17,8 +17,8 @@ public static class StreamBenchmark
         var generator = new Generator.GeneratorClient(channel);
         var model = await generator.GetModelInfoAsync(new GetModelInfoRequest());
 
-        await LoadGenerator.RunAsync(generator, Math.Min(3, requests), concurrency, maxTokens, prompt, TimeSpan.MaxValue, seedBase: 1_000); // warm-up
-        var result = await LoadGenerator.RunAsync(generator, requests, concurrency, maxTokens, prompt, TimeSpan.MaxValue, seedBase: 100);
+        await LoadGenerator.RunAsync([generator], Math.Min(3, requests), concurrency, maxTokens, prompt, TimeSpan.MaxValue, seedBase: 1_000); // warm-up
+        var result = await LoadGenerator.RunAsync([generator], requests, concurrency, maxTokens, prompt, TimeSpan.MaxValue, seedBase: 100);
         Console.WriteLine($"stream: {requests} requests, {concurrency} at a time, {maxTokens} tokens each, prompt: {(prompt.Length == 0 ? "none" : $"\"{prompt}\"")}, bundle {model.BundleVersion} ({model.Backend})");
         Console.WriteLine($"time to first token: p50 {LoadGenerator.Percentile(result.FirstTokenMs, 0.5):F2} ms, p99 {LoadGenerator.Percentile(result.FirstTokenMs, 0.99):F2} ms");
         Console.WriteLine($"inter-token: p50 {LoadGenerator.Percentile(result.InterTokenMs, 0.5):F3} ms, p99 {LoadGenerator.Percentile(result.InterTokenMs, 0.99):F3} ms");
