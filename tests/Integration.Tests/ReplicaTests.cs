@@ -131,6 +131,8 @@ public sealed class ReplicaTests(ReplicaHostFixture host, Xunit.Abstractions.ITe
         var outcomes = await Task.WhenAll(streams);
         output.WriteLine($"streams: {string.Join(", ", outcomes.Select(o => $"{o.Instance}{(o.Failed ? " failed" : "")}"))}");
         Assert.All(outcomes, o => Assert.Equal(o.Instance == "generator-3", o.Failed));
+        output.WriteLine($"error of a failed stream: {outcomes.First(o => o.Failed).Error}");
+        Assert.All(outcomes.Where(o => o.Failed), o => Assert.Contains("generator replica 'generator-3' became unavailable", o.Error));
         Assert.Contains(outcomes, o => o.Instance == "generator-3");
 
         // The dead replica is out of the rotation: the next calls all succeed on the other two.
@@ -155,7 +157,7 @@ public sealed class ReplicaTests(ReplicaHostFixture host, Xunit.Abstractions.ITe
         return perReplica;
     }
 
-    private sealed record StreamOutcome(string Instance, bool Failed);
+    private sealed record StreamOutcome(string Instance, bool Failed, string Error);
 
     /// <summary>A long streamed completion: which replica served it and whether it ended in an error event.</summary>
     private static async Task<StreamOutcome> LongStreamAsync(HttpClient gateway, CancellationToken cancellationToken)
@@ -168,6 +170,7 @@ public sealed class ReplicaTests(ReplicaHostFixture host, Xunit.Abstractions.ITe
         Assert.True(response.IsSuccessStatusCode);
         var instance = response.Headers.GetValues("x-llmmesh-instance").Single();
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
-        return new StreamOutcome(instance, body.Contains("\"error\"", StringComparison.Ordinal));
+        var error = body.Split('\n').FirstOrDefault(line => line.Contains("\"error\"", StringComparison.Ordinal)) ?? "";
+        return new StreamOutcome(instance, error.Length > 0, error);
     }
 }

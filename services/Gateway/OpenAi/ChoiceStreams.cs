@@ -44,9 +44,17 @@ public static class ChoiceStreams
             {
                 using var call = mesh.Generator.Generate(request, cancellationToken: stop.Token);
                 var instance = (await call.ResponseHeadersAsync).GetValue(MeshInstance.HeaderName) ?? "";
-                await foreach (var response in call.ResponseStream.ReadAllAsync(stop.Token))
+                try
                 {
-                    await channel.Writer.WriteAsync(new ChoiceEvent(index, response, instance), stop.Token);
+                    await foreach (var response in call.ResponseStream.ReadAllAsync(stop.Token))
+                    {
+                        await channel.Writer.WriteAsync(new ChoiceEvent(index, response, instance), stop.Token);
+                    }
+                }
+                catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable && instance.Length > 0)
+                {
+                    // The replica serving this stream went away mid-stream: say which one.
+                    throw new RpcException(new Status(ex.StatusCode, $"generator replica '{instance}' became unavailable: {ex.Status.Detail}"), ex.Trailers);
                 }
                 if (Interlocked.Decrement(ref remaining) == 0)
                 {
