@@ -65,11 +65,7 @@ public sealed partial class ModelBundleStore
             var created = AtomicDirectory.Create(_root, version, directory =>
             {
                 writeFiles(directory);
-                var files = new DirectoryInfo(directory).EnumerateFileSystemInfos()
-                    .OrderBy(f => f.Name, StringComparer.Ordinal)
-                    .ToDictionary(f => f.Name, f => f is FileInfo file && file.LinkTarget is null
-                        ? new BundleFile(Sha256(file.FullName), file.Length)
-                        : throw new InvalidOperationException($"bundle entries must be plain files: {f.Name}"));
+                var files = ListFiles(directory);
                 written = manifest with { Version = version, CreatedAt = now, Files = files, Format = BundleManifest.CurrentFormat };
                 File.WriteAllBytes(Path.Combine(directory, BundleManifest.FileName),
                     JsonSerializer.SerializeToUtf8Bytes(written, BundleManifest.JsonOptions));
@@ -190,6 +186,14 @@ public sealed partial class ModelBundleStore
             throw new BundleCorruptException(version, $"{file.Name} is a link");
         }
     }
+
+    /// <summary>sha256 and size of every entry of a folder (a bundle's, a vocabulary's), by name; entries must be plain files.</summary>
+    internal static Dictionary<string, BundleFile> ListFiles(string directory) =>
+        new DirectoryInfo(directory).EnumerateFileSystemInfos()
+            .OrderBy(f => f.Name, StringComparer.Ordinal)
+            .ToDictionary(f => f.Name, f => f is FileInfo file && file.LinkTarget is null
+                ? new BundleFile(Sha256(file.FullName), file.Length)
+                : throw new InvalidOperationException($"folder entries must be plain files: {f.Name}"));
 
     private static string Sha256(string path)
     {

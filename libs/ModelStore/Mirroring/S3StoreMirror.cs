@@ -105,10 +105,7 @@ public sealed partial class S3StoreMirror : IModelStoreMirror, IDisposable
     {
         var folder = $"{VocabularyArea.Folder}/{version}";
         var directory = LocalPath(folder);
-        var files = new DirectoryInfo(directory).EnumerateFiles()
-            .Where(f => f.LinkTarget is null && !f.Name.StartsWith('.'))
-            .OrderBy(f => f.Name, StringComparer.Ordinal)
-            .ToDictionary(f => f.Name, f => new BundleFile(Sha256Of(f.FullName), f.Length));
+        var files = ModelBundleStore.ListFiles(directory);
         foreach (var file in files.Keys)
         {
             await PutFileAsync($"{folder}/{file}", Path.Combine(directory, file), cancellationToken);
@@ -379,12 +376,6 @@ public sealed partial class S3StoreMirror : IModelStoreMirror, IDisposable
     private string KeyOf(string relativePath) => _options.Prefix + relativePath;
 
     private string LocalPath(string relativePath) => Path.Combine(_root, relativePath.Replace('/', Path.DirectorySeparatorChar));
-
-    private static string Sha256Of(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
-    }
 
     /// <summary>A folder or file name that stays inside its folder.</summary>
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
