@@ -6,6 +6,9 @@ namespace LlmMesh.Model;
 /// <summary>How sample pools are drawn for evaluation.</summary>
 public sealed record GenerationEvaluationOptions
 {
+    /// <summary>The generator's limit on best_of.</summary>
+    public const int MaxBestOf = 16;
+
     public int Samples { get; init; } = 10_000;
     public double Temperature { get; init; } = 1.0;
     /// <summary>Nucleus sampling; 1 = off.</summary>
@@ -15,6 +18,8 @@ public sealed record GenerationEvaluationOptions
     /// <summary>Scale of the noise behind unconditioned codes (latent generator input, or the prior's z); 1 = off.</summary>
     public double LatentTemperature { get; init; } = 1.0;
     public int MaxTokens { get; init; } = 48;
+    /// <summary>Candidates drawn per sample, the discriminator keeping the most probable (as the generator's best_of); 1 = off.</summary>
+    public int BestOf { get; init; } = 1;
     /// <summary>Score only this many samples' Self-BLEU (against the whole pool); null = all.</summary>
     public int? SelfBleuSubsample { get; init; }
     public long Seed { get; init; } = 1;
@@ -45,6 +50,10 @@ public sealed record GenerationEvaluationOptions
         {
             throw new ArgumentException($"max tokens must be between 1 and 1024, not {MaxTokens}");
         }
+        if (BestOf is < 1 or > MaxBestOf)
+        {
+            throw new ArgumentException($"best-of must be between 1 and {MaxBestOf}, not {BestOf}");
+        }
         if (SelfBleuSubsample is < 2)
         {
             throw new ArgumentException("the Self-BLEU subsample must be at least 2");
@@ -66,17 +75,34 @@ public static class GenerationEvaluation
 
     /// <param name="latentGenerator">Null: z from the prior N(0, I).</param>
     /// <param name="decode">Token ids to text with the model's vocabulary.</param>
+    /// <param name="reranking">Ranks best-of candidates (required when <see cref="GenerationEvaluationOptions.BestOf"/> is above 1).</param>
     public static SampleEvaluation EvaluateSamples(
-        SentenceVae vae, LatentGenerator? latentGenerator, TextEvaluator evaluator, Func<IReadOnlyList<int[]>, IReadOnlyList<string>> decode,
+        SentenceVae vae, LatentGenerator? latentGenerator, BestOfReranking? reranking, TextEvaluator evaluator, Func<IReadOnlyList<int[]>, IReadOnlyList<string>> decode,
         GenerationEvaluationOptions options, IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var ids = Sample(vae, latentGenerator, options, progress, cancellationToken);
+        var ids = options.BestOf == 1
+            ? Sample(vae, latentGenerator, options, progress, cancellationToken)
+            : SampleBestOf(vae, latentGenerator, reranking ?? throw new ArgumentException("best-of sampling needs a discriminator to rank candidates"), options, progress, cancellationToken);
         var texts = decode(ids).Select(t => t.ReplaceLineEndings(" ").Trim()).ToArray();
         var report = evaluator.Evaluate(texts, options.SelfBleuSubsample, (int)(options.Seed & int.MaxValue), cancellationToken);
         return new SampleEvaluation(texts, report);
     }
 
-    /// <summary>Ancestral samples in batches, reproducible from the seed.</summary>
+    /// <summary>
+    /// Samples with best-of reranking: candidate c of every sample from its own seed (candidate 0
+    /// from the options' seed, so best-of 1 is <see cref="Sample"/>), the most probable kept.
+    /// </summary>
+    public static IReadOnlyList<int[]> SampleBestOf(SentenceVae vae, LatentGenerator? latentGenerator, BestOfReranking reranking,
+        GenerationEvaluationOptions options, IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        var candidates = Enumerable.Range(0, options.BestOf)
+            .Select(c => Sample(vae, latentGenerator, options with { Seed = c == 0 ? options.Seed : Seeds.Derive(options.Seed, SeedStream.Samples, index: c) }, progress, cancellationToken))
+            .ToArray();
+        return options.BestOf == 1 ? candidates[0] : reranking.Best(candidates);
+    }
+
+    /// <summary>Ancestral samples in batches, reproducible from the seed (one candidate: <see cref="GenerationEvaluationOptions.BestOf"/> is <see cref="SampleBestOf"/>'s).</summary>
     public static IReadOnlyList<int[]> Sample(SentenceVae vae, LatentGenerator? latentGenerator, GenerationEvaluationOptions options,
         IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
     {

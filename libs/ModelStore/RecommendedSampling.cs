@@ -23,6 +23,8 @@ public sealed record RecommendedSampling
     /// truncation trick of BigGAN); 1 = off.
     /// </summary>
     public double LatentTemperature { get; init; } = 1.0;
+    /// <summary>Candidates per completion, the discriminator's most probable returned (best_of); 1 = off.</summary>
+    public int BestOf { get; init; } = 1;
 
     /// <summary>Plain ancestral sampling: what a bundle without a recommendation gets.</summary>
     public static RecommendedSampling Plain { get; } = new();
@@ -36,5 +38,6 @@ public sealed record RecommendedSampling
         FormattableString.Invariant($"temperature {Temperature:0.###}") +
         (TopP < 1 ? FormattableString.Invariant($", top-p {TopP:0.###}") : "") +
         (MinP > 0 ? FormattableString.Invariant($", min-p {MinP:0.###}") : "") +
-        (LatentTemperature != 1 ? FormattableString.Invariant($", latent temperature {LatentTemperature:0.###}") : "");
+        (LatentTemperature != 1 ? FormattableString.Invariant($", latent temperature {LatentTemperature:0.###}") : "") +
+        (BestOf > 1 ? FormattableString.Invariant($", best of {BestOf}") : "");
 }

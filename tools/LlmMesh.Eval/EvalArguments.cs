@@ -1,3 +1,4 @@
+using LlmMesh.Model;
 using System.Globalization;
 
 namespace LlmMesh.Eval;
@@ -21,6 +22,8 @@ public sealed record EvalArguments
                                   bundle's; 0 = off)
           --latent-temperature L  scale of the noise behind unconditioned codes (default: the
                                   bundle's; 1 = off)
+          --best-of N             candidates per sample, the bundle's discriminator keeping the most
+                                  probable, as the generator's best_of (default: the bundle's; 1 = off)
           --latent-source SOURCE  generator (latent GAN, default for adversarial bundles) or prior
           --sweep T1,T2,...       temperatures of the quality-diversity curve, with the main result's
                                   truncation (default 0.7,0.8,0.9,1.0,1.1)
@@ -46,6 +49,7 @@ public sealed record EvalArguments
     public double? TopP { get; init; }
     public double? MinP { get; init; }
     public double? LatentTemperature { get; init; }
+    public int? BestOf { get; init; }
     public string? LatentSource { get; init; }
     public string? Baseline { get; init; }
     public IReadOnlyList<double> Sweep { get; init; } = [0.7, 0.8, 0.9, 1.0, 1.1];
@@ -77,6 +81,7 @@ public sealed record EvalArguments
                 "--top-p" => result with { TopP = Probability(name, Value(), zeroAllowed: false) },
                 "--min-p" => result with { MinP = Probability(name, Value(), zeroAllowed: true) },
                 "--latent-temperature" => result with { LatentTemperature = ParseTemperature(name, Value()) },
+                "--best-of" => result with { BestOf = Int(name, Value(), 1, GenerationEvaluationOptions.MaxBestOf) },
                 "--latent-source" => result with { LatentSource = Source(Value()) },
                 "--baseline" => result with { Baseline = Value() is "kn4" or "kn5" or "real" ? args[i] : throw new ArgumentException($"--baseline is 'kn4', 'kn5' or 'real', not '{args[i]}'") },
                 "--sweep" => result with { Sweep = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t => ParseTemperature(name, t)).ToArray() },

@@ -90,6 +90,7 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
             TopP = args.TopP ?? recommended.TopP,
             MinP = args.MinP ?? recommended.MinP,
             LatentTemperature = args.LatentTemperature ?? recommended.LatentTemperature,
+            BestOf = args.BestOf ?? recommended.BestOf,
         });
     }
 
@@ -144,6 +145,7 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
         ["top_p"] = sampling.TopP,
         ["min_p"] = sampling.MinP,
         ["latent_temperature"] = sampling.LatentTemperature,
+        ["best_of"] = sampling.BestOf,
         ["recommended_sampling"] = recommended.ToJson(),
         ["heldout_4gram_overlap"] = overlap,
         ["self_bleu_pool"] = selfBleuPool,
@@ -178,7 +180,10 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
             "prior" => $"VAE prior ({bundle.Version[..15]})",
             _ => $"plain LM ({bundle.Version[..15]})",
         };
-        return new BundleSampleSource(vae, latentSource == "generator" ? BundleModules.LoadLatentGenerator(bundle) : null, tokenizer, name, args.MaxTokens);
+        var reranking = bundle.Manifest.Kind == AraeBundle.Kind
+            ? new BestOfReranking(vae, BundleModules.LoadCritic(bundle), BundleModules.LoadTextDiscriminator(bundle), AraeBundle.ReadCalibration(bundle))
+            : null;
+        return new BundleSampleSource(vae, latentSource == "generator" ? BundleModules.LoadLatentGenerator(bundle) : null, reranking, tokenizer, name, args.MaxTokens);
     }
 
     private (ModelBundle Bundle, string StoreRoot) ResolveBundle()

@@ -20,7 +20,9 @@ public interface ISampleSource : IDisposable
 }
 
 /// <summary>A bundle's decoder, with z from its latent generator, the prior, or 0 for a plain language model.</summary>
-public sealed class BundleSampleSource(SentenceVae vae, LatentGenerator? latentGenerator, ByteLevelBpeTokenizer tokenizer, string name, int maxTokens)
+/// <param name="reranking">The bundle's discriminator for best-of sampling (null: the bundle has none).</param>
+public sealed class BundleSampleSource(
+    SentenceVae vae, LatentGenerator? latentGenerator, BestOfReranking? reranking, ByteLevelBpeTokenizer tokenizer, string name, int maxTokens)
     : ISampleSource
 {
     public string Name => name;
@@ -32,9 +34,14 @@ public sealed class BundleSampleSource(SentenceVae vae, LatentGenerator? latentG
         var options = new GenerationEvaluationOptions
         {
             Samples = count, Temperature = sampling.Temperature, TopP = sampling.TopP, MinP = sampling.MinP,
-            LatentTemperature = sampling.LatentTemperature, MaxTokens = maxTokens, Seed = seed,
+            LatentTemperature = sampling.LatentTemperature, MaxTokens = maxTokens, Seed = seed, BestOf = sampling.BestOf,
         };
-        return Decode(GenerationEvaluation.Sample(vae, latentGenerator, options, progress, cancellationToken));
+        if (options.BestOf == 1)
+        {
+            return Decode(GenerationEvaluation.Sample(vae, latentGenerator, options, progress, cancellationToken));
+        }
+        var rerank = reranking ?? throw new EvalException($"{name} has no discriminator to rerank best-of candidates: drop --best-of");
+        return Decode(GenerationEvaluation.SampleBestOf(vae, latentGenerator, rerank, options, progress, cancellationToken));
     }
 
     public IReadOnlyDictionary<string, double> HeldOutMetrics(IReadOnlyList<string> references, TextEvaluator evaluator, long seed)

@@ -70,5 +70,5 @@ public static class ServingGrpc
     }
 
     private static SamplingDefaults ToContract(RecommendedSampling sampling) =>
-        new() { Temperature = sampling.Temperature, TopP = sampling.TopP, MinP = sampling.MinP, LatentTemperature = sampling.LatentTemperature };
+        new() { Temperature = sampling.Temperature, TopP = sampling.TopP, MinP = sampling.MinP, LatentTemperature = sampling.LatentTemperature, BestOf = sampling.BestOf };
 }

@@ -23,9 +23,9 @@ public sealed record GenerationRequest(
     public const int MaxStopLength = 256;
 
     /// <summary>
-    /// Throws ArgumentException naming the first bad field. Temperature, top-p, min-p and the latent
-    /// temperature that the request leaves unset come from <paramref name="defaults"/> (the model's
-    /// recommendation).
+    /// Throws ArgumentException naming the first bad field. Temperature, top-p, min-p, the latent
+    /// temperature and best_of that the request leaves unset come from <paramref name="defaults"/>
+    /// (the model's recommendation).
     /// </summary>
     public static GenerationRequest From(GenerateRequest request, GeneratorOptions options, RecommendedSampling defaults)
     {
@@ -79,8 +79,19 @@ public sealed record GenerationRequest(
         }
         return new GenerationRequest(request.Prompt, variation, maxTokens, sampling,
             request.HasSeed ? request.Seed : SplitMixRandom.NewSeed(), [.. request.Stop], request.IgnoreEos,
-            request.LatentSource, Math.Max(1, request.BestOf), latentTemperature, ClientLatent(request));
+            request.LatentSource, ResolveBestOf(request, defaults), latentTemperature, ClientLatent(request));
     }
+
+    /// <summary>
+    /// The request's best_of; unset, the model's recommendation for an unconditioned request (where
+    /// the trainer chose and measured it), off for a prompt or a latent of the client's.
+    /// </summary>
+    private static int ResolveBestOf(GenerateRequest request, RecommendedSampling defaults) => request.BestOf switch
+    {
+        > 0 => request.BestOf,
+        _ when request.Prompt.Length > 0 || request.Latent.Count > 0 => 1,
+        _ => defaults.BestOf,
+    };
 
     /// <summary>The request's own code, all finite and not beside a prompt (its size is the model's to check).</summary>
     private static float[]? ClientLatent(GenerateRequest request)

@@ -33,6 +33,8 @@ public sealed record RunSettings
     /// <summary>False: the baseline, a plain language model (z = 0, no KL).</summary>
     public bool UsesLatent { get; init; } = true;
     public int EvaluationSamples { get; init; } = 1000;
+    /// <summary>Candidates per unconditioned sample the bundle recommends (best_of, reranked by its discriminator); 1 = off.</summary>
+    public int SamplingBestOf { get; init; } = 1;
 
     public bool HasAdversarialPhase => Adversarial.Steps > 0;
 
@@ -148,6 +150,8 @@ public sealed record RunSettings
         TextDiscriminatorEpochs = h.HasTextDiscriminatorEpochs ? Positive(h.TextDiscriminatorEpochs, "text_discriminator_epochs") : preset.TextDiscriminatorEpochs,
         UsesLatent = usesLatent,
         EvaluationSamples = h.HasEvaluationSamples ? Positive(h.EvaluationSamples, "evaluation_samples") : preset.EvaluationSamples,
+        // A run without the adversarial phase has no discriminator to rank candidates with.
+        SamplingBestOf = h.HasSamplingBestOf ? Positive(h.SamplingBestOf, "sampling_best_of") : adversarial.Steps > 0 ? preset.SamplingBestOf : 1,
     };
 
     /// <summary>The checks that span fields; throws ArgumentException naming them.</summary>
@@ -164,6 +168,14 @@ public sealed record RunSettings
         if (StartFromBundle.Length > 0 && !HasAdversarialPhase)
         {
             throw new ArgumentException("adversarial_steps must be positive when the run starts from a bundle (start_from_bundle)");
+        }
+        if (SamplingBestOf > GenerationEvaluationOptions.MaxBestOf)
+        {
+            throw new ArgumentException($"sampling_best_of must be between 1 and {GenerationEvaluationOptions.MaxBestOf}, not {SamplingBestOf}");
+        }
+        if (SamplingBestOf > 1 && !HasAdversarialPhase)
+        {
+            throw new ArgumentException("sampling_best_of above 1 needs the adversarial phase: its discriminator ranks the candidates");
         }
         LatentGanConfig(latentSize: 1).Validate();
         if (ValidationFraction is <= 0 or > 0.5)
@@ -238,6 +250,7 @@ public static class TrainingPresets
         LatentHiddenSize = 512,
         TextDiscriminatorEpochs = 2,
         EvaluationSamples = 10_000,
+        SamplingBestOf = 4,
     };
 
     /// <summary>
@@ -251,6 +264,7 @@ public static class TrainingPresets
         UsesLatent = false,
         Training = FullPreset.Training with { WordDropout = 0, Epochs = 20, LearningRateSchedule = LearningRateSchedule.Constant },
         Adversarial = FullPreset.Adversarial with { Steps = 0 },
+        SamplingBestOf = 1,
     };
 
     public static RunSettings? Find(string name) => name.ToLowerInvariant() switch

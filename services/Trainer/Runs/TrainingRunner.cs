@@ -190,7 +190,7 @@ public sealed class TrainingRunner(
         Dictionary<string, double> bundleMetrics, CancellationToken token)
     {
         var settings = context.Settings;
-        var (metrics, sampling) = EvaluateText(context, vae, latentGenerator: null, data.Lines, data.Validation, corpus.VocabularyVersion, token);
+        var (metrics, sampling) = EvaluateText(context, vae, latentGenerator: null, reranking: null, data.Lines, data.Validation, corpus.VocabularyVersion, token);
         context.CompletePhase(RunPhases.Evaluation, metrics);
         context.ReportPhase(RunPhases.Publish, "publishing the model bundle");
         return BundleWriter.PublishVae(bundles, vae, settings.Training, Origin(context, corpus), Merge(bundleMetrics, metrics),
@@ -227,7 +227,8 @@ public sealed class TrainingRunner(
         var evaluation = AraeEvaluation.Run(vae, gan.LatentGenerator, gan.Critic, data.Train, data.ShuffledOf(data.HeldOutSplit.Train), heldOut,
             new TextDiscriminatorOptions(settings.TextDiscriminatorEpochs), settings.Training.Seed, Decoder(corpus.VocabularyVersion, token), token);
         using var textDiscriminator = evaluation.TextDiscriminator;
-        var (textMetrics, recommended) = EvaluateText(context, vae, gan.LatentGenerator, data.Lines, data.Validation, corpus.VocabularyVersion, token);
+        var reranking = new BestOfReranking(vae, gan.Critic, textDiscriminator, evaluation.Calibration);
+        var (textMetrics, recommended) = EvaluateText(context, vae, gan.LatentGenerator, reranking, data.Lines, data.Validation, corpus.VocabularyVersion, token);
         var evaluationMetrics = Merge(new Dictionary<string, double>(evaluation.Metrics), textMetrics);
         context.CompletePhase(RunPhases.Evaluation, evaluationMetrics);
 
@@ -240,11 +241,12 @@ public sealed class TrainingRunner(
 
     /// <summary>
     /// The text metrics of the evaluation harness: the sampling settings the bundle recommends,
-    /// chosen on the held-out split (z from the latent generator, or the prior), the samples'
-    /// metrics at those settings, and the decoder on held-out text.
+    /// chosen on the held-out split (z from the latent generator, or the prior; with the run's
+    /// best-of, reranked by the discriminator), the samples' metrics at those settings, and the
+    /// decoder on held-out text.
     /// </summary>
     private (Dictionary<string, double> Metrics, RecommendedSampling Sampling) EvaluateText(RunContext context, SentenceVae vae,
-        LatentGenerator? latentGenerator, CorpusSplit split, IReadOnlyList<int[]> validation, string vocabularyVersion, CancellationToken token)
+        LatentGenerator? latentGenerator, BestOfReranking? reranking, CorpusSplit split, IReadOnlyList<int[]> validation, string vocabularyVersion, CancellationToken token)
     {
         var settings = context.Settings;
         var progress = new ThrottledProgress(p => context.ReportPhase(RunPhases.Evaluation, ThrottledProgress.Describe(p)));
@@ -261,13 +263,14 @@ public sealed class TrainingRunner(
             var trial = options with
             {
                 Temperature = sampling.Temperature, TopP = sampling.TopP, MinP = sampling.MinP, LatentTemperature = sampling.LatentTemperature,
+                BestOf = sampling.BestOf,
             };
-            var report = GenerationEvaluation.EvaluateSamples(vae, latentGenerator, evaluator, decode, trial, progress, token).Report;
+            var report = GenerationEvaluation.EvaluateSamples(vae, latentGenerator, reranking, evaluator, decode, trial, progress, token).Report;
             context.Logger.LogInformation(
                 "Run {RunId} sampling with {Sampling}: BLEU-4 {Bleu4:F3}, Self-BLEU-4 {SelfBleu4:F3}, copies {Copies:P2}, non-word sentences {NonWords:P1}",
                 context.Run.RunId, sampling, report.Bleu.Bleu4, report.SelfBleu.Bleu4, report.TrainCopyRate, report.NonWordSentenceRate ?? double.NaN);
             return report;
-        }, SamplingSelection.DefaultFamilies, token);
+        }, [.. SamplingSelection.DefaultFamilies.Select(family => family with { BestOf = reranking is null ? 1 : settings.SamplingBestOf })], token);
         var recommended = choice.Chosen.Sampling;
         context.Logger.LogInformation("Run {RunId} recommends sampling with {Sampling} ({Trials} settings tried)", context.Run.RunId, recommended, choice.Trials.Count);
         var metrics = new Dictionary<string, double>(choice.Chosen.Report.ToMetrics())
@@ -276,6 +279,7 @@ public sealed class TrainingRunner(
             ["recommended_top_p"] = recommended.TopP,
             ["recommended_min_p"] = recommended.MinP,
             ["recommended_latent_temperature"] = recommended.LatentTemperature,
+            ["recommended_best_of"] = recommended.BestOf,
         };
         return (Merge(metrics, GenerationEvaluation.HeldOutMetrics(vae, validation, decode, evaluator, options.MaxTokens, settings.Training.Seed)), recommended);
     }
