@@ -38,6 +38,7 @@ public sealed class GenerationThroughHostTests(MeshFixture mesh)
             Assert.Equal(recorded["temperature"]!.GetValue<double>(), defaults.Temperature);
             Assert.Equal(recorded["topP"]!.GetValue<double>(), defaults.TopP);
             Assert.Equal(recorded["minP"]!.GetValue<double>(), defaults.MinP);
+            Assert.Equal(recorded["bestOf"]?.GetValue<int>() ?? 1, defaults.BestOf);
         }
         Assert.InRange(defaults.Temperature, 0.5, 1.5);
 

@@ -89,6 +89,10 @@ public sealed class EvalCommandTests : IDisposable
         Assert.Contains("(0, 10]", Assert.Throws<ArgumentException>(() => EvalArguments.Parse(["--sweep", "0.8,NaN"])).Message);
         Assert.Contains("unknown option", Assert.Throws<ArgumentException>(() => EvalArguments.Parse(["--bogus"])).Message);
         Assert.Contains("needs a value", Assert.Throws<ArgumentException>(() => EvalArguments.Parse(["--out"])).Message);
+        Assert.Contains("--best-of takes a whole number from 1 to 16", Assert.Throws<ArgumentException>(() => EvalArguments.Parse(["--best-of", "17"])).Message);
+        Assert.Equal(4, EvalArguments.Parse(["--best-of", "4"]).BestOf);
+        // A VAE bundle has no discriminator to rank candidates with.
+        Assert.Contains("no discriminator", Fails("--bundle", PublishTinyBundle(withSplit: true).Directory, "--best-of", "2", "--no-sweep", "--samples", "10"));
     }
 
     private void Run(params string[] args) => new EvalRunner(EvalArguments.Parse(args), TextWriter.Null).Run(CancellationToken.None);

@@ -28,6 +28,23 @@ public sealed class GenerationRequestTests
     }
 
     [Fact]
+    public void Best_of_left_unset_is_the_models_recommendation_for_unconditioned_requests_only()
+    {
+        var recommended = Recommended with { BestOf = 4 };
+        GenerationRequest From(GenerateRequest request) => GenerationRequest.From(request, new GeneratorOptions(), recommended);
+
+        Assert.Equal(4, From(new GenerateRequest { Seed = 1 }).BestOf);
+        Assert.Equal(4, From(new GenerateRequest { LatentSource = LatentSource.Prior }).BestOf);
+        // Set by the request, even to off; a prompt or the client's own code is not reranked unless asked.
+        Assert.Equal(1, From(new GenerateRequest { BestOf = 1 }).BestOf);
+        Assert.Equal(7, From(new GenerateRequest { BestOf = 7 }).BestOf);
+        Assert.Equal(1, From(new GenerateRequest { Prompt = "a dog on a beach" }).BestOf);
+        Assert.Equal(3, From(new GenerateRequest { Prompt = "a dog on a beach", BestOf = 3 }).BestOf);
+        Assert.Equal(1, From(new GenerateRequest { Latent = { 0.5f, -0.5f } }).BestOf);
+        Assert.Equal(1, GenerationRequest.From(new GenerateRequest(), new GeneratorOptions(), Recommended).BestOf);
+    }
+
+    [Fact]
     public void Bundles_without_a_recommendation_sample_plainly_at_temperature_1()
     {
         var manifest = new BundleManifest { Kind = "sentence-vae", RunId = "r", CorpusSha256 = "c", TokenizerVersion = "t" };
@@ -35,7 +52,10 @@ public sealed class GenerationRequestTests
         var sampling = GenerationRequest.From(new GenerateRequest(), new GeneratorOptions(), RecommendedSampling.Read(manifest)).Sampling;
         Assert.Equal((1.0, 1.0, 0.0), (sampling.Temperature, sampling.TopP, sampling.MinP));
 
-        manifest.Hyperparameters[RecommendedSampling.Section] = Recommended.ToJson();
-        Assert.Equal(Recommended, RecommendedSampling.Read(manifest));
+        manifest.Hyperparameters[RecommendedSampling.Section] = (Recommended with { BestOf = 4 }).ToJson();
+        Assert.Equal(Recommended with { BestOf = 4 }, RecommendedSampling.Read(manifest));
+        // Recorded before best-of was a setting: off.
+        manifest.Hyperparameters[RecommendedSampling.Section] = System.Text.Json.Nodes.JsonNode.Parse("{\"temperature\": 0.7}")!;
+        Assert.Equal(1, RecommendedSampling.Read(manifest).BestOf);
     }
 }

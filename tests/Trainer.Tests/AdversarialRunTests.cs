@@ -22,7 +22,9 @@ public sealed class AdversarialRunTests : IAsyncLifetime
     [Fact]
     public async Task A_run_goes_through_vae_adversarial_and_evaluation_and_publishes_an_arae_bundle()
     {
-        using var call = _service.CreateTrainerClient().StartRun(TrainerServiceFactory.TinyRun(epochs: 2, adversarialSteps: 60));
+        var request = TrainerServiceFactory.TinyRun(epochs: 2, adversarialSteps: 60);
+        request.Hyperparameters.SamplingBestOf = 2;
+        using var call = _service.CreateTrainerClient().StartRun(request);
         var (updates, final) = await _service.ReadToEndAsync(call.ResponseStream);
 
         Assert.Equal(RunState.Completed, final.State);
@@ -46,6 +48,9 @@ public sealed class AdversarialRunTests : IAsyncLifetime
             Assert.True(AraeBundle.ReadCalibration(bundle).Text.Weights.Length == 2);
         }
         Assert.Equal(evaluation["fluency_auc"], final.Metrics["fluency_auc"]);
+        // The recommended sampling reranks two candidates per sample, as its metrics were measured.
+        Assert.Equal(2, RecommendedSampling.Read(bundle.Manifest).BestOf);
+        Assert.Equal(2, final.Metrics["recommended_best_of"]);
 
         var phases = _service.Harness.Published.Select(_ => true).Select(m => m.MessageObject).ToArray();
         Assert.Equal(["vae", "adversarial", "evaluation"], phases.OfType<PhaseStarted>().Where(p => p.RunId == final.RunId).Select(p => p.Phase));

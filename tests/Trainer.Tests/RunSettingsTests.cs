@@ -95,6 +95,23 @@ public sealed class RunSettingsTests
     }
 
     [Fact]
+    public void Best_of_sampling_is_recommended_only_where_a_discriminator_can_rank_candidates()
+    {
+        Assert.Equal(4, RunSettings.FromRequest(new StartRunRequest { Preset = "full", Seed = 1 }).SamplingBestOf);
+        Assert.Equal(1, RunSettings.FromRequest(new StartRunRequest { Preset = "quick", Seed = 1 }).SamplingBestOf);
+        Assert.Equal(1, RunSettings.FromRequest(new StartRunRequest { Preset = "lm", Seed = 1 }).SamplingBestOf);
+        // The full preset without its adversarial phase, or as a plain language model, has no discriminator.
+        Assert.Equal(1, RunSettings.FromRequest(new StartRunRequest { Preset = "full", Hyperparameters = new Hyperparameters { AdversarialSteps = 0 } }).SamplingBestOf);
+        Assert.Equal(1, RunSettings.FromRequest(new StartRunRequest { Preset = "full", Hyperparameters = new Hyperparameters { PlainLanguageModel = true } }).SamplingBestOf);
+        Assert.Equal(2, RunSettings.FromRequest(new StartRunRequest { Hyperparameters = new Hyperparameters { SamplingBestOf = 2 } }).SamplingBestOf);
+
+        string Refused(Hyperparameters h) => Assert.Throws<ArgumentException>(() => RunSettings.FromRequest(new StartRunRequest { Preset = "full", Hyperparameters = h })).Message;
+        Assert.StartsWith("sampling_best_of", Refused(new Hyperparameters { SamplingBestOf = 17 }));
+        Assert.StartsWith("sampling_best_of", Refused(new Hyperparameters { SamplingBestOf = 0 }));
+        Assert.Contains("adversarial phase", Refused(new Hyperparameters { SamplingBestOf = 2, AdversarialSteps = 0 }));
+    }
+
+    [Fact]
     public void Without_a_seed_a_run_gets_one_and_records_it()
     {
         var settings = RunSettings.FromRequest(new StartRunRequest());
