@@ -80,9 +80,7 @@ public static class GenerationEvaluation
         SentenceVae vae, LatentGenerator? latentGenerator, BestOfReranking? reranking, TextEvaluator evaluator, Func<IReadOnlyList<int[]>, IReadOnlyList<string>> decode,
         GenerationEvaluationOptions options, IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var ids = options.BestOf == 1
-            ? Sample(vae, latentGenerator, options, progress, cancellationToken)
-            : SampleBestOf(vae, latentGenerator, reranking ?? throw new ArgumentException("best-of sampling needs a discriminator to rank candidates"), options, progress, cancellationToken);
+        var ids = SampleBestOf(vae, latentGenerator, reranking, options, progress, cancellationToken);
         var texts = decode(ids).Select(t => t.ReplaceLineEndings(" ").Trim()).ToArray();
         var report = evaluator.Evaluate(texts, options.SelfBleuSubsample, (int)(options.Seed & int.MaxValue), cancellationToken);
         return new SampleEvaluation(texts, report);
@@ -92,14 +90,20 @@ public static class GenerationEvaluation
     /// Samples with best-of reranking: candidate c of every sample from its own seed (candidate 0
     /// from the options' seed, so best-of 1 is <see cref="Sample"/>), the most probable kept.
     /// </summary>
-    public static IReadOnlyList<int[]> SampleBestOf(SentenceVae vae, LatentGenerator? latentGenerator, BestOfReranking reranking,
+    /// <param name="reranking">Ranks the candidates; may be null only for best-of 1.</param>
+    public static IReadOnlyList<int[]> SampleBestOf(SentenceVae vae, LatentGenerator? latentGenerator, BestOfReranking? reranking,
         GenerationEvaluationOptions options, IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
+        if (options.BestOf == 1)
+        {
+            return Sample(vae, latentGenerator, options, progress, cancellationToken);
+        }
+        var ranking = reranking ?? throw new ArgumentException("best-of sampling needs a discriminator to rank candidates");
         var candidates = Enumerable.Range(0, options.BestOf)
             .Select(c => Sample(vae, latentGenerator, options with { Seed = c == 0 ? options.Seed : Seeds.Derive(options.Seed, SeedStream.Samples, index: c) }, progress, cancellationToken))
             .ToArray();
-        return options.BestOf == 1 ? candidates[0] : reranking.Best(candidates);
+        return ranking.Best(candidates);
     }
 
     /// <summary>Ancestral samples in batches, reproducible from the seed (one candidate: <see cref="GenerationEvaluationOptions.BestOf"/> is <see cref="SampleBestOf"/>'s).</summary>

@@ -1,5 +1,5 @@
-using LlmMesh.Model;
 using System.Globalization;
+using LlmMesh.Model;
 
 namespace LlmMesh.Eval;
 

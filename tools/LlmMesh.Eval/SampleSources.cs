@@ -36,12 +36,11 @@ public sealed class BundleSampleSource(
             Samples = count, Temperature = sampling.Temperature, TopP = sampling.TopP, MinP = sampling.MinP,
             LatentTemperature = sampling.LatentTemperature, MaxTokens = maxTokens, Seed = seed, BestOf = sampling.BestOf,
         };
-        if (options.BestOf == 1)
+        if (options.BestOf > 1 && reranking is null)
         {
-            return Decode(GenerationEvaluation.Sample(vae, latentGenerator, options, progress, cancellationToken));
+            throw new EvalException($"{name} has no discriminator to rerank best-of candidates: drop --best-of");
         }
-        var rerank = reranking ?? throw new EvalException($"{name} has no discriminator to rerank best-of candidates: drop --best-of");
-        return Decode(GenerationEvaluation.SampleBestOf(vae, latentGenerator, rerank, options, progress, cancellationToken));
+        return Decode(GenerationEvaluation.SampleBestOf(vae, latentGenerator, reranking, options, progress, cancellationToken));
     }
 
     public IReadOnlyDictionary<string, double> HeldOutMetrics(IReadOnlyList<string> references, TextEvaluator evaluator, long seed)
