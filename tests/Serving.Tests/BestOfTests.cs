@@ -79,18 +79,37 @@ public sealed class BestOfTests : IAsyncLifetime
         Assert.Equal(_host.Current!.Version, batch.BundleVersion);
     }
 
-    private async Task<(List<GenerateChunk> Chunks, GenerateFinal Final)> GenerateAsync(GenerateRequest request)
+    [Fact]
+    public async Task A_default_best_of_falls_back_to_one_candidate_when_the_discriminator_is_unreachable_and_a_requested_one_fails()
+    {
+        var recommended = RecommendedSampling.Plain with { BestOf = 4 };
+        using var unreachable = GrpcChannel.ForAddress("http://127.0.0.1:1");
+
+        var single = await GenerateAsync(new GenerateRequest { Seed = 9, MaxTokens = 20, BestOf = 1 });
+        var defaulted = await GenerateAsync(new GenerateRequest { Seed = 9, MaxTokens = 20 }, recommended, unreachable);
+        Assert.Equal(single.Final.Text, defaulted.Final.Text);
+        Assert.Equal(0, defaulted.Final.Candidates);
+
+        // Reachable, the same default reranks four candidates.
+        Assert.Equal(4, (await GenerateAsync(new GenerateRequest { Seed = 9, MaxTokens = 20 }, recommended)).Final.Candidates);
+        // Asked for by the client, best-of without its discriminator is an error, not a silent downgrade.
+        var failed = await Assert.ThrowsAsync<RpcException>(() => GenerateAsync(new GenerateRequest { Seed = 9, MaxTokens = 20, BestOf = 4 }, recommended, unreachable));
+        Assert.Equal(StatusCode.Unavailable, failed.StatusCode);
+    }
+
+    private async Task<(List<GenerateChunk> Chunks, GenerateFinal Final)> GenerateAsync(
+        GenerateRequest request, RecommendedSampling? defaults = null, GrpcChannel? discriminatorChannel = null)
     {
         using var lease = _host.Acquire();
         var output = Channel.CreateUnbounded<GenerateResponse>();
         var engine = new GenerationEngine(
             new LlmMesh.Contracts.V1.Encoder.EncoderClient(_channel),
             new Tokenizer.TokenizerClient(_channel),
-            new LlmMesh.Contracts.V1.Discriminator.DiscriminatorClient(_channel),
+            new LlmMesh.Contracts.V1.Discriminator.DiscriminatorClient(discriminatorChannel ?? _channel),
             new GenerationTelemetry(new TestMeterFactory()),
             Options.Create(new GeneratorOptions()),
             Options.Create(new ServingOptions { Instance = "generator-test" }));
-        await engine.RunAsync(lease, GenerationRequest.From(request, new GeneratorOptions(), RecommendedSampling.Plain), output.Writer, CancellationToken.None);
+        await engine.RunAsync(lease, GenerationRequest.From(request, new GeneratorOptions(), defaults ?? RecommendedSampling.Plain), output.Writer, CancellationToken.None);
         output.Writer.Complete();
         var responses = await output.Reader.ReadAllAsync().ToListAsync();
         return (responses.Where(r => r.Chunk is not null).Select(r => r.Chunk).ToList(), responses.Single(r => r.Final is not null).Final);

@@ -33,11 +33,19 @@ public sealed class GenerationEngine(
 
     /// <summary>
     /// best_of: every candidate is generated to the end (candidate i with a seed derived from the
-    /// request's), the discriminator scores them all, and the best is streamed.
+    /// request's), the discriminator scores them all, and the best is streamed. When the best-of is
+    /// the model's default rather than the client's and the discriminator cannot be reached, the
+    /// first candidate is streamed as a plain generation: the default must not make unconditioned
+    /// text depend on another service.
     /// </summary>
     private async Task RunBestOfAsync(
         ModelLease<GeneratorModel> lease, GenerationRequest request, ChannelWriter<GenerateResponse> output, CancellationToken cancellationToken)
     {
+        if (!lease.Model.HasDiscriminator && request.BestOfFromModel)
+        {
+            await RunOneAsync(lease, request with { BestOf = 1 }, output, cancellationToken);
+            return;
+        }
         if (!lease.Model.HasDiscriminator)
         {
             throw new MeshException(MeshErrorKind.FailedPrecondition,
@@ -66,7 +74,20 @@ public sealed class GenerationEngine(
         {
             var batch = new ScoreBatchRequest { BundleVersion = lease.Info.Version };
             batch.Inputs.AddRange(scored.Select(i => new ScoreInput { Text = finals[i].Text }));
-            var response = await discriminator.ScoreBatchAsync(batch, cancellationToken: cancellationToken);
+            ScoreBatchResponse response;
+            try
+            {
+                response = await discriminator.ScoreBatchAsync(batch, cancellationToken: cancellationToken);
+            }
+            catch (RpcException ex) when (request.BestOfFromModel && ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded
+                && !cancellationToken.IsCancellationRequested)
+            {
+                foreach (var unranked in candidates[0])
+                {
+                    await output.WriteAsync(unranked, cancellationToken);
+                }
+                return;
+            }
             for (var n = 0; n < scored.Length; n++)
             {
                 scores[scored[n]] = response.Results[n];

@@ -16,7 +16,8 @@ public sealed record GenerationRequest(
     LatentSource LatentSource = LatentSource.Unspecified,
     int BestOf = 1,
     double LatentTemperature = 1,
-    float[]? Latent = null)
+    float[]? Latent = null,
+    bool BestOfFromModel = false)
 {
     public const int MaxStopStrings = 4;
     public const int MaxBestOf = 16;
@@ -79,7 +80,8 @@ public sealed record GenerationRequest(
         }
         return new GenerationRequest(request.Prompt, variation, maxTokens, sampling,
             request.HasSeed ? request.Seed : SplitMixRandom.NewSeed(), [.. request.Stop], request.IgnoreEos,
-            request.LatentSource, ResolveBestOf(request, defaults), latentTemperature, ClientLatent(request));
+            request.LatentSource, ResolveBestOf(request, defaults), latentTemperature, ClientLatent(request),
+            BestOfFromModel: request.BestOf == 0 && ResolveBestOf(request, defaults) > 1);
     }
 
     /// <summary>
