@@ -41,13 +41,13 @@ public sealed class GenerationEngine(
     private async Task RunBestOfAsync(
         ModelLease<GeneratorModel> lease, GenerationRequest request, ChannelWriter<GenerateResponse> output, CancellationToken cancellationToken)
     {
-        if (!lease.Model.HasDiscriminator && request.BestOfFromModel)
-        {
-            await RunOneAsync(lease, request with { BestOf = 1 }, output, cancellationToken);
-            return;
-        }
         if (!lease.Model.HasDiscriminator)
         {
+            if (request.BestOfFromModel)
+            {
+                await RunOneAsync(lease, request with { BestOf = 1 }, output, cancellationToken);
+                return;
+            }
             throw new MeshException(MeshErrorKind.FailedPrecondition,
                 $"best_of: bundle {lease.Info.Version} has no discriminator to score candidates (train the adversarial phase)");
         }

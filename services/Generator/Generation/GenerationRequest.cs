@@ -78,10 +78,10 @@ public sealed record GenerationRequest(
         {
             throw new ArgumentException($"latent_source {(int)request.LatentSource} is not a known value");
         }
+        var bestOf = ResolveBestOf(request, defaults);
         return new GenerationRequest(request.Prompt, variation, maxTokens, sampling,
             request.HasSeed ? request.Seed : SplitMixRandom.NewSeed(), [.. request.Stop], request.IgnoreEos,
-            request.LatentSource, ResolveBestOf(request, defaults), latentTemperature, ClientLatent(request),
-            BestOfFromModel: request.BestOf == 0 && ResolveBestOf(request, defaults) > 1);
+            request.LatentSource, bestOf, latentTemperature, ClientLatent(request), BestOfFromModel: request.BestOf == 0 && bestOf > 1);
     }
 
     /// <summary>
