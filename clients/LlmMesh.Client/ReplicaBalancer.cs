@@ -36,14 +36,14 @@ public sealed class ReplicaBalancer : IDisposable
     private volatile Uri[] _replicas = [];
 
     public ReplicaBalancer(string service, Uri discovered, ServiceEndpointResolver resolver, Func<string?> apiKey,
-        Func<string, CancellationToken, Task<IPAddress[]>>? lookup = null)
+        Func<string, CancellationToken, Task<IPAddress[]>>? lookup = null, HttpMessageHandler? probeHandler = null)
     {
         _service = service;
         _discovered = discovered;
         _resolver = resolver;
         _apiKey = apiKey;
         _lookup = lookup ?? Dns.GetHostAddressesAsync;
-        _probe = new HttpClient(new SocketsHttpHandler { ConnectTimeout = ProbeTimeout }) { Timeout = ProbeTimeout };
+        _probe = new HttpClient(probeHandler ?? new SocketsHttpHandler { ConnectTimeout = ProbeTimeout }) { Timeout = ProbeTimeout };
         _ = ProbeLoopAsync(_stop.Token);
     }
 

@@ -46,6 +46,22 @@ public sealed class ReplicaBalancerTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_pod_whose_health_is_not_serving_leaves_the_rotation_until_it_serves_again()
+    {
+        var notServing = "10.1.0.12";
+        using var balancer = Balancer(Discovered, host => host != Volatile.Read(ref notServing));
+        await WaitForAsync(balancer, 3, _ => balancer.ToString().Contains("10.1.0.12:7103 down", StringComparison.Ordinal));
+
+        var chosen = Enumerable.Range(0, 8).Select(_ => balancer.Choose(new Uri("http://_grpc.generator/x"), chosenBefore: false)!.Host).ToList();
+        Assert.Equal(["10.1.0.11", "10.1.0.13"], chosen.Distinct().Order());
+        Assert.All(chosen.GroupBy(h => h), calls => Assert.Equal(4, calls.Count()));
+
+        Volatile.Write(ref notServing, "none");
+        await WaitForAsync(balancer, 3, _ => balancer.ToString().Contains("10.1.0.12:7103 up", StringComparison.Ordinal));
+        Assert.Contains(Enumerable.Range(0, 3).Select(_ => balancer.Choose(new Uri("http://_grpc.generator/x"), false)!.Host), h => h == "10.1.0.12");
+    }
+
+    [Fact]
     public async Task Loopback_names_and_literal_addresses_stand_for_themselves()
     {
         using var balancer = Balancer(new Uri("http://_grpc.encoder"));
@@ -56,8 +72,22 @@ public sealed class ReplicaBalancerTests : IAsyncDisposable
 
     public ValueTask DisposeAsync() => _services.DisposeAsync();
 
-    private ReplicaBalancer Balancer(Uri discovered) => new(discovered.Host["_grpc.".Length..], discovered, _services.GetRequiredService<ServiceEndpointResolver>(), () => null,
-        (name, _) => Task.FromResult(name == Headless ? _pods : throw new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.HostNotFound)));
+    // Health probes are answered in process (every replica SERVING unless told otherwise): the fake
+    // pod addresses are unreachable, and which of them a real probe had already failed when a call
+    // was chosen would be timing luck.
+    private ReplicaBalancer Balancer(Uri discovered, Func<string, bool>? serving = null) => new(discovered.Host["_grpc.".Length..], discovered, _services.GetRequiredService<ServiceEndpointResolver>(), () => null,
+        (name, _) => Task.FromResult(name == Headless ? _pods : throw new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.HostNotFound)),
+        new HealthProbes(serving ?? (_ => true)));
+
+    /// <summary>grpc.health.v1/Check: one length-prefixed HealthCheckResponse { status: SERVING (1) or NOT_SERVING (2) }.</summary>
+    private sealed class HealthProbes(Func<string, bool> serving) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK)
+            {
+                Content = new ByteArrayContent([0, 0, 0, 0, 2, 0x08, serving(request.RequestUri!.Host) ? (byte)1 : (byte)2]),
+            });
+    }
 
     private static async Task WaitForAsync(ReplicaBalancer balancer, int count, Func<IReadOnlyList<Uri>, bool>? also = null)
     {
