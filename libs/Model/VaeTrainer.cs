@@ -38,11 +38,14 @@ public sealed class VaeTrainer : IDisposable
     private const string WeightsFile = "model.pt";
     private const string OptimizerFile = "optimizer.pt";
     private const string StateFile = "trainer.json";
+    private const string BagOfWordsFile = "bag-of-words.pt";
 
     private readonly VaeTrainingOptions _options;
     private readonly SentenceBatcher _batcher;
     private readonly Adam _optimizer;
     private readonly Generator _generator = new(0, CPU);
+    private readonly BagOfWordsHead? _bagOfWords;
+    private readonly Parameter[] _trainable;
     private int[][] _epochPlan;
 
     public VaeTrainer(VaeConfig config, VaeTrainingOptions options, IReadOnlyList<int[]> trainingSentences)
@@ -51,7 +54,12 @@ public sealed class VaeTrainer : IDisposable
         _options = options;
         Model = new SentenceVae(config);
         Model.ResetParameters(_generator.manual_seed(Seeds.Derive(options.Seed, SeedStream.VaeWeights, index: 0)));
-        _optimizer = optim.Adam(Model.parameters(), lr: options.LearningRate);
+        // A plain language model's code is zero: there is nothing for the bag-of-words loss to shape.
+        _bagOfWords = options.BagOfWordsWeight > 0 && config.UsesLatent
+            ? new BagOfWordsHead(config, _generator.manual_seed(Seeds.Derive(options.Seed, SeedStream.VaeWeights, index: 1)))
+            : null;
+        _trainable = [.. Model.parameters(), .. _bagOfWords?.parameters() ?? []];
+        _optimizer = optim.Adam(_trainable, lr: options.LearningRate);
         _batcher = new SentenceBatcher(Truncate(trainingSentences, options.MaxSentenceTokens), options.BatchSize, config);
         TotalSteps = StepsFor(options, _batcher.SentenceCount);
         Position = new TrainingPosition(0, 0, 0);
@@ -97,6 +105,11 @@ public sealed class VaeTrainer : IDisposable
             var klPerSentence = klPerDimension.sum(1).mean();
             var klTerm = KlTerm(klPerDimension, _options.FreeBits);
             var total = reconstruction + beta * klTerm;
+            if (_bagOfWords is not null)
+            {
+                _bagOfWords.train();
+                total += _options.BagOfWordsWeight * _bagOfWords.LossPerSentence(z, batch.Targets, Model.Config.PadId);
+            }
 
             foreach (var group in _optimizer.ParamGroups)
             {
@@ -104,7 +117,7 @@ public sealed class VaeTrainer : IDisposable
             }
             _optimizer.zero_grad();
             total.backward();
-            nn.utils.clip_grad_norm_(Model.parameters(), _options.GradientClip);
+            nn.utils.clip_grad_norm_(_trainable, _options.GradientClip);
             _optimizer.step();
             recon = reconstruction.item<float>();
             kl = klPerSentence.item<float>();
@@ -133,11 +146,13 @@ public sealed class VaeTrainer : IDisposable
         Model.save(Path.Combine(directory, WeightsFile));
         _optimizer.save_state_dict(Path.Combine(directory, OptimizerFile));
         File.WriteAllText(Path.Combine(directory, StateFile), JsonSerializer.Serialize(Position));
+        _bagOfWords?.save(Path.Combine(directory, BagOfWordsFile));
     }
 
     public void LoadCheckpoint(string directory)
     {
         Model.load(Path.Combine(directory, WeightsFile));
+        _bagOfWords?.load(Path.Combine(directory, BagOfWordsFile));
         _optimizer.load_state_dict(Path.Combine(directory, OptimizerFile));
         Position = JsonSerializer.Deserialize<TrainingPosition>(File.ReadAllText(Path.Combine(directory, StateFile)))
             ?? throw new InvalidDataException("the checkpoint has no training position");
@@ -177,6 +192,7 @@ public sealed class VaeTrainer : IDisposable
     {
         _generator.Dispose();
         _optimizer.Dispose();
+        _bagOfWords?.Dispose();
         Model.Dispose();
     }
 }

@@ -38,6 +38,8 @@ public sealed record VaeTrainingOptions
     public double WordDropout { get; init; } = 0.3;
     /// <summary>Free bits per latent dimension (batch-averaged KL below this is not penalised); 0 = off.</summary>
     public double FreeBits { get; init; } = 0.125;
+    /// <summary>Weight of the auxiliary loss that makes the code alone predict its sentence's words (order aside); 0 = off.</summary>
+    public double BagOfWordsWeight { get; init; }
     public KlSchedule KlSchedule { get; init; } = KlSchedule.Cyclical;
     public double KlMaxWeight { get; init; } = 1.0;
     public long KlAnnealSteps { get; init; } = 2000;
@@ -65,6 +67,7 @@ public sealed record VaeTrainingOptions
         Require(Positive(GradientClip), "gradient_clip", "must be positive");
         Require(Finite(WordDropout) && WordDropout is >= 0 and < 1, "word_dropout", "must be in [0, 1)");
         Require(Finite(FreeBits) && FreeBits is >= 0 and <= 100, "free_bits", "must be in [0, 100]");
+        Require(Finite(BagOfWordsWeight) && BagOfWordsWeight is >= 0 and <= 100, "bag_of_words_weight", "must be in [0, 100]");
         Require(Finite(KlMaxWeight) && KlMaxWeight is >= 0 and <= 100, "kl_max_weight", "must be in [0, 100]");
         Require(KlAnnealSteps > 0, "kl_anneal_steps", "must be positive");
         Require(KlCycles is > 0 and <= 10_000, "kl_cycles", "must be between 1 and 10000");

@@ -54,6 +54,26 @@ public sealed class TrainingTechniqueTests
     }
 
     [Fact]
+    public void The_bag_of_words_loss_sums_each_token_of_a_sentence_ignores_padding_and_averages_over_sentences()
+    {
+        using var generator = new Generator(3, CPU);
+        using var head = new BagOfWordsHead(TinyData.Config, generator);
+        var pad = TinyData.Config.PadId;
+        var z = randn([1, TinyData.Config.LatentSize], generator: generator);
+        double Loss(Tensor codes, long[,] tokens) => head.LossPerSentence(codes, tensor(tokens), pad).item<float>();
+
+        var first = Loss(z, new long[,] { { 7 } });
+        var second = Loss(z, new long[,] { { 9 } });
+        Assert.True(first > 0 && second > 0);
+        Assert.Equal(first + second, Loss(z, new long[,] { { 7, 9, pad, pad } }), precision: 4);
+        Assert.Equal(2 * first + second, Loss(z, new long[,] { { 9, 7, 7 } }), precision: 4);
+
+        var other = randn([1, TinyData.Config.LatentSize], generator: generator);
+        var expected = (first + Loss(other, new long[,] { { 9 } })) / 2;
+        Assert.Equal(expected, Loss(cat([z, other]), new long[,] { { 7, pad }, { 9, pad } }), precision: 4);
+    }
+
+    [Fact]
     public void Free_bits_count_each_dimension_at_least_the_floor_and_stop_its_gradient_below_it()
     {
         // Batch-averaged KL per dimension: [0.05, 0.5] -> with a 0.2 floor the term is 0.2 + 0.5.

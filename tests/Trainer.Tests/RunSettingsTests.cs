@@ -36,12 +36,13 @@ public sealed class RunSettingsTests
         {
             Preset = "FULL",
             Steps = 500,
-            Hyperparameters = new Hyperparameters { WordDropout = 0.5, KlSchedule = "Logistic", LatentSize = 16 },
+            Hyperparameters = new Hyperparameters { WordDropout = 0.5, KlSchedule = "Logistic", LatentSize = 16, BagOfWordsWeight = 0.5 },
         });
         Assert.Equal("full", custom.Preset);
         Assert.Equal(500, custom.Training.Steps);
         Assert.Equal(0, custom.Training.Epochs); // steps alone bound the run
         Assert.Equal(0.5, custom.Training.WordDropout);
+        Assert.Equal(0.5, custom.Training.BagOfWordsWeight);
         Assert.Equal(KlSchedule.Logistic, custom.Training.KlSchedule);
         Assert.Equal(16, custom.LatentSize);
         Assert.Equal(TrainingPresets.FullPreset.HiddenSize, custom.HiddenSize);

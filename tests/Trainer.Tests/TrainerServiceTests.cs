@@ -171,6 +171,8 @@ public sealed class TrainerServiceTests : IAsyncLifetime
         { "learning_rate=NaN", StatusCode.InvalidArgument, "learning_rate" },
         { "word_dropout=Infinity", StatusCode.InvalidArgument, "word_dropout" },
         { "free_bits=-1", StatusCode.InvalidArgument, "free_bits" },
+        { "bag_of_words_weight=-0.5", StatusCode.InvalidArgument, "bag_of_words_weight" },
+        { "bag_of_words_weight=NaN", StatusCode.InvalidArgument, "bag_of_words_weight" },
         { "hidden_size=-5", StatusCode.InvalidArgument, "hidden_size" },
         { "kl_schedule=bogus", StatusCode.InvalidArgument, "kl_schedule" },
         { "validation_fraction=0.9", StatusCode.InvalidArgument, "validation_fraction" },
@@ -195,6 +197,7 @@ public sealed class TrainerServiceTests : IAsyncLifetime
             case "learning_rate": request.Hyperparameters.LearningRate = double.Parse(value); break;
             case "word_dropout": request.Hyperparameters.WordDropout = double.Parse(value); break;
             case "free_bits": request.Hyperparameters.FreeBits = double.Parse(value); break;
+            case "bag_of_words_weight": request.Hyperparameters.BagOfWordsWeight = double.Parse(value); break;
             case "hidden_size": request.Hyperparameters.HiddenSize = int.Parse(value); break;
             case "kl_schedule": request.Hyperparameters.KlSchedule = value; break;
             case "validation_fraction": request.Hyperparameters.ValidationFraction = double.Parse(value); break;

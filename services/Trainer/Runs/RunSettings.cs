@@ -80,6 +80,7 @@ public sealed record RunSettings
             LearningRateSchedule = h.HasLearningRateSchedule ? ParseEnum<LearningRateSchedule>(h.LearningRateSchedule, "learning_rate_schedule") : preset.LearningRateSchedule,
             WordDropout = h.HasWordDropout ? Finite(h.WordDropout, "word_dropout") : preset.WordDropout,
             FreeBits = h.HasFreeBits ? Finite(h.FreeBits, "free_bits") : preset.FreeBits,
+            BagOfWordsWeight = h.HasBagOfWordsWeight ? Finite(h.BagOfWordsWeight, "bag_of_words_weight") : preset.BagOfWordsWeight,
             KlSchedule = h.HasKlSchedule ? ParseEnum<KlSchedule>(h.KlSchedule, "kl_schedule") : preset.KlSchedule,
             KlMaxWeight = h.HasKlMaxWeight ? Finite(h.KlMaxWeight, "kl_max_weight") : preset.KlMaxWeight,
             KlAnnealSteps = h.HasKlAnnealSteps ? Positive(h.KlAnnealSteps, "kl_anneal_steps") : preset.KlAnnealSteps,
