@@ -54,7 +54,7 @@ public sealed class VaeTrainer : IDisposable
         _options = options;
         Model = new SentenceVae(config);
         Model.ResetParameters(_generator.manual_seed(Seeds.Derive(options.Seed, SeedStream.VaeWeights, index: 0)));
-        // A plain language model's code is zero: there is nothing for the bag-of-words loss to shape.
+        // A plain language model's code is zero: there is nothing for the bag-of-words loss to shape (the trainer service refuses the pair).
         _bagOfWords = options.BagOfWordsWeight > 0 && config.UsesLatent
             ? new BagOfWordsHead(config, _generator.manual_seed(Seeds.Derive(options.Seed, SeedStream.VaeWeights, index: 1)))
             : null;

@@ -72,6 +72,14 @@ public sealed class RunSettingsTests
     }
 
     [Fact]
+    public void A_bag_of_words_loss_on_a_plain_language_model_is_refused_as_it_has_no_code()
+    {
+        var error = Assert.Throws<ArgumentException>(() => RunSettings.FromRequest(new StartRunRequest { Preset = "lm", Hyperparameters = new Hyperparameters { BagOfWordsWeight = 1 } }));
+        Assert.StartsWith("bag_of_words_weight", error.Message);
+        Assert.Equal(1, RunSettings.FromRequest(new StartRunRequest { Preset = "full", Hyperparameters = new Hyperparameters { BagOfWordsWeight = 1 } }).Training.BagOfWordsWeight);
+    }
+
+    [Fact]
     public void The_lm_preset_is_the_full_decoder_as_a_plain_language_model_on_the_same_split()
     {
         var lm = RunSettings.FromRequest(new StartRunRequest { Preset = "lm", Seed = 1 });

@@ -166,6 +166,10 @@ public sealed record RunSettings
         {
             throw new ArgumentException("a plain language model has no latent code for an adversarial phase: set adversarial_steps to 0");
         }
+        if (!UsesLatent && Training.BagOfWordsWeight > 0)
+        {
+            throw new ArgumentException("bag_of_words_weight needs a latent code, which a plain language model does not have: set it to 0");
+        }
         if (StartFromBundle.Length > 0 && !HasAdversarialPhase)
         {
             throw new ArgumentException("adversarial_steps must be positive when the run starts from a bundle (start_from_bundle)");
