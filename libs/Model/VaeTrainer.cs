@@ -107,7 +107,6 @@ public sealed class VaeTrainer : IDisposable
             var total = reconstruction + beta * klTerm;
             if (_bagOfWords is not null)
             {
-                _bagOfWords.train();
                 total += _options.BagOfWordsWeight * _bagOfWords.LossPerSentence(z, batch.Targets, Model.Config.PadId);
             }
 
