@@ -103,7 +103,8 @@ public sealed class VaeTrainer : IDisposable
             var reconstruction = ReconstructionSum(logits, batch.Targets, Model.Config.PadId) / batch.Size;
             var klPerDimension = KlPerDimension(mu, logVar);
             var klPerSentence = klPerDimension.sum(1).mean();
-            var klTerm = KlTerm(klPerDimension, _options.FreeBits);
+            // A plain language model has no code to keep nats in: a free-bits floor would only add a constant to its loss.
+            var klTerm = KlTerm(klPerDimension, Model.Config.UsesLatent ? _options.FreeBits : 0);
             var total = reconstruction + beta * klTerm;
             if (_bagOfWords is not null)
             {

@@ -88,7 +88,6 @@ public sealed class RunSettingsTests
         Assert.False(lm.ModelConfig(100).UsesLatent);
         Assert.False(lm.HasAdversarialPhase);
         Assert.Equal(0, lm.Training.WordDropout);
-        Assert.Equal(0, lm.Training.FreeBits); // no code, so no floor added to its reported loss
         // As well regularised as the latent model, with the same early stopping and evaluation.
         Assert.Equal((full.EmbeddingSize, full.HiddenSize, full.Dropout, full.TieEmbeddings, full.ValidationFraction, full.SplitSeed, full.EvaluationSamples),
             (lm.EmbeddingSize, lm.HiddenSize, lm.Dropout, lm.TieEmbeddings, lm.ValidationFraction, lm.SplitSeed, lm.EvaluationSamples));

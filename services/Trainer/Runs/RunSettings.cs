@@ -270,9 +270,9 @@ public static class TrainingPresets
     {
         Preset = LanguageModel,
         UsesLatent = false,
-        // No code (z = 0, no free-bits floor in its loss); 32 keeps the decoder's input, and so its measured baseline, as it was.
+        // Its code is always zero; 32 keeps the decoder's input, and so its measured baseline, as it was.
         LatentSize = QuickPreset.LatentSize,
-        Training = FullPreset.Training with { WordDropout = 0, FreeBits = 0, Epochs = 20, LearningRateSchedule = LearningRateSchedule.Constant },
+        Training = FullPreset.Training with { WordDropout = 0, Epochs = 20, LearningRateSchedule = LearningRateSchedule.Constant },
         Adversarial = FullPreset.Adversarial with { Steps = 0 },
         SamplingBestOf = 1,
     };
