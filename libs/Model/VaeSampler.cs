@@ -21,8 +21,10 @@ public static class VaeSampler
         var token = full(count, config.BosId, ScalarType.Int64);
         var banned = tensor(new long[] { config.PadId, config.BosId, config.UnkId });
         var sequences = Enumerable.Range(0, count).Select(_ => new List<int>()).ToArray();
-        var finished = new bool[count];
-        for (var step = 0; step < maxTokens && finished.Any(f => !f); step++)
+        // Rows still decoding, by index into sequences; finished rows leave the batch, so a batch
+        // costs its mean length rather than its longest sentence.
+        var active = Enumerable.Range(0, count).ToArray();
+        for (var step = 0; step < maxTokens && active.Length > 0; step++)
         {
             (var logits, state) = vae.DecodeStep(token, state, z);
             logits.index_fill_(1, banned, double.NegativeInfinity);
@@ -30,20 +32,20 @@ public static class VaeSampler
                 ? logits.argmax(1)
                 : multinomial(Truncate(nn.functional.softmax(logits / temperature, 1), topP, minP), 1, generator: random).squeeze(1);
             var ids = token.data<long>().ToArray();
-            for (var i = 0; i < count; i++)
+            var continuing = new List<long>(active.Length);
+            for (var row = 0; row < active.Length; row++)
             {
-                if (finished[i])
+                if (ids[row] != config.EosId)
                 {
-                    continue;
+                    sequences[active[row]].Add((int)ids[row]);
+                    continuing.Add(row);
                 }
-                if (ids[i] == config.EosId)
-                {
-                    finished[i] = true;
-                }
-                else
-                {
-                    sequences[i].Add((int)ids[i]);
-                }
+            }
+            if (continuing.Count < active.Length)
+            {
+                var keep = tensor(continuing.ToArray());
+                (state, z, token) = (state.index_select(1, keep), z.index_select(0, keep), token.index_select(0, keep));
+                active = continuing.Select(row => active[row]).ToArray();
             }
         }
         return sequences.Select(s => s.ToArray()).ToArray();

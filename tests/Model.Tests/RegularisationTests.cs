@@ -114,4 +114,20 @@ public sealed class RegularisationTests
         Assert.Equal(greedy, VaeSampler.Sample(model, z, 6, 1.0, new Generator(6, CPU), topP: 1e-6));
         Assert.NotEqual(greedy, VaeSampler.Sample(model, z, 6, 1.0, new Generator(6, CPU)));
     }
+
+    [Fact]
+    public void Sampling_gives_every_row_what_it_would_get_alone_when_rows_finish_at_different_steps()
+    {
+        using var trainer = new VaeTrainer(TinyData.Config, TinyData.Options(epochs: 3), TinyData.Sentences(300));
+        while (!trainer.IsFinished)
+        {
+            trainer.TrainStep();
+        }
+        var z = randn(40, TinyData.Config.LatentSize, generator: new Generator(5, CPU));
+        var batch = VaeSampler.Sample(trainer.Model, z, 20, 0, new Generator(6, CPU));
+        // Finished rows leave the batch: the rows must end at different steps for that to happen.
+        Assert.True(batch.Select(s => s.Length).Distinct().Count() > 3);
+        var alone = Enumerable.Range(0, 40).Select(row => VaeSampler.Sample(trainer.Model, z[row..(row + 1)], 20, 0, new Generator(6, CPU))[0]);
+        Assert.Equal(alone, batch);
+    }
 }
