@@ -20,6 +20,11 @@ public sealed record VaeConfig
     /// of the decoder state to the embedding size; fewer parameters, better held-out perplexity.
     /// </summary>
     public bool TieEmbeddings { get; init; }
+    /// <summary>
+    /// True: the code also feeds the output layer (a skip connection, Dieng et al. 2019), so every
+    /// next-token distribution sees z directly, not only through the GRU state.
+    /// </summary>
+    public bool LatentToOutput { get; init; }
 
     public void Validate()
     {
@@ -28,6 +33,7 @@ public sealed record VaeConfig
         Require(HiddenSize is > 0 and <= 8192, "hidden_size");
         Require(LatentSize is > 0 and <= 1024, "latent_size");
         Require(double.IsFinite(Dropout) && Dropout is >= 0 and < 1, "dropout");
+        Require(UsesLatent || !LatentToOutput, "latent_to_output");
     }
 
     private static void Require(bool valid, string field)

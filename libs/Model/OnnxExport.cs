@@ -8,7 +8,7 @@ namespace LlmMesh.Model;
 /// <summary>
 /// Exports bundle models to ONNX. The decoder is built from basic operators in PyTorch's GRU gate
 /// order (r, z, n): <see cref="OnnxGraphs.DecoderStepFile"/> maps (token [B], state [B, H], z [B, L]) to
-/// (logits [B, V], next_state [B, H]); <see cref="OnnxGraphs.DecoderInitFile"/> maps z [B, L] to the initial
+/// (logits [B, V], next_state [B, H]), z entering the logits too when the model feeds it to its output layer; <see cref="OnnxGraphs.DecoderInitFile"/> maps z [B, L] to the initial
 /// state [B, H]. Sentence readers (<see cref="OnnxGraphs.EncoderFile"/>, <see cref="OnnxGraphs.TextDiscriminatorFile"/>)
 /// map right-padded tokens [B, T] (int64) and lengths [B] (int32) through ONNX's bidirectional GRU
 /// with sequence lengths, as PyTorch's packed sequences. A plain language model exports with its z
@@ -122,7 +122,8 @@ public static class OnnxExport
         var tokenTable = parameters["embedding.weight"].matmul(inputWeights.narrow(1, 0, e).t()) + parameters["decoder.bias_ih_l0"];
         var latentWeights = config.UsesLatent ? inputWeights.narrow(1, e, l).contiguous().data<float>().ToArray() : new float[3 * h * l];
         var (outputWeight, outputBias) = vae.OutputLayer();
-        return new OnnxGraph("decoder_step")
+        var latentOutputWeight = vae.LatentOutputWeight();
+        var graph = new OnnxGraph("decoder_step")
             .Input("token", DataType.Int64)
             .Input("state", DataType.Float, h)
             .Input("z", DataType.Float, l)
@@ -148,7 +149,13 @@ public static class OnnxExport
             .Node("Sub", ["state", "n"], ["state_minus_n"])
             .Node("Mul", ["update", "state_minus_n"], ["carried"])
             .Node("Add", ["n", "carried"], ["next_state"]) // (1 - u) n + u h
-            .Node("Gemm", ["next_state", "w_out", "b_out"], ["logits"], OnnxGraph.Int("transB", 1))
+            .Node("Gemm", ["next_state", "w_out", "b_out"], [latentOutputWeight is null ? "logits" : "state_logits"], OnnxGraph.Int("transB", 1));
+        if (latentOutputWeight is not null)
+        {
+            graph.Initializer("w_z_out", latentOutputWeight.contiguous().data<float>().ToArray(), v, l)
+                .Node("Gemm", ["z", "w_z_out", "state_logits"], ["logits"], OnnxGraph.Int("transB", 1));
+        }
+        return graph
             .Output("logits", v)
             .Output("next_state", h)
             .ToBytes(Producer);

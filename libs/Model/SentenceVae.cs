@@ -9,7 +9,7 @@ namespace LlmMesh.Model;
 /// final states -> mu, logvar. Decoder: GRU whose initial state is set from z and whose every
 /// input is the token embedding concatenated with z; a linear layer gives next-token logits (or,
 /// with tied embeddings, a projection to the embedding size followed by the embeddings
-/// themselves). Dropout applies only when a dropout generator is passed (training): it draws
+/// themselves); optionally z also enters that output layer (<see cref="VaeConfig.LatentToOutput"/>). Dropout applies only when a dropout generator is passed (training): it draws
 /// its masks from that generator, so a training step depends on its seed alone.
 /// Training and serving share these methods.
 /// </summary>
@@ -24,6 +24,8 @@ public sealed class SentenceVae : nn.Module
     private readonly Linear? output;
     private readonly Linear? outputProjection;
     private readonly Parameter? outputBias;
+    // z's term in the output layer, before the tied embeddings when they are used.
+    private readonly Linear? latentToOutput;
 
     public SentenceVae(VaeConfig config) : base(nameof(SentenceVae))
     {
@@ -43,6 +45,10 @@ public sealed class SentenceVae : nn.Module
         else
         {
             output = nn.Linear(config.HiddenSize, config.VocabularySize);
+        }
+        if (config.LatentToOutput)
+        {
+            latentToOutput = nn.Linear(config.LatentSize, config.TieEmbeddings ? config.EmbeddingSize : config.VocabularySize, hasBias: false);
         }
         RegisterComponents();
     }
@@ -91,7 +97,7 @@ public sealed class SentenceVae : nn.Module
                 parameter.uniform_(-bound, bound, generator);
             }
         }
-        Initialization.Uniform(new[] { toMu, toLogVar, latentToHidden, output, outputProjection }.OfType<Linear>(), generator);
+        Initialization.Uniform(new[] { toMu, toLogVar, latentToHidden, output, outputProjection, latentToOutput }.OfType<Linear>(), generator);
         outputBias?.zero_();
     }
 
@@ -106,7 +112,7 @@ public sealed class SentenceVae : nn.Module
         var embedded = Dropout(embedding.call(inputs), dropout);
         var latent = Latent(z).unsqueeze(1).expand(z.shape[0], steps, z.shape[1]);
         var (hidden, _) = decoder.call(cat([embedded, latent], 2), InitialState(z));
-        return scope.MoveToOuter(Logits(Dropout(hidden, dropout)));
+        return scope.MoveToOuter(Logits(Dropout(hidden, dropout), z.unsqueeze(1)));
     }
 
     /// <summary>One decoder step for a batch: tokens [B], state [1, B, H], z [B, L] -> logits [B, V] and the new state.</summary>
@@ -115,12 +121,12 @@ public sealed class SentenceVae : nn.Module
         using var scope = NewDisposeScope();
         var input = cat([embedding.call(tokens), Latent(z)], 1).unsqueeze(1);
         var (hidden, next) = decoder.call(input, state);
-        return scope.MoveToOuter(Logits(hidden.squeeze(1)), next);
+        return scope.MoveToOuter(Logits(hidden.squeeze(1), z), next);
     }
 
     /// <summary>
-    /// The output layer as one affine map of the decoder state: weight [V, H] and bias [V] (tied
-    /// embeddings folded in), as serving backends apply it.
+    /// The output layer's affine map of the decoder state: weight [V, H] and bias [V] (tied
+    /// embeddings folded in), as serving backends apply it; <see cref="LatentOutputWeight"/> adds z's term.
     /// </summary>
     public (Tensor Weight, Tensor Bias) OutputLayer()
     {
@@ -133,10 +139,26 @@ public sealed class SentenceVae : nn.Module
         return (table.matmul(outputProjection!.weight!), table.matmul(outputProjection.bias!) + outputBias!);
     }
 
-    private Tensor Logits(Tensor hidden) =>
-        output is not null
-            ? output.call(hidden)
-            : nn.functional.linear(outputProjection!.call(hidden), embedding.weight!, outputBias);
+    /// <summary>The output layer's weight [V, L] for z (tied embeddings folded in); null when z does not enter it.</summary>
+    public Tensor? LatentOutputWeight()
+    {
+        using var noGrad = no_grad();
+        return latentToOutput is null ? null
+            : output is not null ? latentToOutput.weight!.detach().clone()
+            : embedding.weight!.matmul(latentToOutput.weight!);
+    }
+
+    /// <summary>Next-token logits of decoder states [.., H] for codes z broadcastable to them ([.., L]).</summary>
+    private Tensor Logits(Tensor hidden, Tensor z)
+    {
+        if (output is not null)
+        {
+            var logits = output.call(hidden);
+            return latentToOutput is null ? logits : logits + latentToOutput.call(z);
+        }
+        var projected = outputProjection!.call(hidden);
+        return nn.functional.linear(latentToOutput is null ? projected : projected + latentToOutput.call(z), embedding.weight!, outputBias);
+    }
 
     /// <summary>Inverted dropout with masks from <paramref name="generator"/>; identity without one.</summary>
     private Tensor Dropout(Tensor input, Generator? generator)

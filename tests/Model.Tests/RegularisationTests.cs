@@ -22,11 +22,13 @@ public sealed class RegularisationTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void The_folded_output_layer_gives_the_decoder_steps_logits(bool tieEmbeddings)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void The_folded_output_layer_gives_the_decoder_steps_logits(bool tieEmbeddings, bool latentToOutput)
     {
-        using var model = new SentenceVae(TinyData.Config with { TieEmbeddings = tieEmbeddings });
+        using var model = new SentenceVae(TinyData.Config with { TieEmbeddings = tieEmbeddings, LatentToOutput = latentToOutput });
         model.ResetParameters(new Generator(3, CPU));
         model.eval();
         var z = randn(3, TinyData.Config.LatentSize);
@@ -34,7 +36,23 @@ public sealed class RegularisationTests
         var (logits, next) = model.DecodeStep(tensor(new long[] { 5, 6, 7 }), state, z);
         var (weight, bias) = model.OutputLayer();
         Assert.Equal([(long)TinyData.VocabularySize, TinyData.Config.HiddenSize], weight.shape);
-        Assert.True(logits.allclose(next.squeeze(0).matmul(weight.t()) + bias, rtol: 1e-4, atol: 1e-5));
+        var expected = next.squeeze(0).matmul(weight.t()) + bias;
+        var latentWeight = model.LatentOutputWeight();
+        Assert.Equal(latentToOutput, latentWeight is not null);
+        if (latentWeight is not null)
+        {
+            Assert.Equal([(long)TinyData.VocabularySize, TinyData.Config.LatentSize], latentWeight.shape);
+            Assert.False(logits.allclose(expected, rtol: 1e-4, atol: 1e-5), "z enters the logits beyond the decoder state");
+            expected += z.matmul(latentWeight.t());
+        }
+        Assert.True(logits.allclose(expected, rtol: 1e-4, atol: 1e-5));
+    }
+
+    [Fact]
+    public void The_code_enters_the_output_layer_only_in_a_model_with_a_code()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new SentenceVae(TinyData.Config with { UsesLatent = false, LatentToOutput = true }));
+        Assert.StartsWith("latent_to_output", error.Message);
     }
 
     [Fact]

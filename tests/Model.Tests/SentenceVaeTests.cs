@@ -25,10 +25,12 @@ public sealed class SentenceVaeTests
         Assert.Equal(state.shape, next.shape);
     }
 
-    [Fact]
-    public void Decoder_steps_reproduce_teacher_forced_decoding()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Decoder_steps_reproduce_teacher_forced_decoding(bool latentToOutput)
     {
-        using var model = new SentenceVae(TinyData.Config);
+        using var model = new SentenceVae(TinyData.Config with { LatentToOutput = latentToOutput });
         model.eval();
         var batcher = new SentenceBatcher(TinyData.Sentences(3), batchSize: 3, TinyData.Config);
         using var batch = batcher.Build([0, 1, 2]);

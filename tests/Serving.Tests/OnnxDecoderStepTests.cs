@@ -16,6 +16,8 @@ public sealed class OnnxDecoderStepTests(TinyBundleFixture fixture) : IClassFixt
     [InlineData("latent")]
     [InlineData("plain language model")]
     [InlineData("tied embeddings")]
+    [InlineData("latent to output")]
+    [InlineData("latent to tied output")]
     public void The_exported_decoder_on_onnx_runtime_agrees_with_torch_within_1e_4(string kind)
     {
         using var trained = BundleModules.LoadVae(fixture.Bundle.Bundle);
@@ -24,6 +26,8 @@ public sealed class OnnxDecoderStepTests(TinyBundleFixture fixture) : IClassFixt
             "plain language model" => new SentenceVae(trained.Config with { UsesLatent = false }),
             // Tied output weights are folded into one output layer on export; dropout is for training only.
             "tied embeddings" => new SentenceVae(trained.Config with { TieEmbeddings = true, Dropout = 0.5 }),
+            "latent to output" => new SentenceVae(trained.Config with { TieEmbeddings = false, LatentToOutput = true }),
+            "latent to tied output" => new SentenceVae(trained.Config with { TieEmbeddings = true, LatentToOutput = true }),
             _ => null,
         };
         var model = vae ?? trained;

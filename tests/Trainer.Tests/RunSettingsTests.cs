@@ -71,12 +71,17 @@ public sealed class RunSettingsTests
         Assert.StartsWith(field, error.Message);
     }
 
-    [Fact]
-    public void A_bag_of_words_loss_on_a_plain_language_model_is_refused_as_it_has_no_code()
+    [Theory]
+    [InlineData("bag_of_words_weight")]
+    [InlineData("latent_to_output")]
+    public void Settings_of_the_code_on_a_plain_language_model_are_refused_as_it_has_no_code(string field)
     {
-        var error = Assert.Throws<ArgumentException>(() => RunSettings.FromRequest(new StartRunRequest { Preset = "lm", Hyperparameters = new Hyperparameters { BagOfWordsWeight = 1 } }));
-        Assert.StartsWith("bag_of_words_weight", error.Message);
-        Assert.Equal(1, RunSettings.FromRequest(new StartRunRequest { Preset = "full", Hyperparameters = new Hyperparameters { BagOfWordsWeight = 1 } }).Training.BagOfWordsWeight);
+        var hyperparameters = field == "latent_to_output" ? new Hyperparameters { LatentToOutput = true } : new Hyperparameters { BagOfWordsWeight = 1 };
+        var error = Assert.Throws<ArgumentException>(() => RunSettings.FromRequest(new StartRunRequest { Preset = "lm", Hyperparameters = hyperparameters }));
+        Assert.StartsWith(field, error.Message);
+        var full = RunSettings.FromRequest(new StartRunRequest { Preset = "full", Hyperparameters = hyperparameters });
+        Assert.Equal(field == "latent_to_output", full.ModelConfig(100).LatentToOutput);
+        Assert.Equal(field == "latent_to_output" ? 0 : 1, full.Training.BagOfWordsWeight);
     }
 
     [Fact]

@@ -20,6 +20,8 @@ public sealed record RunSettings
     public int SplitSeed { get; init; } = 1;
     public double Dropout { get; init; }
     public bool TieEmbeddings { get; init; }
+    /// <summary>True: the code also enters the decoder's output layer (<see cref="VaeConfig.LatentToOutput"/>).</summary>
+    public bool LatentToOutput { get; init; }
     public required int CheckpointEverySteps { get; init; }
     /// <summary>Requested tokenizer vocabulary ("" = the active one when the run starts).</summary>
     public string VocabularyVersion { get; init; } = "";
@@ -51,6 +53,7 @@ public sealed record RunSettings
         UsesLatent = UsesLatent,
         Dropout = Dropout,
         TieEmbeddings = TieEmbeddings,
+        LatentToOutput = LatentToOutput,
     };
 
     /// <summary>Applies a request to its preset; throws ArgumentException naming the bad field.</summary>
@@ -142,6 +145,7 @@ public sealed record RunSettings
         SplitSeed = h.HasSplitSeed ? h.SplitSeed : preset.SplitSeed,
         Dropout = h.HasDropout ? Finite(h.Dropout, "dropout") : preset.Dropout,
         TieEmbeddings = h.HasTieEmbeddings ? h.TieEmbeddings : preset.TieEmbeddings,
+        LatentToOutput = h.HasLatentToOutput ? h.LatentToOutput : preset.LatentToOutput,
         CheckpointEverySteps = h.HasCheckpointEverySteps ? Positive(h.CheckpointEverySteps, "checkpoint_every_steps") : preset.CheckpointEverySteps,
         VocabularyVersion = request.VocabularyVersion,
         StartFromBundle = request.StartFromBundle,
@@ -169,6 +173,10 @@ public sealed record RunSettings
         if (!UsesLatent && Training.BagOfWordsWeight > 0)
         {
             throw new ArgumentException("bag_of_words_weight needs a latent code, which a plain language model does not have: set it to 0");
+        }
+        if (!UsesLatent && LatentToOutput)
+        {
+            throw new ArgumentException("latent_to_output needs a latent code, which a plain language model does not have: leave it off");
         }
         if (StartFromBundle.Length > 0 && !HasAdversarialPhase)
         {
