@@ -79,9 +79,9 @@ public sealed class RunSettingsTests
         var hyperparameters = field == "latent_to_output" ? new Hyperparameters { LatentToOutput = true } : new Hyperparameters { BagOfWordsWeight = 1 };
         var error = Assert.Throws<ArgumentException>(() => RunSettings.FromRequest(new StartRunRequest { Preset = "lm", Hyperparameters = hyperparameters }));
         Assert.StartsWith(field, error.Message);
-        var full = RunSettings.FromRequest(new StartRunRequest { Preset = "full", Hyperparameters = hyperparameters });
-        Assert.Equal(field == "latent_to_output", full.ModelConfig(100).LatentToOutput);
-        Assert.Equal(field == "latent_to_output" ? 0 : 1, full.Training.BagOfWordsWeight);
+        var quick = RunSettings.FromRequest(new StartRunRequest { Preset = "quick", Hyperparameters = hyperparameters });
+        Assert.Equal(field == "latent_to_output", quick.ModelConfig(100).LatentToOutput);
+        Assert.Equal(field == "latent_to_output" ? 0 : 1, quick.Training.BagOfWordsWeight);
     }
 
     [Fact]
@@ -103,9 +103,13 @@ public sealed class RunSettingsTests
         Assert.Equal(fullSplit.Train, lmSplit.Train);
         Assert.Equal(fullSplit.HeldOut, lmSplit.HeldOut);
 
-        // Asking any preset for a plain language model drops its adversarial phase.
+        // Asking any preset for a plain language model drops its adversarial phase and the code's way to the output layer.
         var plainQuick = RunSettings.FromRequest(new StartRunRequest { Hyperparameters = new Hyperparameters { PlainLanguageModel = true } });
         Assert.False(plainQuick.HasAdversarialPhase);
+        Assert.True(full.ModelConfig(100).LatentToOutput);
+        Assert.False(lm.ModelConfig(100).LatentToOutput);
+        var plainFull = RunSettings.FromRequest(new StartRunRequest { Preset = "full", Hyperparameters = new Hyperparameters { PlainLanguageModel = true } });
+        Assert.False(plainFull.HasAdversarialPhase || plainFull.ModelConfig(100).LatentToOutput);
     }
 
     [Fact]
