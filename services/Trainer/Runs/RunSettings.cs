@@ -243,7 +243,7 @@ public static class TrainingPresets
 
     /// <summary>
     /// The larger model, 45-55 minutes on 2 cores (52 min 25 s measured end to end; 43 min 41 s
-    /// before the code entered the output layer, on a day the same latent GAN phase ran 1.4 times faster); the epoch
+    /// before the code entered the output layer, on a day the same latent GAN phase ran 1.5 times faster); the epoch
     /// with the best held-out NLL is kept. 10 % held out: early stopping, the choice of sampling
     /// settings and the references of the evaluation (10,000 samples). Dropout 0.5 and tied
     /// embeddings keep the 512-unit decoder from overfitting 7,500 captions; the VAE still improves
