@@ -23,30 +23,35 @@ namespace LlmMesh.Serving.Tests;
 /// </summary>
 public sealed class MeshHopTests
 {
-    private static readonly TimeSpan Tolerance = TimeSpan.FromMilliseconds(500);
+    // Deadlines cross hops as relative timeouts, so a receiver's deadline is later than the sender's
+    // by the time in transit: seconds on a busy machine. The bound under test is a minute, so that a
+    // deadline from the bound and one from the caller are apart by far more than any such lag.
+    private static readonly TimeSpan DependencyBound = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan TransitLag = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan TimeoutRounding = TimeSpan.FromMilliseconds(500);
 
     [Fact]
     public async Task A_downstream_call_gets_the_callers_deadline_or_the_dependency_bound_whichever_is_sooner()
     {
-        await using var hops = await EncoderOverTokenizer.StartAsync();
+        await using var hops = await EncoderOverTokenizer.StartAsync(DependencyBound);
         var (encoder, tokenizer) = (hops.Encoder, hops.Tokenizer);
 
-        var callerDeadline = DateTime.UtcNow.AddSeconds(3);
+        var callerDeadline = DateTime.UtcNow.AddSeconds(20);
         await encoder.EncodeAsync(new EncodeTextsRequest { Texts = { "a dog" } }, deadline: callerDeadline);
-        Assert.InRange(tokenizer.LastDeadline, callerDeadline - Tolerance, callerDeadline + Tolerance);
+        Assert.InRange(tokenizer.LastDeadline, callerDeadline - TimeoutRounding, callerDeadline + TransitLag);
 
-        // Longer than the tokenizer's 5 s bound, or none at all: the bound applies downstream.
-        foreach (var deadline in new DateTime?[] { DateTime.UtcNow.AddMinutes(1), null })
+        // Longer than the tokenizer's bound, or none at all: the bound applies downstream.
+        foreach (var deadline in new DateTime?[] { DateTime.UtcNow.AddMinutes(10), null })
         {
             await encoder.EncodeAsync(new EncodeTextsRequest { Texts = { "a dog" } }, deadline: deadline);
-            Assert.InRange(tokenizer.LastDeadline - tokenizer.LastReceived, TimeSpan.FromSeconds(5) - Tolerance, TimeSpan.FromSeconds(5));
+            Assert.InRange(tokenizer.LastDeadline - tokenizer.LastReceived, DependencyBound - TransitLag, DependencyBound + TimeoutRounding);
         }
     }
 
     [Fact]
     public async Task A_downstream_call_ends_when_the_callers_deadline_passes()
     {
-        await using var hops = await EncoderOverTokenizer.StartAsync();
+        await using var hops = await EncoderOverTokenizer.StartAsync(DependencyBound);
         var (encoder, tokenizer) = (hops.Encoder, hops.Tokenizer);
         // Connections and code paths warm, so that the deadline below is all the downstream call's.
         await encoder.EncodeAsync(new EncodeTextsRequest { Texts = { "a dog" } });
@@ -56,10 +61,11 @@ public sealed class MeshHopTests
             encoder.EncodeAsync(new EncodeTextsRequest { Texts = { DeadlineRecordingTokenizer.NeverAnswer } }, deadline: deadline).ResponseAsync);
 
         Assert.Equal(StatusCode.DeadlineExceeded, expired.StatusCode);
-        var downstreamEnded = await tokenizer.Abandoned.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        // Ended by the caller's deadline, not by the tokenizer's own 5 s bound (4 s after this deadline):
-        // the upper margin of 2 s allows for a busy machine (0.7 s late was seen with every test project running).
-        Assert.InRange(downstreamEnded, deadline - Tolerance, deadline + TimeSpan.FromSeconds(2));
+        Assert.InRange(tokenizer.LastDeadline, deadline - TimeoutRounding, deadline + TransitLag);
+        // Ended by the caller's deadline, not by the tokenizer's own bound a minute later (the end was
+        // 3.4 s late once in CI, with every test project running).
+        var downstreamEnded = await tokenizer.Abandoned.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.InRange(downstreamEnded, deadline - TimeoutRounding, deadline + TimeSpan.FromSeconds(20));
     }
 
     [Fact]
@@ -106,7 +112,8 @@ public sealed class MeshHopTests
 
         public Encoder.EncoderClient Encoder { get; } = new(channel);
 
-        public static async Task<EncoderOverTokenizer> StartAsync()
+        /// <param name="dependencyBound">The encoder's bound on a tokenizer call.</param>
+        public static async Task<EncoderOverTokenizer> StartAsync(TimeSpan dependencyBound)
         {
             var tokenizer = new DeadlineRecordingTokenizer();
             var back = await MeshHost.StartAsync(services => services.AddSingleton(tokenizer), app => app.MapGrpcService<DeadlineRecordingTokenizer>());
@@ -116,6 +123,7 @@ public sealed class MeshHopTests
                 builder =>
                 {
                     builder.Configuration["GrpcClients:tokenizer:Address"] = back.Address;
+                    builder.Configuration["GrpcClients:tokenizer:CallTimeout"] = dependencyBound.ToString();
                     builder.AddMeshGrpcClient<Contracts.V1.Tokenizer.TokenizerClient>("tokenizer");
                 });
             return new EncoderOverTokenizer(back, front, GrpcChannel.ForAddress(front.Address), tokenizer);
