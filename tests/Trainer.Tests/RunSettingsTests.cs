@@ -36,8 +36,9 @@ public sealed class RunSettingsTests
         {
             Preset = "FULL",
             Steps = 500,
-            Hyperparameters = new Hyperparameters { WordDropout = 0.5, KlSchedule = "Logistic", LatentSize = 16, BagOfWordsWeight = 0.5 },
+            Hyperparameters = new Hyperparameters { WordDropout = 0.5, KlSchedule = "Logistic", LatentSize = 16, BagOfWordsWeight = 0.5, KeptEpochTolerance = 0.05 },
         });
+        Assert.Equal(0.05, custom.KeptEpochTolerance);
         Assert.Equal("full", custom.Preset);
         Assert.Equal(500, custom.Training.Steps);
         Assert.Equal(0, custom.Training.Epochs); // steps alone bound the run

@@ -23,7 +23,9 @@ public sealed class TrainerServiceTests : IAsyncLifetime
     {
         var client = _service.CreateTrainerClient();
 
-        using var call = client.StartRun(TrainerServiceFactory.TinyRun(epochs: 2));
+        var request = TrainerServiceFactory.TinyRun(epochs: 2);
+        request.Hyperparameters.KeptEpochTolerance = 1;
+        using var call = client.StartRun(request);
         var (updates, final) = await _service.ReadToEndAsync(call.ResponseStream);
 
         Assert.Equal(RunState.Completed, final.State);
@@ -36,8 +38,13 @@ public sealed class TrainerServiceTests : IAsyncLifetime
             Assert.Equal(final.RunId, u.RunId);
             Assert.True(u.ReconstructionLoss > 0 && u.TokensPerSecond > 0 && u.EtaSeconds >= 0 && u.TotalSteps == final.TotalSteps);
         });
-        Assert.Equal(2, training.Count(u => u.Validation is not null)); // one held-out evaluation per epoch
-        Assert.True(training.Last(u => u.Validation is not null).Validation.NllPerToken > 0);
+        var epochEnds = training.Where(u => u.Validation is not null).ToArray();
+        Assert.Equal(2, epochEnds.Length); // one held-out evaluation per epoch
+        Assert.True(epochEnds[^1].Validation.NllPerToken > 0);
+        // The run goes on with the epoch the choice picks from these evaluations, and reports its metrics.
+        var kept = KeptEpochChoiceTests.KeptEpoch(epochEnds.Select(u => (u.Validation.NllPerToken, u.Validation.GreedyReconstructionAccuracy)).ToArray(), 1);
+        Assert.Equal(kept, final.Metrics["epoch"]);
+        Assert.Equal(epochEnds[kept].Validation, final.Validation);
         Assert.Equal(final.TotalSteps, final.Step);
         Assert.Equal(5ul, final.Seed);
 
@@ -171,6 +178,9 @@ public sealed class TrainerServiceTests : IAsyncLifetime
         { "learning_rate=NaN", StatusCode.InvalidArgument, "learning_rate" },
         { "word_dropout=Infinity", StatusCode.InvalidArgument, "word_dropout" },
         { "free_bits=-1", StatusCode.InvalidArgument, "free_bits" },
+        { "kept_epoch_tolerance=-0.1", StatusCode.InvalidArgument, "kept_epoch_tolerance" },
+        { "kept_epoch_tolerance=1.5", StatusCode.InvalidArgument, "kept_epoch_tolerance" },
+        { "kept_epoch_tolerance=NaN", StatusCode.InvalidArgument, "kept_epoch_tolerance" },
         { "bag_of_words_weight=-0.5", StatusCode.InvalidArgument, "bag_of_words_weight" },
         { "bag_of_words_weight=NaN", StatusCode.InvalidArgument, "bag_of_words_weight" },
         { "hidden_size=-5", StatusCode.InvalidArgument, "hidden_size" },
@@ -197,6 +207,7 @@ public sealed class TrainerServiceTests : IAsyncLifetime
             case "learning_rate": request.Hyperparameters.LearningRate = double.Parse(value); break;
             case "word_dropout": request.Hyperparameters.WordDropout = double.Parse(value); break;
             case "free_bits": request.Hyperparameters.FreeBits = double.Parse(value); break;
+            case "kept_epoch_tolerance": request.Hyperparameters.KeptEpochTolerance = double.Parse(value); break;
             case "bag_of_words_weight": request.Hyperparameters.BagOfWordsWeight = double.Parse(value); break;
             case "hidden_size": request.Hyperparameters.HiddenSize = int.Parse(value); break;
             case "kl_schedule": request.Hyperparameters.KlSchedule = value; break;

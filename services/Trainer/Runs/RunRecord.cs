@@ -33,9 +33,11 @@ public sealed record RunRecord
     public string? BundleVersion { get; init; }
     public string? BundleLocation { get; init; }
     public EvaluationMetrics? Validation { get; init; }
-    /// <summary>The lowest held-out NLL seen at an epoch end, and that epoch: the model a run publishes.</summary>
+    /// <summary>The held-out metrics of the epoch <see cref="KeptEpochChoice"/> keeps, and that epoch: the model a run publishes.</summary>
     public EvaluationMetrics? BestValidation { get; init; }
     public int? BestEpoch { get; init; }
+    /// <summary>The lowest held-out NLL bound seen at an epoch end (null in records from before it was kept: read as the kept epoch's).</summary>
+    public double? LowestNll { get; init; }
     public string? Error { get; init; }
     /// <summary>Metrics of the published model.</summary>
     public Dictionary<string, double>? Metrics { get; init; }

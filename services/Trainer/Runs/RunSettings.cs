@@ -37,6 +37,8 @@ public sealed record RunSettings
     public int EvaluationSamples { get; init; } = 1000;
     /// <summary>Candidates per unconditioned sample the bundle recommends (best_of, reranked by its discriminator); 1 = off.</summary>
     public int SamplingBestOf { get; init; } = 1;
+    /// <summary>Nats per token the kept VAE epoch's held-out bound may trail the lowest by (<see cref="KeptEpochChoice"/>).</summary>
+    public double KeptEpochTolerance { get; init; }
 
     public bool HasAdversarialPhase => Adversarial.Steps > 0;
 
@@ -158,6 +160,7 @@ public sealed record RunSettings
         EvaluationSamples = h.HasEvaluationSamples ? Positive(h.EvaluationSamples, "evaluation_samples") : preset.EvaluationSamples,
         // A run without the adversarial phase has no discriminator to rank candidates with.
         SamplingBestOf = h.HasSamplingBestOf ? Positive(h.SamplingBestOf, "sampling_best_of") : adversarial.Steps > 0 ? preset.SamplingBestOf : 1,
+        KeptEpochTolerance = h.HasKeptEpochTolerance ? Finite(h.KeptEpochTolerance, "kept_epoch_tolerance") : preset.KeptEpochTolerance,
     };
 
     /// <summary>The checks that span fields; throws ArgumentException naming them.</summary>
@@ -192,6 +195,10 @@ public sealed record RunSettings
             throw new ArgumentException("sampling_best_of above 1 needs the adversarial phase: its discriminator ranks the candidates");
         }
         LatentGanConfig(latentSize: 1).Validate();
+        if (KeptEpochTolerance is < 0 or > 1)
+        {
+            throw new ArgumentException($"kept_epoch_tolerance must be in [0, 1] nats per token, not {KeptEpochTolerance}");
+        }
         if (ValidationFraction is <= 0 or > 0.5)
         {
             throw new ArgumentException("validation_fraction must be in (0, 0.5]");

@@ -6,14 +6,15 @@ namespace LlmMesh.Trainer.Runs;
 
 /// <summary>
 /// The VAE phase: optimizer steps with periodic checkpoints, a held-out evaluation at every epoch
-/// end, and the weights of the best held-out epoch kept (that is the VAE the run goes on with).
+/// end, and the weights of the epoch <see cref="KeptEpochChoice"/> picks kept (that is the VAE the
+/// run goes on with).
 /// </summary>
 public sealed class VaePhase(RunContext context)
 {
     private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(15);
 
-    /// <summary>Trains to the end; leaves the best epoch's weights in the trainer's model and returns their metrics.</summary>
+    /// <summary>Trains to the end; leaves the kept epoch's weights in the trainer's model and returns their metrics.</summary>
     public EvaluationMetrics Run(VaeTrainer trainer, IReadOnlyList<int[]> validation, CancellationToken token)
     {
         var run = context.Run;
@@ -23,6 +24,7 @@ public sealed class VaePhase(RunContext context)
         var sinceReport = Stopwatch.StartNew();
         var sinceLog = Stopwatch.StartNew();
         EvaluationMetrics? lastEvaluation = null;
+        var lastEvaluationKept = false;
         while (!trainer.IsFinished)
         {
             token.ThrowIfCancellationRequested();
@@ -35,7 +37,7 @@ public sealed class VaePhase(RunContext context)
             if (epochEnded)
             {
                 evaluation = lastEvaluation = trainer.Evaluate(validation);
-                KeepIfBest(trainer, step.Epoch, evaluation);
+                lastEvaluationKept = KeepIfChosen(trainer, step.Epoch, evaluation);
                 context.Events.Publish(new EpochCompleted(run.RunId, step.Epoch, step.Step, epochWindow.Reconstruction, epochWindow.Kl,
                     evaluation.NllPerToken, evaluation.Perplexity, evaluation.KlPerSentence, evaluation.ReconstructionAccuracy,
                     evaluation.ActiveUnits, epochWindow.TokensPerSecond, DateTimeOffset.UtcNow, run.Record.Epochs));
@@ -67,27 +69,34 @@ public sealed class VaePhase(RunContext context)
         {
             context.ReportPhase(RunPhases.Vae, "final held-out evaluation");
             lastEvaluation = trainer.Evaluate(validation);
-            KeepIfBest(trainer, trainer.Position.Epoch, lastEvaluation);
+            lastEvaluationKept = KeepIfChosen(trainer, trainer.Position.Epoch, lastEvaluation);
         }
-        // Go on with the epoch that generalised best, not merely the last one (the full preset overfits late).
-        if (context.Record.BestValidation is { } best && best.NllPerToken < lastEvaluation.NllPerToken)
+        // Go on with the chosen epoch, not merely the last one (the full preset overfits late).
+        if (!lastEvaluationKept && context.Record.BestValidation is { } kept)
         {
             trainer.Model.load(context.Runs.BestWeights(run.RunId));
-            context.Logger.LogInformation("Run {RunId} keeps epoch {Epoch} (held-out NLL {Best:F3}) rather than the last (NLL {Last:F3})",
-                run.RunId, context.Record.BestEpoch, best.NllPerToken, lastEvaluation.NllPerToken);
-            return best;
+            context.Logger.LogInformation(
+                "Run {RunId} keeps epoch {Epoch} (held-out NLL {Kept:F3}, greedy reconstruction {KeptAccuracy:P1}) rather than the last (NLL {Last:F3}, {LastAccuracy:P1})",
+                run.RunId, context.Record.BestEpoch, kept.NllPerToken, kept.GreedyReconstructionAccuracy,
+                lastEvaluation.NllPerToken, lastEvaluation.GreedyReconstructionAccuracy);
+            return kept;
         }
         return lastEvaluation;
     }
 
-    private void KeepIfBest(VaeTrainer trainer, int epoch, EvaluationMetrics evaluation)
+    /// <summary>Keeps this epoch's weights when <see cref="KeptEpochChoice"/> picks it over the kept one; true when it does.</summary>
+    private bool KeepIfChosen(VaeTrainer trainer, int epoch, EvaluationMetrics evaluation)
     {
-        if (context.Record.BestValidation is { } best && best.NllPerToken <= evaluation.NllPerToken)
+        var record = context.Record;
+        var lowestNll = KeptEpochChoice.LowestNll(record.LowestNll, evaluation);
+        if (!KeptEpochChoice.Replaces(record.BestValidation, record.LowestNll, evaluation, context.Settings.KeptEpochTolerance))
         {
-            return;
+            context.SetRecord(r => r with { LowestNll = lowestNll });
+            return false;
         }
         context.Runs.SaveWeights(context.Runs.BestWeights(context.Run.RunId), trainer.Model);
-        context.SetRecord(r => r with { BestValidation = evaluation, BestEpoch = epoch });
+        context.SetRecord(r => r with { BestValidation = evaluation, BestEpoch = epoch, LowestNll = lowestNll });
+        return true;
     }
 
     private void LogProgress(RunUpdate update)
