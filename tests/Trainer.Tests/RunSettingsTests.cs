@@ -114,6 +114,20 @@ public sealed class RunSettingsTests
     }
 
     [Fact]
+    public void The_kept_epoch_is_chosen_for_reconstruction_only_where_there_is_a_code()
+    {
+        Assert.Equal(0.05, RunSettings.FromRequest(new StartRunRequest { Preset = "full", Seed = 1 }).KeptEpochTolerance);
+        Assert.Equal(0, RunSettings.FromRequest(new StartRunRequest { Preset = "lm", Seed = 1 }).KeptEpochTolerance);
+        Assert.Equal(0, RunSettings.FromRequest(new StartRunRequest { Preset = "full", Hyperparameters = new Hyperparameters { PlainLanguageModel = true } }).KeptEpochTolerance);
+        var error = Assert.Throws<ArgumentException>(() => RunSettings.FromRequest(new StartRunRequest
+        {
+            Preset = "lm",
+            Hyperparameters = new Hyperparameters { KeptEpochTolerance = 0.05 },
+        }));
+        Assert.StartsWith("kept_epoch_tolerance", error.Message);
+    }
+
+    [Fact]
     public void Best_of_sampling_is_recommended_only_where_a_discriminator_can_rank_candidates()
     {
         Assert.Equal(4, RunSettings.FromRequest(new StartRunRequest { Preset = "full", Seed = 1 }).SamplingBestOf);

@@ -160,7 +160,8 @@ public sealed record RunSettings
         EvaluationSamples = h.HasEvaluationSamples ? Positive(h.EvaluationSamples, "evaluation_samples") : preset.EvaluationSamples,
         // A run without the adversarial phase has no discriminator to rank candidates with.
         SamplingBestOf = h.HasSamplingBestOf ? Positive(h.SamplingBestOf, "sampling_best_of") : adversarial.Steps > 0 ? preset.SamplingBestOf : 1,
-        KeptEpochTolerance = h.HasKeptEpochTolerance ? Finite(h.KeptEpochTolerance, "kept_epoch_tolerance") : preset.KeptEpochTolerance,
+        // Without a code every epoch's greedy decoding is one sentence: a plain language model keeps the lowest bound.
+        KeptEpochTolerance = h.HasKeptEpochTolerance ? Finite(h.KeptEpochTolerance, "kept_epoch_tolerance") : usesLatent ? preset.KeptEpochTolerance : 0,
     };
 
     /// <summary>The checks that span fields; throws ArgumentException naming them.</summary>
@@ -198,6 +199,10 @@ public sealed record RunSettings
         if (KeptEpochTolerance is < 0 or > 1)
         {
             throw new ArgumentException($"kept_epoch_tolerance must be in [0, 1] nats per token, not {KeptEpochTolerance}");
+        }
+        if (!UsesLatent && KeptEpochTolerance > 0)
+        {
+            throw new ArgumentException("kept_epoch_tolerance chooses an epoch by reconstruction from the code, which a plain language model does not have: leave it 0");
         }
         if (ValidationFraction is <= 0 or > 0.5)
         {
@@ -300,6 +305,7 @@ public static class TrainingPresets
         Training = FullPreset.Training with { WordDropout = 0, Epochs = 20, LearningRateSchedule = LearningRateSchedule.Constant },
         Adversarial = FullPreset.Adversarial with { Steps = 0 },
         SamplingBestOf = 1,
+        KeptEpochTolerance = 0,
     };
 
     public static RunSettings? Find(string name) => name.ToLowerInvariant() switch
