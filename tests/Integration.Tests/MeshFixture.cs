@@ -14,7 +14,8 @@ namespace LlmMesh.Integration.Tests;
 /// </summary>
 public class MeshFixture : IAsyncLifetime
 {
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
+    // Start-up and the first tiny model; other test hosts train alongside, so it is generous.
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(8);
 
     /// <summary>The generator's max_tokens limit here: streams that last long after a client cancels them.</summary>
     public const int LongStreamTokens = 65536;
