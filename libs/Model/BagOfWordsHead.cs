@@ -27,8 +27,8 @@ public sealed class BagOfWordsHead : nn.Module
     {
         using var scope = NewDisposeScope();
         var logProbabilities = nn.functional.log_softmax(predict.call(z), 1);
-        var tokenLogProbabilities = logProbabilities.gather(1, targets.masked_fill(targets.eq(padId), 0));
-        var loss = -(tokenLogProbabilities * targets.ne(padId).to_type(tokenLogProbabilities.dtype)).sum() / z.shape[0];
+        var tokenLogProbabilities = logProbabilities.gather(1, targets.MaskedFill(targets.EqualTo(padId), 0L));
+        var loss = (-(tokenLogProbabilities * targets.NotEqualTo(padId).to_type(tokenLogProbabilities.dtype)).sum()).Over(z.shape[0]);
         return scope.MoveToOuter(loss);
     }
 }

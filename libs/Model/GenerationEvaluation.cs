@@ -122,12 +122,12 @@ public static class GenerationEvaluation
             Tensor z;
             if (latentGenerator is null)
             {
-                z = randn(count, vae.Config.LatentSize, generator: random) * options.LatentTemperature;
+                z = randn(count, vae.Config.LatentSize, generator: random).Times(options.LatentTemperature);
             }
             else
             {
                 latentGenerator.eval();
-                z = latentGenerator.call(randn(count, latentGenerator.Config.NoiseSize, generator: random) * options.LatentTemperature);
+                z = latentGenerator.call(randn(count, latentGenerator.Config.NoiseSize, generator: random).Times(options.LatentTemperature));
             }
             samples.AddRange(VaeSampler.Sample(vae, z, options.MaxTokens, options.Temperature, random, options.TopP, options.MinP));
             progress?.Report(new EvaluationProgress($"sampling at temperature {options.Temperature:0.###}", samples.Count, options.Samples));

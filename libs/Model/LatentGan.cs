@@ -50,7 +50,7 @@ public sealed class LatentCritic : nn.Module<Tensor, Tensor>
 
     /// <summary>Scores [B, L] codes; higher = more like real codes.</summary>
     public override Tensor forward(Tensor z) =>
-        output.call(nn.functional.leaky_relu(hidden.call(nn.functional.leaky_relu(input.call(z), 0.2)), 0.2)).squeeze(1);
+        output.call(hidden.call(input.call(z).LeakyRelu(0.2)).LeakyRelu(0.2)).squeeze(1);
 
     public void ResetParameters(Generator generator) => Initialization.Uniform([input, hidden, output], generator);
 }

@@ -133,7 +133,7 @@ public sealed class LatentGanTrainer : IDisposable
                 var realScore = Critic.call(real).mean();
                 var fakeScore = Critic.call(fake).mean();
                 var gp = GradientPenalty(Critic.call, real, fake, rand(real.shape[0], 1, generator: _random));
-                var loss = fakeScore - realScore + _options.GradientPenaltyWeight * gp;
+                var loss = fakeScore - realScore + gp.Times(_options.GradientPenaltyWeight);
                 _criticOptimizer.zero_grad();
                 loss.backward();
                 _criticOptimizer.step();
@@ -164,10 +164,10 @@ public sealed class LatentGanTrainer : IDisposable
     /// </summary>
     public static Tensor GradientPenalty(Func<Tensor, Tensor> critic, Tensor real, Tensor fake, Tensor epsilon)
     {
-        var mixed = (epsilon * real.detach() + (1 - epsilon) * fake.detach()).requires_grad_(true);
+        var mixed = (epsilon * real.detach() + epsilon.Subtracted(1) * fake.detach()).requires_grad_(true);
         var scores = critic(mixed);
         var gradients = autograd.grad([scores.sum()], [mixed], retain_graph: true, create_graph: true)[0];
-        return (gradients.norm(1, keepdim: false, p: 2.0f) - 1).pow(2).mean();
+        return gradients.norm(1, keepdim: false, p: 2.0f).Minus(1).Squared().mean();
     }
 
     /// <summary>Codes from the latent generator for noise drawn from <paramref name="random"/>.</summary>
@@ -263,14 +263,14 @@ public sealed class LatentGanTrainer : IDisposable
             var (mu, logVar) = _vae.Encode(batch.Tokens, batch.Lengths, dropout: _random);
             var z = SentenceVae.Reparameterize(mu, logVar, _random);
             var inputs = VaeTrainer.ApplyWordDropout(batch.DecoderInputs, _vaeOptions.WordDropout, _vae.Config, _random);
-            var reconstruction = VaeTrainer.ReconstructionSum(_vae.Decode(inputs, z, dropout: _random), batch.Targets, _vae.Config.PadId) / batch.Size;
-            var loss = reconstruction + _vaeOptions.KlMaxWeight * VaeTrainer.KlTerm(VaeTrainer.KlPerDimension(mu, logVar), _vaeOptions.FreeBits);
+            var reconstruction = VaeTrainer.ReconstructionSum(_vae.Decode(inputs, z, dropout: _random), batch.Targets, _vae.Config.PadId).Over(batch.Size);
+            var loss = reconstruction + VaeTrainer.KlTerm(VaeTrainer.KlPerDimension(mu, logVar), _vaeOptions.FreeBits).Times(_vaeOptions.KlMaxWeight);
             _autoencoderOptimizer!.zero_grad();
             loss.backward();
             _autoencoderOptimizer.step();
         }
         var real = RealCodes(withGradient: true);
-        var adversarial = _options.EncoderRegularization * Critic.call(real).mean();
+        var adversarial = Critic.call(real).mean().Times(_options.EncoderRegularization);
         _autoencoderOptimizer!.zero_grad();
         adversarial.backward();
         _autoencoderOptimizer.step();

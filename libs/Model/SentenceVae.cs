@@ -76,7 +76,7 @@ public sealed class SentenceVae : nn.Module
     {
         using var scope = NewDisposeScope();
         var eps = randn(mu.shape, generator: generator);
-        return scope.MoveToOuter(mu + eps * (0.5 * logVar).exp());
+        return scope.MoveToOuter(mu + eps * logVar.Times(0.5).exp());
     }
 
     /// <summary>
@@ -168,7 +168,7 @@ public sealed class SentenceVae : nn.Module
             return input;
         }
         var keep = 1 - Config.Dropout;
-        return input * rand(input.shape, generator: generator).lt(keep).to_type(input.dtype) / keep;
+        return (input * rand(input.shape, generator: generator).LessThan(keep).to_type(input.dtype)).Over(keep);
     }
 
     private Tensor Latent(Tensor z) => Config.UsesLatent ? z : zeros_like(z);

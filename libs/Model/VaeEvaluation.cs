@@ -24,7 +24,7 @@ public static class VaeEvaluation
             recon += VaeTrainer.ReconstructionSum(model.Decode(batch.DecoderInputs, z), batch.Targets, config.PadId).item<float>();
             kl += VaeTrainer.KlPerDimension(mu, logVar).sum().item<float>();
 
-            var mask = batch.Targets.ne(config.PadId);
+            var mask = batch.Targets.NotEqualTo(config.PadId);
             var predicted = model.Decode(batch.DecoderInputs, mu).argmax(2);
             correct += predicted.eq(batch.Targets).logical_and(mask).sum().item<long>();
             greedyCorrect += GreedyMatches(model, mu, batch.Targets, mask);
@@ -41,7 +41,7 @@ public static class VaeEvaluation
     {
         var steps = targets.shape[1];
         var state = model.InitialState(z);
-        var token = full(z.shape[0], model.Config.BosId, ScalarType.Int64);
+        var token = HeldScalars.Full(z.shape[0], model.Config.BosId, ScalarType.Int64);
         var predictions = new List<Tensor>();
         for (var t = 0; t < steps; t++)
         {

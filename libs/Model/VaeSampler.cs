@@ -18,7 +18,7 @@ public static class VaeSampler
         var config = vae.Config;
         var count = (int)z.shape[0];
         var state = vae.InitialState(z);
-        var token = full(count, config.BosId, ScalarType.Int64);
+        var token = HeldScalars.Full(count, config.BosId, ScalarType.Int64);
         var banned = tensor(new long[] { config.PadId, config.BosId, config.UnkId });
         var sequences = Enumerable.Range(0, count).Select(_ => new List<int>()).ToArray();
         // Rows still decoding, by index into sequences; finished rows leave the batch, so a batch
@@ -27,10 +27,10 @@ public static class VaeSampler
         for (var step = 0; step < maxTokens && active.Length > 0; step++)
         {
             (var logits, state) = vae.DecodeStep(token, state, z);
-            logits.index_fill_(1, banned, double.NegativeInfinity);
+            logits.IndexFill(1, banned, double.NegativeInfinity);
             token = temperature <= 0
                 ? logits.argmax(1)
-                : multinomial(Truncate(nn.functional.softmax(logits / temperature, 1), topP, minP), 1, generator: random).squeeze(1);
+                : multinomial(Truncate(nn.functional.softmax(logits.Over(temperature), 1), topP, minP), 1, generator: random).squeeze(1);
             var ids = token.data<long>().ToArray();
             var continuing = new List<long>(active.Length);
             for (var row = 0; row < active.Length; row++)
@@ -59,13 +59,13 @@ public static class VaeSampler
             var (sorted, order) = probabilities.sort(1, descending: true);
             // Keep a token while the mass before it is below top_p (the most likely one always stays).
             var before = sorted.cumsum(1) - sorted;
-            var outside = before.ge(topP);
-            probabilities = probabilities.scatter(1, order, sorted.masked_fill(outside, 0));
+            var outside = before.AtLeast(topP);
+            probabilities = probabilities.scatter(1, order, sorted.MaskedFill(outside, 0.0));
         }
         if (minP > 0)
         {
-            var floor = probabilities.amax([1], keepdim: true) * minP;
-            probabilities = probabilities.masked_fill(probabilities.lt(floor), 0);
+            var floor = probabilities.amax([1], keepdim: true).Times(minP);
+            probabilities = probabilities.MaskedFill(probabilities.lt(floor), 0.0);
         }
         return probabilities;
     }

@@ -100,15 +100,15 @@ public sealed class VaeTrainer : IDisposable
             var (mu, logVar) = Model.Encode(batch.Tokens, batch.Lengths, dropout: _generator);
             var z = SentenceVae.Reparameterize(mu, logVar, _generator);
             var logits = Model.Decode(ApplyWordDropout(batch.DecoderInputs, _options.WordDropout, Model.Config, _generator), z, dropout: _generator);
-            var reconstruction = ReconstructionSum(logits, batch.Targets, Model.Config.PadId) / batch.Size;
+            var reconstruction = ReconstructionSum(logits, batch.Targets, Model.Config.PadId).Over(batch.Size);
             var klPerDimension = KlPerDimension(mu, logVar);
             var klPerSentence = klPerDimension.sum(1).mean();
             // A plain language model has no code to keep nats in: a free-bits floor would only add a constant to its loss.
             var klTerm = KlTerm(klPerDimension, Model.Config.UsesLatent ? _options.FreeBits : 0);
-            var total = reconstruction + beta * klTerm;
+            var total = reconstruction + klTerm.Times(beta);
             if (_bagOfWords is not null)
             {
-                total += _options.BagOfWordsWeight * _bagOfWords.LossPerSentence(z, batch.Targets, Model.Config.PadId);
+                total += _bagOfWords.LossPerSentence(z, batch.Targets, Model.Config.PadId).Times(_options.BagOfWordsWeight);
             }
 
             foreach (var group in _optimizer.ParamGroups)
@@ -163,14 +163,14 @@ public sealed class VaeTrainer : IDisposable
         nn.functional.cross_entropy(
             logits.reshape(-1, logits.shape[2]), targets.reshape(-1), ignore_index: padId, reduction: nn.Reduction.Sum);
 
-    internal static Tensor KlPerDimension(Tensor mu, Tensor logVar) => 0.5 * (mu.pow(2) + logVar.exp() - 1 - logVar);
+    internal static Tensor KlPerDimension(Tensor mu, Tensor logVar) => ((mu.Squared() + logVar.exp()).Minus(1) - logVar).Times(0.5);
 
     /// <summary>
     /// The KL term of the loss. With free bits, each dimension's batch-averaged KL counts at least
     /// <paramref name="freeBits"/> nats, so the optimizer gains nothing by pushing it lower.
     /// </summary>
     internal static Tensor KlTerm(Tensor klPerDimension, double freeBits) =>
-        freeBits > 0 ? klPerDimension.mean([0]).clamp_min(freeBits).sum() : klPerDimension.sum(1).mean();
+        freeBits > 0 ? klPerDimension.mean([0]).ClampMin(freeBits).sum() : klPerDimension.sum(1).mean();
 
     /// <summary>Replaces decoder input tokens (never &lt;bos&gt; or padding) with &lt;unk&gt; with probability <paramref name="rate"/>.</summary>
     internal static Tensor ApplyWordDropout(Tensor inputs, double rate, VaeConfig config, Generator generator)
@@ -179,10 +179,10 @@ public sealed class VaeTrainer : IDisposable
         {
             return inputs;
         }
-        var drop = rand(inputs.shape, generator: generator).lt(rate)
-            .logical_and(inputs.ne(config.PadId))
-            .logical_and(inputs.ne(config.BosId));
-        return inputs.masked_fill(drop, config.UnkId);
+        var drop = rand(inputs.shape, generator: generator).LessThan(rate)
+            .logical_and(inputs.NotEqualTo(config.PadId))
+            .logical_and(inputs.NotEqualTo(config.BosId));
+        return inputs.MaskedFill(drop, (long)config.UnkId);
     }
 
     private static IReadOnlyList<int[]> Truncate(IReadOnlyList<int[]> sentences, int maxTokens) =>

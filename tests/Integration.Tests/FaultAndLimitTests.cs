@@ -211,7 +211,7 @@ public sealed class FaultAndLimitTests(FaultHostFixture host) : IClassFixture<Fa
         var trainer = new Trainer.TrainerClient(host.Channel("trainer"));
         var request = CheckpointedRun(seed: 5);
         var straight = await FinalAsync(trainer.StartRun(request, deadline: DateTime.UtcNow + RecoveryTimeout));
-        Assert.Equal(RunState.Completed, straight.State);
+        RunOutcome.AssertCompleted(straight);
 
         string? runId = null;
         long killedAt = 0;
@@ -232,7 +232,7 @@ public sealed class FaultAndLimitTests(FaultHostFixture host) : IClassFixture<Fa
         await RestartAfterExitAsync("trainer");
         var resumed = await FinalAsync(trainer.WatchRun(new WatchRunRequest { RunId = runId }, deadline: DateTime.UtcNow + RecoveryTimeout));
 
-        Assert.Equal(RunState.Completed, resumed.State);
+        RunOutcome.AssertCompleted(resumed);
         var differences = ModelMetrics.Differences(straight, resumed);
         Assert.True(differences.Count == 0, $"the run killed after step {killedAt} and resumed measures differently: {string.Join("; ", differences)}");
         var straightEvents = await recorder.CompletedRunAsync(straight.RunId, TimeSpan.FromSeconds(30));
@@ -264,7 +264,7 @@ public sealed class FaultAndLimitTests(FaultHostFixture host) : IClassFixture<Fa
         try
         {
             final = await FinalAsync(call);
-            Assert.Equal(RunState.Completed, final.State);
+            RunOutcome.AssertCompleted(final);
             Assert.True(host.App.ResourceNotifications.TryGetCurrentState("messaging", out var broker)
                 && broker.Snapshot.State?.Text != KnownResourceStates.Running, "the broker came back before the run ended");
             Assert.DoesNotContain(recorder.For(runId), e => e.Event is RunCompleted);

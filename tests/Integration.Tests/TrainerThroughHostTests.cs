@@ -2,6 +2,7 @@ using Aspire.Hosting.Testing;
 using Grpc.Core;
 using LlmMesh.Contracts.Events;
 using LlmMesh.Contracts.V1;
+using LlmMesh.TestSupport;
 
 namespace LlmMesh.Integration.Tests;
 
@@ -38,7 +39,7 @@ public sealed class TrainerThroughHostTests(MeshFixture mesh)
         }
 
         Assert.NotNull(final);
-        Assert.Equal(RunState.Completed, final.State);
+        RunOutcome.AssertCompleted(final);
         Assert.Equal(60, final.Step);
         Assert.Contains(updates, u => u.Phase == "tokenize");
         Assert.Contains(updates, u => u.Phase == "vae" && u.Step > 0 && u.TokensPerSecond > 0);

@@ -27,7 +27,7 @@ public sealed class AdversarialRunTests : IAsyncLifetime
         using var call = _service.CreateTrainerClient().StartRun(request);
         var (updates, final) = await _service.ReadToEndAsync(call.ResponseStream);
 
-        Assert.Equal(RunState.Completed, final.State);
+        RunOutcome.AssertCompleted(final);
         Assert.Equal(["tokenize", "vae", "adversarial", "evaluation", "publish"], updates.Select(u => u.Phase).Distinct());
         var adversarial = updates.Where(u => u.Phase == "adversarial" && u.Message.Length == 0).ToArray();
         Assert.NotEmpty(adversarial);
@@ -71,7 +71,7 @@ public sealed class AdversarialRunTests : IAsyncLifetime
         using var call = client.StartRun(request);
         var (updates, final) = await _service.ReadToEndAsync(call.ResponseStream);
 
-        Assert.Equal(RunState.Completed, final.State);
+        RunOutcome.AssertCompleted(final);
         Assert.DoesNotContain(updates, u => u.Phase == "vae");
         var bundle = new ModelBundleStore(_folders.ModelStore).Open(final.BundleVersion, AraeBundle.Kind);
         using var started = BundleModules.LoadVae(new ModelBundleStore(_folders.ModelStore).Open(vae.BundleVersion, VaeBundle.KindsWithVae));
@@ -130,7 +130,8 @@ public sealed class AdversarialRunTests : IAsyncLifetime
             (_, straight) = await reference.ReadToEndAsync(call.ResponseStream);
         }
 
-        Assert.Equal(RunState.Completed, resumed.State);
+        RunOutcome.AssertCompleted(resumed);
+        RunOutcome.AssertCompleted(straight);
         using var a = BundleModules.LoadLatentGenerator(new ModelBundleStore(_folders.ModelStore).Open(resumed.BundleVersion, AraeBundle.Kind));
         using var b = BundleModules.LoadLatentGenerator(new ModelBundleStore(_reference.ModelStore).Open(straight.BundleVersion, AraeBundle.Kind));
         Assert.Equal(Weights(b), Weights(a));

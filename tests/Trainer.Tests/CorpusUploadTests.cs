@@ -53,7 +53,7 @@ public sealed class CorpusUploadTests : IAsyncLifetime
         request.Corpus = "captions";
         using var run = client.StartRun(request);
         var (_, final) = await _service.ReadToEndAsync(run.ResponseStream);
-        Assert.Equal(RunState.Completed, final.State);
+        RunOutcome.AssertCompleted(final);
         Assert.Equal("captions", final.Corpus);
     }
 
@@ -67,7 +67,7 @@ public sealed class CorpusUploadTests : IAsyncLifetime
         var first = await RunToEndAsync(client, request);
         var second = await RunToEndAsync(client, request);
 
-        Assert.Equal(RunState.Completed, first.State);
+        RunOutcome.AssertCompleted(first);
         Assert.NotEqual(_tokenizer.Vocabulary.Version, first.VocabularyVersion); // not the active one: the corpus's own
         Assert.Equal(first.VocabularyVersion, second.VocabularyVersion);
         Assert.Equal(1, _tokenizer.VocabulariesTrained);

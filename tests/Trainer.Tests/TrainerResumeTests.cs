@@ -44,7 +44,7 @@ public sealed class TrainerResumeTests : IAsyncLifetime
             resumed = final;
             Assert.Contains(updates, u => u.Message.StartsWith("resumed from step", StringComparison.Ordinal));
         }
-        Assert.Equal(RunState.Completed, resumed.State);
+        RunOutcome.AssertCompleted(resumed);
 
         RunInfo straight;
         await using (var reference = new TrainerServiceFactory(_uninterrupted, _tokenizer))

@@ -28,7 +28,7 @@ public sealed class TrainerServiceTests : IAsyncLifetime
         using var call = client.StartRun(request);
         var (updates, final) = await _service.ReadToEndAsync(call.ResponseStream);
 
-        Assert.Equal(RunState.Completed, final.State);
+        RunOutcome.AssertCompleted(final);
         Assert.Contains(updates, u => u.Phase == "tokenize");
         var training = updates.Where(u => u.Phase == "vae" && u.Step > 0 && u.Message.Length == 0).ToArray();
         Assert.Contains(updates, u => u.Phase == "vae" && u.PhaseMetrics.ContainsKey("validation_nll_per_token"));
@@ -96,7 +96,7 @@ public sealed class TrainerServiceTests : IAsyncLifetime
         using var call = _service.CreateTrainerClient().StartRun(request);
         var (_, final) = await _service.ReadToEndAsync(call.ResponseStream);
 
-        Assert.Equal(RunState.Completed, final.State);
+        RunOutcome.AssertCompleted(final);
         var bundle = new ModelBundleStore(_folders.ModelStore).Open(final.BundleVersion, VaeBundle.Kind);
         Assert.False(VaeBundle.ReadConfig(bundle).UsesLatent);
         Assert.Equal(0, bundle.Manifest.Metrics["validation_kl_per_sentence"]);
@@ -137,7 +137,7 @@ public sealed class TrainerServiceTests : IAsyncLifetime
         using var watch = client.WatchRun(new WatchRunRequest { RunId = completed.RunId });
         var (watchedUpdates, watchedFinal) = await _service.ReadToEndAsync(watch.ResponseStream);
         Assert.Empty(watchedUpdates);
-        Assert.Equal(RunState.Completed, watchedFinal.State);
+        RunOutcome.AssertCompleted(watchedFinal);
 
         using var long_ = client.StartRun(TrainerServiceFactory.TinyRun(epochs: 200));
         Assert.True(await long_.ResponseStream.MoveNext());

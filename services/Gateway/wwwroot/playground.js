@@ -216,7 +216,9 @@ $("generate-form").addEventListener("submit", async (event) => {
         const item = itemFor(choice.index);
         item.querySelector(".text").textContent += choice.text ?? "";
         if (choice.finish_reason) {
-          item.querySelector(".finish").textContent = `finished: ${choice.finish_reason}`;
+          // A sample the model ended at once would otherwise look like nothing happened.
+          const empty = item.querySelector(".text").textContent.trim().length === 0;
+          item.querySelector(".finish").textContent = `finished: ${choice.finish_reason}${empty ? " (empty sample: nothing to score)" : ""}`;
           item.dataset.finished = "true";
         }
       }
