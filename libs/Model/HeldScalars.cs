@@ -13,97 +13,47 @@ namespace LlmMesh.Model;
 /// </summary>
 public static class HeldScalars
 {
-    public static Tensor Times(this Tensor tensor, double factor)
-    {
-        using var scalar = factor.ToScalar();
-        return tensor.mul(scalar);
-    }
+    public static Tensor Times(this Tensor tensor, double factor) => Held(factor.ToScalar(), tensor.mul);
 
-    public static Tensor Over(this Tensor tensor, double divisor)
-    {
-        using var scalar = divisor.ToScalar();
-        return tensor.div(scalar);
-    }
+    public static Tensor Over(this Tensor tensor, double divisor) => Held(divisor.ToScalar(), s => tensor.div(s));
 
-    public static Tensor Plus(this Tensor tensor, double value)
-    {
-        using var scalar = value.ToScalar();
-        return tensor.add(scalar);
-    }
+    public static Tensor Plus(this Tensor tensor, double value) => Held(value.ToScalar(), tensor.add);
 
-    public static Tensor Minus(this Tensor tensor, double value)
-    {
-        using var scalar = value.ToScalar();
-        return tensor.sub(scalar);
-    }
+    public static Tensor Minus(this Tensor tensor, double value) => Held(value.ToScalar(), tensor.sub);
 
     /// <summary>value - tensor.</summary>
     public static Tensor Subtracted(this Tensor tensor, double value) => tensor.neg().Plus(value);
 
-    public static Tensor Squared(this Tensor tensor)
-    {
-        using var two = 2.ToScalar();
-        return tensor.pow(two);
-    }
+    public static Tensor Squared(this Tensor tensor) => Held(2.ToScalar(), tensor.pow);
 
-    public static Tensor LessThan(this Tensor tensor, double value)
-    {
-        using var scalar = value.ToScalar();
-        return tensor.lt(scalar);
-    }
+    public static Tensor LessThan(this Tensor tensor, double value) => Held(value.ToScalar(), tensor.lt);
 
-    public static Tensor AtLeast(this Tensor tensor, double value)
-    {
-        using var scalar = value.ToScalar();
-        return tensor.ge(scalar);
-    }
+    public static Tensor AtLeast(this Tensor tensor, double value) => Held(value.ToScalar(), tensor.ge);
 
-    public static Tensor EqualTo(this Tensor tensor, long value)
-    {
-        using var scalar = value.ToScalar();
-        return tensor.eq(scalar);
-    }
+    public static Tensor EqualTo(this Tensor tensor, long value) => Held(value.ToScalar(), tensor.eq);
 
-    public static Tensor NotEqualTo(this Tensor tensor, long value)
-    {
-        using var scalar = value.ToScalar();
-        return tensor.ne(scalar);
-    }
+    public static Tensor NotEqualTo(this Tensor tensor, long value) => Held(value.ToScalar(), tensor.ne);
 
-    public static Tensor ClampMin(this Tensor tensor, double minimum)
-    {
-        using var scalar = minimum.ToScalar();
-        return tensor.clamp_min(scalar);
-    }
+    public static Tensor ClampMin(this Tensor tensor, double minimum) => Held(minimum.ToScalar(), tensor.clamp_min);
 
-    public static Tensor MaskedFill(this Tensor tensor, Tensor mask, double value)
-    {
-        using var scalar = value.ToScalar();
-        return tensor.masked_fill(mask, scalar);
-    }
+    public static Tensor MaskedFill(this Tensor tensor, Tensor mask, double value) => Held(value.ToScalar(), s => tensor.masked_fill(mask, s));
 
-    public static Tensor MaskedFill(this Tensor tensor, Tensor mask, long value)
-    {
-        using var scalar = value.ToScalar();
-        return tensor.masked_fill(mask, scalar);
-    }
+    public static Tensor MaskedFill(this Tensor tensor, Tensor mask, long value) => Held(value.ToScalar(), s => tensor.masked_fill(mask, s));
 
     /// <summary>In place, as index_fill_.</summary>
-    public static Tensor IndexFill(this Tensor tensor, long dimension, Tensor index, double value)
-    {
-        using var scalar = value.ToScalar();
-        return tensor.index_fill_(dimension, index, scalar);
-    }
+    public static Tensor IndexFill(this Tensor tensor, long dimension, Tensor index, double value) =>
+        Held(value.ToScalar(), s => tensor.index_fill_(dimension, index, s));
 
-    public static Tensor LeakyRelu(this Tensor tensor, double negativeSlope)
-    {
-        using var scalar = negativeSlope.ToScalar();
-        return tensor.leaky_relu(scalar);
-    }
+    public static Tensor LeakyRelu(this Tensor tensor, double negativeSlope) => Held(negativeSlope.ToScalar(), tensor.leaky_relu);
 
-    public static Tensor Full(long count, long value, ScalarType type)
+    public static Tensor Full(long count, long value, ScalarType type) => Held(value.ToScalar(), s => full(count, s, type));
+
+    /// <summary>Runs <paramref name="operation"/> and only then frees <paramref name="scalar"/>.</summary>
+    private static Tensor Held(Scalar scalar, Func<Scalar, Tensor> operation)
     {
-        using var scalar = value.ToScalar();
-        return full(count, scalar, type);
+        using (scalar)
+        {
+            return operation(scalar);
+        }
     }
 }
