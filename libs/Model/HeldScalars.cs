@@ -9,15 +9,22 @@ namespace LlmMesh.Model;
 /// (<c>tensor * 0.5</c>, <c>leaky_relu(x, 0.2)</c>) is unreachable once its handle is read, so a
 /// garbage collection started by another thread can free it while the op still reads it: c10's
 /// Scalar::toFloat then fails with "Expected false to be true" and the training run with it.
-/// Training, evaluation and sampling loops use these instead of the implicit conversions.
+/// TorchSharp also makes one behind <c>a + b</c> (<c>add(b, alpha: 1)</c>): <see cref="Plus(Tensor, Tensor)"/>
+/// passes a Scalar 1 that lives as long as the process. Training, evaluation and sampling loops use
+/// these instead of the implicit conversions.
 /// </summary>
 public static class HeldScalars
 {
+    /// <summary>Held by a static field, so never finalized: the alpha of every addition.</summary>
+    internal static readonly Scalar One = 1.ToScalar();
+
     public static Tensor Times(this Tensor tensor, double factor) => Held(factor.ToScalar(), tensor.mul);
 
     public static Tensor Over(this Tensor tensor, double divisor) => Held(divisor.ToScalar(), s => tensor.div(s));
 
-    public static Tensor Plus(this Tensor tensor, double value) => Held(value.ToScalar(), tensor.add);
+    public static Tensor Plus(this Tensor tensor, double value) => Held(value.ToScalar(), s => tensor.add(s, One));
+
+    public static Tensor Plus(this Tensor tensor, Tensor other) => tensor.add(other, One);
 
     public static Tensor Minus(this Tensor tensor, double value) => Held(value.ToScalar(), tensor.sub);
 

@@ -89,11 +89,11 @@ public sealed class LatentGanTrainer : IDisposable
         LatentGenerator.ResetParameters(_random);
         Critic.ResetParameters(_random);
         // Adam betas (0.5, 0.9) as in the WGAN-GP paper.
-        _criticOptimizer = optim.Adam(Critic.parameters(), lr: options.CriticLearningRate, beta1: 0.5, beta2: 0.9);
-        _generatorOptimizer = optim.Adam(LatentGenerator.parameters(), lr: options.GeneratorLearningRate, beta1: 0.5, beta2: 0.9);
+        _criticOptimizer = new Adam(Critic.parameters(), options.CriticLearningRate, beta1: 0.5, beta2: 0.9);
+        _generatorOptimizer = new Adam(LatentGenerator.parameters(), options.GeneratorLearningRate, beta1: 0.5, beta2: 0.9);
         if (options.EncoderRegularization > 0)
         {
-            _autoencoderOptimizer = optim.Adam(vae.parameters(), lr: vaeOptions.LearningRate);
+            _autoencoderOptimizer = new Adam(vae.parameters(), vaeOptions.LearningRate);
         }
         Position = new AdversarialPosition(0);
     }
@@ -133,7 +133,7 @@ public sealed class LatentGanTrainer : IDisposable
                 var realScore = Critic.call(real).mean();
                 var fakeScore = Critic.call(fake).mean();
                 var gp = GradientPenalty(Critic.call, real, fake, rand(real.shape[0], 1, generator: _random));
-                var loss = fakeScore - realScore + gp.Times(_options.GradientPenaltyWeight);
+                var loss = (fakeScore - realScore).Plus(gp.Times(_options.GradientPenaltyWeight));
                 _criticOptimizer.zero_grad();
                 loss.backward();
                 _criticOptimizer.step();
@@ -164,7 +164,7 @@ public sealed class LatentGanTrainer : IDisposable
     /// </summary>
     public static Tensor GradientPenalty(Func<Tensor, Tensor> critic, Tensor real, Tensor fake, Tensor epsilon)
     {
-        var mixed = (epsilon * real.detach() + epsilon.Subtracted(1) * fake.detach()).requires_grad_(true);
+        var mixed = (epsilon * real.detach()).Plus(epsilon.Subtracted(1) * fake.detach()).requires_grad_(true);
         var scores = critic(mixed);
         var gradients = autograd.grad([scores.sum()], [mixed], retain_graph: true, create_graph: true)[0];
         return gradients.norm(1, keepdim: false, p: 2.0f).Minus(1).Squared().mean();
@@ -264,7 +264,7 @@ public sealed class LatentGanTrainer : IDisposable
             var z = SentenceVae.Reparameterize(mu, logVar, _random);
             var inputs = VaeTrainer.ApplyWordDropout(batch.DecoderInputs, _vaeOptions.WordDropout, _vae.Config, _random);
             var reconstruction = VaeTrainer.ReconstructionSum(_vae.Decode(inputs, z, dropout: _random), batch.Targets, _vae.Config.PadId).Over(batch.Size);
-            var loss = reconstruction + VaeTrainer.KlTerm(VaeTrainer.KlPerDimension(mu, logVar), _vaeOptions.FreeBits).Times(_vaeOptions.KlMaxWeight);
+            var loss = reconstruction.Plus(VaeTrainer.KlTerm(VaeTrainer.KlPerDimension(mu, logVar), _vaeOptions.FreeBits).Times(_vaeOptions.KlMaxWeight));
             _autoencoderOptimizer!.zero_grad();
             loss.backward();
             _autoencoderOptimizer.step();

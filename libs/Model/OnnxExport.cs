@@ -119,7 +119,7 @@ public static class OnnxExport
         using var scope = NewDisposeScope();
         var parameters = vae.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         var inputWeights = parameters["decoder.weight_ih_l0"];
-        var tokenTable = parameters["embedding.weight"].matmul(inputWeights.narrow(1, 0, e).t()) + parameters["decoder.bias_ih_l0"];
+        var tokenTable = parameters["embedding.weight"].matmul(inputWeights.narrow(1, 0, e).t()).Plus(parameters["decoder.bias_ih_l0"]);
         var latentWeights = config.UsesLatent ? inputWeights.narrow(1, e, l).contiguous().data<float>().ToArray() : new float[3 * h * l];
         var (outputWeight, outputBias) = vae.OutputLayer();
         var latentOutputWeight = vae.LatentOutputWeight();

@@ -76,7 +76,7 @@ public sealed class SentenceVae : nn.Module
     {
         using var scope = NewDisposeScope();
         var eps = randn(mu.shape, generator: generator);
-        return scope.MoveToOuter(mu + eps * logVar.Times(0.5).exp());
+        return scope.MoveToOuter(mu.Plus(eps * logVar.Times(0.5).exp()));
     }
 
     /// <summary>
@@ -136,7 +136,7 @@ public sealed class SentenceVae : nn.Module
             return (output.weight!.detach().clone(), output.bias!.detach().clone());
         }
         var table = embedding.weight!;
-        return (table.matmul(outputProjection!.weight!), table.matmul(outputProjection.bias!) + outputBias!);
+        return (table.matmul(outputProjection!.weight!), table.matmul(outputProjection.bias!).Plus(outputBias!));
     }
 
     /// <summary>The output layer's weight [V, L] for z (tied embeddings folded in); null when z does not enter it.</summary>
@@ -154,10 +154,10 @@ public sealed class SentenceVae : nn.Module
         if (output is not null)
         {
             var logits = output.call(hidden);
-            return latentToOutput is null ? logits : logits + latentToOutput.call(z);
+            return latentToOutput is null ? logits : logits.Plus(latentToOutput.call(z));
         }
         var projected = outputProjection!.call(hidden);
-        return nn.functional.linear(latentToOutput is null ? projected : projected + latentToOutput.call(z), embedding.weight!, outputBias);
+        return nn.functional.linear(latentToOutput is null ? projected : projected.Plus(latentToOutput.call(z)), embedding.weight!, outputBias);
     }
 
     /// <summary>Inverted dropout with masks from <paramref name="generator"/>; identity without one.</summary>

@@ -59,7 +59,7 @@ public static class TextDiscriminatorTraining
         using var random = new Generator(0, CPU);
         var model = new TextDiscriminator(config);
         model.ResetParameters(random.manual_seed(Seeds.Derive(seed, SeedStream.TextDiscriminatorWeights, index: 0)));
-        using var optimizer = optim.Adam(model.parameters(), lr: learningRate);
+        using var optimizer = new Adam(model.parameters(), learningRate);
         var sentences = real.Concat(negatives).ToArray();
         var labels = real.Select(_ => 1f).Concat(negatives.Select(_ => 0f)).ToArray();
         var batcher = new SentenceBatcher(sentences, batchSize, new VaeConfig { VocabularySize = config.VocabularySize, PadId = config.PadId });

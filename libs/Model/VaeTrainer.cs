@@ -59,7 +59,7 @@ public sealed class VaeTrainer : IDisposable
             ? new BagOfWordsHead(config, _generator.manual_seed(Seeds.Derive(options.Seed, SeedStream.VaeWeights, index: 1)))
             : null;
         _trainable = [.. Model.parameters(), .. _bagOfWords?.parameters() ?? []];
-        _optimizer = optim.Adam(_trainable, lr: options.LearningRate);
+        _optimizer = new Adam(_trainable, options.LearningRate);
         _batcher = new SentenceBatcher(Truncate(trainingSentences, options.MaxSentenceTokens), options.BatchSize, config);
         TotalSteps = StepsFor(options, _batcher.SentenceCount);
         Position = new TrainingPosition(0, 0, 0);
@@ -105,10 +105,10 @@ public sealed class VaeTrainer : IDisposable
             var klPerSentence = klPerDimension.sum(1).mean();
             // A plain language model has no code to keep nats in: a free-bits floor would only add a constant to its loss.
             var klTerm = KlTerm(klPerDimension, Model.Config.UsesLatent ? _options.FreeBits : 0);
-            var total = reconstruction + klTerm.Times(beta);
+            var total = reconstruction.Plus(klTerm.Times(beta));
             if (_bagOfWords is not null)
             {
-                total += _bagOfWords.LossPerSentence(z, batch.Targets, Model.Config.PadId).Times(_options.BagOfWordsWeight);
+                total = total.Plus(_bagOfWords.LossPerSentence(z, batch.Targets, Model.Config.PadId).Times(_options.BagOfWordsWeight));
             }
 
             foreach (var group in _optimizer.ParamGroups)
@@ -163,7 +163,7 @@ public sealed class VaeTrainer : IDisposable
         nn.functional.cross_entropy(
             logits.reshape(-1, logits.shape[2]), targets.reshape(-1), ignore_index: padId, reduction: nn.Reduction.Sum);
 
-    internal static Tensor KlPerDimension(Tensor mu, Tensor logVar) => ((mu.Squared() + logVar.exp()).Minus(1) - logVar).Times(0.5);
+    internal static Tensor KlPerDimension(Tensor mu, Tensor logVar) => (mu.Squared().Plus(logVar.exp()).Minus(1) - logVar).Times(0.5);
 
     /// <summary>
     /// The KL term of the loss. With free bits, each dimension's batch-averaged KL counts at least

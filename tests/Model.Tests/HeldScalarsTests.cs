@@ -16,6 +16,7 @@ public sealed class HeldScalarsTests
         Assert.True(Same(x * 0.25, x.Times(0.25)));
         Assert.True(Same(x / 3, x.Over(3)));
         Assert.True(Same(x + 1.5, x.Plus(1.5)));
+        Assert.True(Same(x + x.flip(0), x.Plus(x.flip(0))));
         Assert.True(Same(x - 1, x.Minus(1)));
         Assert.True(Same(1 - x, x.Subtracted(1)));
         Assert.True(Same(x.pow(2), x.Squared()));

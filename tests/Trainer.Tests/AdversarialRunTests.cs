@@ -6,26 +6,17 @@ using LlmMesh.ModelStore;
 
 namespace LlmMesh.Trainer.Tests;
 
-public sealed class AdversarialRunTests : IAsyncLifetime
+public sealed class AdversarialRunTests : InProcessTrainerTest
 {
-    private readonly TrainerFolders _folders = new();
     private readonly TrainerFolders _reference = new();
-    private InProcessTokenizer _tokenizer = null!;
-    private TrainerServiceFactory _service = null!;
-
-    public async Task InitializeAsync()
-    {
-        _tokenizer = await InProcessTokenizer.StartAsync(TrainerFolders.Corpus);
-        _service = new TrainerServiceFactory(_folders, _tokenizer);
-    }
 
     [Fact]
     public async Task A_run_goes_through_vae_adversarial_and_evaluation_and_publishes_an_arae_bundle()
     {
         var request = TrainerServiceFactory.TinyRun(epochs: 2, adversarialSteps: 60);
         request.Hyperparameters.SamplingBestOf = 2;
-        using var call = _service.CreateTrainerClient().StartRun(request);
-        var (updates, final) = await _service.ReadToEndAsync(call.ResponseStream);
+        using var call = Service.CreateTrainerClient().StartRun(request);
+        var (updates, final) = await Service.ReadToEndAsync(call.ResponseStream);
 
         RunOutcome.AssertCompleted(final);
         Assert.Equal(["tokenize", "vae", "adversarial", "evaluation", "publish"], updates.Select(u => u.Phase).Distinct());
@@ -39,7 +30,7 @@ public sealed class AdversarialRunTests : IAsyncLifetime
         }
         Assert.Contains("wasserstein_estimate", Assert.Single(updates, u => u.Phase == "adversarial" && u.PhaseMetrics.Count > 0).PhaseMetrics.Keys);
 
-        var bundle = new ModelBundleStore(_folders.ModelStore).Open(final.BundleVersion, AraeBundle.Kind);
+        var bundle = new ModelBundleStore(Folders.ModelStore).Open(final.BundleVersion, AraeBundle.Kind);
         using (BundleModules.LoadVae(bundle))
         using (BundleModules.LoadLatentGenerator(bundle))
         using (BundleModules.LoadCritic(bundle))
@@ -52,7 +43,7 @@ public sealed class AdversarialRunTests : IAsyncLifetime
         Assert.Equal(2, RecommendedSampling.Read(bundle.Manifest).BestOf);
         Assert.Equal(2, final.Metrics["recommended_best_of"]);
 
-        var phases = _service.Harness.Published.Select(_ => true).Select(m => m.MessageObject).ToArray();
+        var phases = Service.Harness.Published.Select(_ => true).Select(m => m.MessageObject).ToArray();
         Assert.Equal(["vae", "adversarial", "evaluation"], phases.OfType<PhaseStarted>().Where(p => p.RunId == final.RunId).Select(p => p.Phase));
         Assert.Equal(["vae", "adversarial", "evaluation"], phases.OfType<PhaseCompleted>().Where(p => p.RunId == final.RunId).Select(p => p.Phase));
         Assert.Equal(AraeBundle.Kind, phases.OfType<ModelPublished>().Single(p => p.RunId == final.RunId).Kind);
@@ -61,20 +52,20 @@ public sealed class AdversarialRunTests : IAsyncLifetime
     [Fact]
     public async Task A_run_can_start_from_a_vae_bundle_and_train_only_the_adversarial_phase()
     {
-        var client = _service.CreateTrainerClient();
+        var client = Service.CreateTrainerClient();
         using var vaeRun = client.StartRun(TrainerServiceFactory.TinyRun(epochs: 1));
-        var (_, vae) = await _service.ReadToEndAsync(vaeRun.ResponseStream);
-        Assert.Equal(VaeBundle.Kind, new ModelBundleStore(_folders.ModelStore).Open(vae.BundleVersion, VaeBundle.KindsWithVae).Manifest.Kind);
+        var (_, vae) = await Service.ReadToEndAsync(vaeRun.ResponseStream);
+        Assert.Equal(VaeBundle.Kind, new ModelBundleStore(Folders.ModelStore).Open(vae.BundleVersion, VaeBundle.KindsWithVae).Manifest.Kind);
 
         var request = TrainerServiceFactory.TinyRun(adversarialSteps: 40);
         request.StartFromBundle = vae.BundleVersion;
         using var call = client.StartRun(request);
-        var (updates, final) = await _service.ReadToEndAsync(call.ResponseStream);
+        var (updates, final) = await Service.ReadToEndAsync(call.ResponseStream);
 
         RunOutcome.AssertCompleted(final);
         Assert.DoesNotContain(updates, u => u.Phase == "vae");
-        var bundle = new ModelBundleStore(_folders.ModelStore).Open(final.BundleVersion, AraeBundle.Kind);
-        using var started = BundleModules.LoadVae(new ModelBundleStore(_folders.ModelStore).Open(vae.BundleVersion, VaeBundle.KindsWithVae));
+        var bundle = new ModelBundleStore(Folders.ModelStore).Open(final.BundleVersion, AraeBundle.Kind);
+        using var started = BundleModules.LoadVae(new ModelBundleStore(Folders.ModelStore).Open(vae.BundleVersion, VaeBundle.KindsWithVae));
         using var published = BundleModules.LoadVae(bundle);
         Assert.Equal(Weights(started), Weights(published)); // the given VAE, unchanged
 
@@ -98,7 +89,7 @@ public sealed class AdversarialRunTests : IAsyncLifetime
         var request = TrainerServiceFactory.TinyRun(epochs: 1, seed: 8, adversarialSteps: 2400);
         request.Hyperparameters.CheckpointEverySteps = checkpointEvery;
         string runId;
-        await using (var first = new TrainerServiceFactory(_folders, _tokenizer))
+        await using (var first = new TrainerServiceFactory(Folders, Tokenizer))
         {
             using var call = first.CreateTrainerClient().StartRun(request);
             runId = "";
@@ -113,7 +104,7 @@ public sealed class AdversarialRunTests : IAsyncLifetime
             }
         }
         RunInfo resumed;
-        await using (var second = new TrainerServiceFactory(_folders, _tokenizer))
+        await using (var second = new TrainerServiceFactory(Folders, Tokenizer))
         {
             using var watch = second.CreateTrainerClient().WatchRun(new WatchRunRequest { RunId = runId });
             var (updates, final) = await second.ReadToEndAsync(watch.ResponseStream);
@@ -124,7 +115,7 @@ public sealed class AdversarialRunTests : IAsyncLifetime
             Assert.DoesNotContain(updates, u => u.Phase == "vae" && u.Message.Length == 0);
         }
         RunInfo straight;
-        await using (var reference = new TrainerServiceFactory(_reference, _tokenizer))
+        await using (var reference = new TrainerServiceFactory(_reference, Tokenizer))
         {
             using var call = reference.CreateTrainerClient().StartRun(request);
             (_, straight) = await reference.ReadToEndAsync(call.ResponseStream);
@@ -132,7 +123,7 @@ public sealed class AdversarialRunTests : IAsyncLifetime
 
         RunOutcome.AssertCompleted(resumed);
         RunOutcome.AssertCompleted(straight);
-        using var a = BundleModules.LoadLatentGenerator(new ModelBundleStore(_folders.ModelStore).Open(resumed.BundleVersion, AraeBundle.Kind));
+        using var a = BundleModules.LoadLatentGenerator(new ModelBundleStore(Folders.ModelStore).Open(resumed.BundleVersion, AraeBundle.Kind));
         using var b = BundleModules.LoadLatentGenerator(new ModelBundleStore(_reference.ModelStore).Open(straight.BundleVersion, AraeBundle.Kind));
         Assert.Equal(Weights(b), Weights(a));
         Assert.Empty(ModelMetrics.Differences(straight, resumed));
@@ -140,11 +131,9 @@ public sealed class AdversarialRunTests : IAsyncLifetime
 
     private static float[] Weights(TorchSharp.torch.nn.Module module) => module.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray();
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
-        await _service.DisposeAsync();
-        await _tokenizer.DisposeAsync();
-        _folders.Dispose();
+        await base.DisposeAsync();
         _reference.Dispose();
     }
 }

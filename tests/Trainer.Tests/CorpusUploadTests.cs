@@ -5,18 +5,8 @@ using TrainerClient = LlmMesh.Contracts.V1.Trainer.TrainerClient;
 
 namespace LlmMesh.Trainer.Tests;
 
-public sealed class CorpusUploadTests : IAsyncLifetime
+public sealed class CorpusUploadTests : InProcessTrainerTest
 {
-    private readonly TrainerFolders _folders = new();
-    private InProcessTokenizer _tokenizer = null!;
-    private TrainerServiceFactory _service = null!;
-
-    public async Task InitializeAsync()
-    {
-        _tokenizer = await InProcessTokenizer.StartAsync(TrainerFolders.Corpus);
-        _service = new TrainerServiceFactory(_folders, _tokenizer);
-    }
-
     private static async Task<CorpusInfo> UploadAsync(TrainerClient client, params UploadCorpusRequest[] messages)
     {
         using var call = client.UploadCorpus();
@@ -35,7 +25,7 @@ public sealed class CorpusUploadTests : IAsyncLifetime
     [Fact]
     public async Task An_uploaded_corpus_is_listed_and_a_run_trains_on_it_by_name()
     {
-        var client = _service.CreateTrainerClient();
+        var client = Service.CreateTrainerClient();
 
         var stored = await UploadAsync(client, Messages("captions", TrainerFolders.Corpus.Append("").Append(TrainerFolders.Corpus[0])));
 
@@ -52,7 +42,7 @@ public sealed class CorpusUploadTests : IAsyncLifetime
         var request = TrainerServiceFactory.TinyRun(epochs: 1);
         request.Corpus = "captions";
         using var run = client.StartRun(request);
-        var (_, final) = await _service.ReadToEndAsync(run.ResponseStream);
+        var (_, final) = await Service.ReadToEndAsync(run.ResponseStream);
         RunOutcome.AssertCompleted(final);
         Assert.Equal("captions", final.Corpus);
     }
@@ -60,7 +50,7 @@ public sealed class CorpusUploadTests : IAsyncLifetime
     [Fact]
     public async Task A_run_naming_no_vocabulary_learns_one_from_its_corpus_once()
     {
-        var client = _service.CreateTrainerClient();
+        var client = Service.CreateTrainerClient();
         var request = TrainerServiceFactory.TinyRun(epochs: 1);
         request.VocabularyVersion = "";
 
@@ -68,17 +58,17 @@ public sealed class CorpusUploadTests : IAsyncLifetime
         var second = await RunToEndAsync(client, request);
 
         RunOutcome.AssertCompleted(first);
-        Assert.NotEqual(_tokenizer.Vocabulary.Version, first.VocabularyVersion); // not the active one: the corpus's own
+        Assert.NotEqual(Tokenizer.Vocabulary.Version, first.VocabularyVersion); // not the active one: the corpus's own
         Assert.Equal(first.VocabularyVersion, second.VocabularyVersion);
-        Assert.Equal(1, _tokenizer.VocabulariesTrained);
+        Assert.Equal(1, Tokenizer.VocabulariesTrained);
         var learned = await InProcessTokenizerInfo(first.VocabularyVersion);
-        Assert.InRange(learned, 300, CorpusVocabularies.SizeFor(new FileInfo(Path.Combine(_folders.DataDirectory, "tiny", "train.txt")).Length));
+        Assert.InRange(learned, 300, CorpusVocabularies.SizeFor(new FileInfo(Path.Combine(Folders.DataDirectory, "tiny", "train.txt")).Length));
     }
 
     [Fact]
     public async Task A_chinese_corpus_trains_through_every_phase_with_a_vocabulary_of_its_own()
     {
-        var client = _service.CreateTrainerClient();
+        var client = Service.CreateTrainerClient();
         var lines = File.ReadLines(Path.Combine(LlmMesh.TestSupport.RepositoryPaths.Root, "data", "samples", "zh-captions.txt")).Take(600);
         await UploadAsync(client, Messages("zh-captions", lines));
         var request = TrainerServiceFactory.TinyRun(epochs: 1, adversarialSteps: 20);
@@ -90,7 +80,7 @@ public sealed class CorpusUploadTests : IAsyncLifetime
 
         Assert.True(final.State == RunState.Completed, final.Error);
         Assert.Equal("zh", final.Model);
-        Assert.NotEqual(_tokenizer.Vocabulary.Version, final.VocabularyVersion);
+        Assert.NotEqual(Tokenizer.Vocabulary.Version, final.VocabularyVersion);
         Assert.InRange(final.Metrics["bleu4"], 0.01, 1); // Chinese words are characters: BLEU counts their n-grams
         Assert.True(final.Metrics["fluency_auc"] > 0); // the shuffled negatives exist (characters reordered)
     }
@@ -98,13 +88,13 @@ public sealed class CorpusUploadTests : IAsyncLifetime
     private async Task<RunInfo> RunToEndAsync(TrainerClient client, StartRunRequest request)
     {
         using var run = client.StartRun(request);
-        return (await _service.ReadToEndAsync(run.ResponseStream)).Final;
+        return (await Service.ReadToEndAsync(run.ResponseStream)).Final;
     }
 
     private async Task<int> InProcessTokenizerInfo(string version)
     {
-        using var channel = global::Grpc.Net.Client.GrpcChannel.ForAddress(_tokenizer.Server.BaseAddress,
-            new global::Grpc.Net.Client.GrpcChannelOptions { HttpHandler = _tokenizer.Server.CreateHandler() });
+        using var channel = global::Grpc.Net.Client.GrpcChannel.ForAddress(Tokenizer.Server.BaseAddress,
+            new global::Grpc.Net.Client.GrpcChannelOptions { HttpHandler = Tokenizer.Server.CreateHandler() });
         var info = await new Tokenizer.TokenizerClient(channel).GetInfoAsync(new GetInfoRequest { VocabularyVersion = version });
         return info.VocabularySize;
     }
@@ -125,20 +115,20 @@ public sealed class CorpusUploadTests : IAsyncLifetime
     [MemberData(nameof(BadUploads))]
     public async Task A_bad_upload_gets_a_precise_status_and_stores_nothing(string problem, UploadCorpusRequest[] messages, StatusCode status, string detail)
     {
-        var client = _service.CreateTrainerClient();
+        var client = Service.CreateTrainerClient();
 
         var error = await Assert.ThrowsAsync<RpcException>(() => UploadAsync(client, messages));
 
         Assert.True(error.StatusCode == status, $"{problem}: {error.StatusCode} {error.Status.Detail}");
         Assert.Contains(detail, error.Status.Detail);
         Assert.Equal(["tiny"], (await client.ListCorporaAsync(new ListCorporaRequest())).Corpora.Select(c => c.Name));
-        Assert.Empty(Directory.EnumerateFileSystemEntries(_folders.CorporaDirectory));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Folders.CorporaDirectory));
     }
 
     [Fact]
     public async Task A_stored_name_is_replaced_only_when_asked_and_never_under_a_training_run()
     {
-        var client = _service.CreateTrainerClient();
+        var client = Service.CreateTrainerClient();
         await UploadAsync(client, Messages("captions", TrainerFolders.Corpus));
 
         var exists = await Assert.ThrowsAsync<RpcException>(() => UploadAsync(client, Messages("captions", TrainerFolders.Corpus)));
@@ -157,7 +147,7 @@ public sealed class CorpusUploadTests : IAsyncLifetime
         Assert.Equal(StatusCode.FailedPrecondition, deleteBusy.StatusCode);
 
         await client.CancelRunAsync(new CancelRunRequest { RunId = runId });
-        await _service.ReadToEndAsync(run.ResponseStream);
+        await Service.ReadToEndAsync(run.ResponseStream);
         var replaced = await UploadAsync(client, Messages("captions", TrainerFolders.Corpus.Take(100), replace: true));
         Assert.True(replaced.Replaced);
         Assert.Equal(100, replaced.Lines);
@@ -170,15 +160,15 @@ public sealed class CorpusUploadTests : IAsyncLifetime
     [Fact]
     public async Task A_cancelled_upload_leaves_nothing_behind()
     {
-        var client = _service.CreateTrainerClient();
+        var client = Service.CreateTrainerClient();
         using var cancellation = new CancellationTokenSource();
         using var call = client.UploadCorpus(cancellationToken: cancellation.Token);
         await call.RequestStream.WriteAsync(Messages("halfway", TrainerFolders.Corpus)[0]);
-        await WaitUntilAsync(() => Directory.EnumerateFileSystemEntries(_folders.CorporaDirectory).Any()); // the upload is being written
+        await WaitUntilAsync(() => Directory.EnumerateFileSystemEntries(Folders.CorporaDirectory).Any()); // the upload is being written
 
         await cancellation.CancelAsync();
 
-        await WaitUntilAsync(() => !Directory.EnumerateFileSystemEntries(_folders.CorporaDirectory).Any());
+        await WaitUntilAsync(() => !Directory.EnumerateFileSystemEntries(Folders.CorporaDirectory).Any());
         Assert.Equal(["tiny"], (await client.ListCorporaAsync(new ListCorporaRequest())).Corpora.Select(c => c.Name));
     }
 
@@ -189,12 +179,5 @@ public sealed class CorpusUploadTests : IAsyncLifetime
         {
             await Task.Delay(20, timeout.Token);
         }
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _service.DisposeAsync();
-        await _tokenizer.DisposeAsync();
-        _folders.Dispose();
     }
 }

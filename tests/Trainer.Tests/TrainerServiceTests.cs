@@ -6,27 +6,17 @@ using LlmMesh.ModelStore;
 
 namespace LlmMesh.Trainer.Tests;
 
-public sealed class TrainerServiceTests : IAsyncLifetime
+public sealed class TrainerServiceTests : InProcessTrainerTest
 {
-    private readonly TrainerFolders _folders = new();
-    private InProcessTokenizer _tokenizer = null!;
-    private TrainerServiceFactory _service = null!;
-
-    public async Task InitializeAsync()
-    {
-        _tokenizer = await InProcessTokenizer.StartAsync(TrainerFolders.Corpus);
-        _service = new TrainerServiceFactory(_folders, _tokenizer);
-    }
-
     [Fact]
     public async Task A_run_streams_progress_then_publishes_a_bundle_that_loads()
     {
-        var client = _service.CreateTrainerClient();
+        var client = Service.CreateTrainerClient();
 
         var request = TrainerServiceFactory.TinyRun(epochs: 2);
         request.Hyperparameters.KeptEpochTolerance = 1;
         using var call = client.StartRun(request);
-        var (updates, final) = await _service.ReadToEndAsync(call.ResponseStream);
+        var (updates, final) = await Service.ReadToEndAsync(call.ResponseStream);
 
         RunOutcome.AssertCompleted(final);
         Assert.Contains(updates, u => u.Phase == "tokenize");
@@ -48,14 +38,14 @@ public sealed class TrainerServiceTests : IAsyncLifetime
         Assert.Equal(final.TotalSteps, final.Step);
         Assert.Equal(5ul, final.Seed);
 
-        var store = new ModelBundleStore(_folders.ModelStore);
+        var store = new ModelBundleStore(Folders.ModelStore);
         var bundle = store.Open(final.BundleVersion, VaeBundle.Kind);
         Assert.Equal(bundle.Directory, final.BundleLocation);
         Assert.Equal(final.VocabularyVersion, bundle.Manifest.TokenizerVersion);
         Assert.Equal(final.Validation.NllPerToken, bundle.Manifest.Metrics["validation_nll_per_token"]);
         using var model = BundleModules.LoadVae(bundle);
         Assert.Equal(32, model.Config.HiddenSize);
-        Assert.False(Directory.Exists(Path.Combine(_folders.RunsDirectory, final.RunId, "checkpoints")));
+        Assert.False(Directory.Exists(Path.Combine(Folders.RunsDirectory, final.RunId, "checkpoints")));
 
         // The evaluation phase scored samples against the held-out split that the bundle carries.
         Assert.Contains(updates, u => u.Phase == "evaluation" && u.PhaseMetrics.ContainsKey("bleu4"));
@@ -93,11 +83,11 @@ public sealed class TrainerServiceTests : IAsyncLifetime
         var request = TrainerServiceFactory.TinyRun(epochs: 2);
         request.Hyperparameters.PlainLanguageModel = true;
         request.Hyperparameters.ClearAdversarialSteps();
-        using var call = _service.CreateTrainerClient().StartRun(request);
-        var (_, final) = await _service.ReadToEndAsync(call.ResponseStream);
+        using var call = Service.CreateTrainerClient().StartRun(request);
+        var (_, final) = await Service.ReadToEndAsync(call.ResponseStream);
 
         RunOutcome.AssertCompleted(final);
-        var bundle = new ModelBundleStore(_folders.ModelStore).Open(final.BundleVersion, VaeBundle.Kind);
+        var bundle = new ModelBundleStore(Folders.ModelStore).Open(final.BundleVersion, VaeBundle.Kind);
         Assert.False(VaeBundle.ReadConfig(bundle).UsesLatent);
         Assert.Equal(0, bundle.Manifest.Metrics["validation_kl_per_sentence"]);
         Assert.True(bundle.Manifest.Metrics["bleu2"] > 0);
@@ -106,10 +96,10 @@ public sealed class TrainerServiceTests : IAsyncLifetime
     [Fact]
     public async Task A_run_publishes_every_training_event_once_with_stable_ids()
     {
-        var client = _service.CreateTrainerClient();
+        var client = Service.CreateTrainerClient();
         using var call = client.StartRun(TrainerServiceFactory.TinyRun(epochs: 2));
-        var (_, final) = await _service.ReadToEndAsync(call.ResponseStream);
-        var harness = _service.Harness;
+        var (_, final) = await Service.ReadToEndAsync(call.ResponseStream);
+        var harness = Service.Harness;
 
         Assert.True(await harness.Published.Any<RunCompleted>(m => m.Context.Message.RunId == final.RunId));
         var events = harness.Published.Select(_ => true).Where(m => m.MessageObject is ITrainingEvent e && e.RunId == final.RunId).ToArray();
@@ -128,14 +118,14 @@ public sealed class TrainerServiceTests : IAsyncLifetime
     [Fact]
     public async Task Runs_can_be_listed_fetched_watched_after_the_end_and_cancelled()
     {
-        var client = _service.CreateTrainerClient();
+        var client = Service.CreateTrainerClient();
         using var first = client.StartRun(TrainerServiceFactory.TinyRun(epochs: 1));
-        var (_, completed) = await _service.ReadToEndAsync(first.ResponseStream);
+        var (_, completed) = await Service.ReadToEndAsync(first.ResponseStream);
 
         var fetched = await client.GetRunAsync(new GetRunRequest { RunId = completed.RunId });
         Assert.Equal(completed.BundleVersion, fetched.BundleVersion);
         using var watch = client.WatchRun(new WatchRunRequest { RunId = completed.RunId });
-        var (watchedUpdates, watchedFinal) = await _service.ReadToEndAsync(watch.ResponseStream);
+        var (watchedUpdates, watchedFinal) = await Service.ReadToEndAsync(watch.ResponseStream);
         Assert.Empty(watchedUpdates);
         RunOutcome.AssertCompleted(watchedFinal);
 
@@ -156,9 +146,9 @@ public sealed class TrainerServiceTests : IAsyncLifetime
         Assert.Equal(RunState.Running, listed.Runs[0].State);
 
         await client.CancelRunAsync(new CancelRunRequest { RunId = runId });
-        var (_, cancelled) = await _service.ReadToEndAsync(long_.ResponseStream);
+        var (_, cancelled) = await Service.ReadToEndAsync(long_.ResponseStream);
         Assert.Equal(RunState.Cancelled, cancelled.State);
-        Assert.True(await _service.Harness.Published.Any<RunCancelled>(m => m.Context.Message.RunId == runId));
+        Assert.True(await Service.Harness.Published.Any<RunCancelled>(m => m.Context.Message.RunId == runId));
 
         var again = await Assert.ThrowsAsync<RpcException>(() => client.CancelRunAsync(new CancelRunRequest { RunId = runId }).ResponseAsync);
         Assert.Equal(StatusCode.FailedPrecondition, again.StatusCode);
@@ -221,13 +211,13 @@ public sealed class TrainerServiceTests : IAsyncLifetime
 
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
         {
-            using var call = _service.CreateTrainerClient().StartRun(request);
+            using var call = Service.CreateTrainerClient().StartRun(request);
             await call.ResponseStream.MoveNext();
         });
 
         Assert.Equal(status, error.StatusCode);
         Assert.Contains(mention, error.Status.Detail);
-        Assert.Empty((await _service.CreateTrainerClient().ListRunsAsync(new ListRunsRequest())).Runs);
+        Assert.Empty((await Service.CreateTrainerClient().ListRunsAsync(new ListRunsRequest())).Runs);
     }
 
     [Theory]
@@ -236,7 +226,7 @@ public sealed class TrainerServiceTests : IAsyncLifetime
     [InlineData("../../etc", StatusCode.NotFound)]
     public async Task Unknown_or_malformed_run_ids_are_refused(string runId, StatusCode status)
     {
-        var client = _service.CreateTrainerClient();
+        var client = Service.CreateTrainerClient();
 
         Assert.Equal(status, (await Assert.ThrowsAsync<RpcException>(() => client.GetRunAsync(new GetRunRequest { RunId = runId }).ResponseAsync)).StatusCode);
         Assert.Equal(status, (await Assert.ThrowsAsync<RpcException>(() => client.CancelRunAsync(new CancelRunRequest { RunId = runId }).ResponseAsync)).StatusCode);
@@ -246,53 +236,29 @@ public sealed class TrainerServiceTests : IAsyncLifetime
             await watch.ResponseStream.MoveNext();
         })).StatusCode);
     }
-
-    public async Task DisposeAsync()
-    {
-        await _service.DisposeAsync();
-        await _tokenizer.DisposeAsync();
-        _folders.Dispose();
-    }
 }
 
-public sealed class DashboardCommandTests : IAsyncLifetime
+public sealed class DashboardCommandTests : InProcessTrainerTest
 {
-    private readonly TrainerFolders _folders = new();
-    private InProcessTokenizer _tokenizer = null!;
-    private TrainerServiceFactory _service = null!;
-
-    public async Task InitializeAsync()
-    {
-        _tokenizer = await InProcessTokenizer.StartAsync(TrainerFolders.Corpus);
-        _service = new TrainerServiceFactory(_folders, _tokenizer);
-    }
-
     [Fact]
     public async Task The_dashboard_command_starts_a_quick_run_once()
     {
-        using var http = _service.CreateClient();
+        using var http = Service.CreateClient();
 
         var missingCorpus = await http.PostAsync("/commands/start-quick-run", null);
         Assert.Equal(System.Net.HttpStatusCode.NotFound, missingCorpus.StatusCode);
 
-        Directory.CreateDirectory(Path.Combine(_folders.DataDirectory, "coco"));
-        File.Copy(Path.Combine(_folders.DataDirectory, "tiny", "train.txt"), Path.Combine(_folders.DataDirectory, "coco", "train.txt"));
+        Directory.CreateDirectory(Path.Combine(Folders.DataDirectory, "coco"));
+        File.Copy(Path.Combine(Folders.DataDirectory, "tiny", "train.txt"), Path.Combine(Folders.DataDirectory, "coco", "train.txt"));
         var started = await http.PostAsync("/commands/start-quick-run", null);
         Assert.Equal(System.Net.HttpStatusCode.Accepted, started.StatusCode);
         var runId = System.Text.Json.JsonDocument.Parse(await started.Content.ReadAsStringAsync()).RootElement.GetProperty("runId").GetString()!;
 
         Assert.Equal(System.Net.HttpStatusCode.Conflict, (await http.PostAsync("/commands/start-quick-run", null)).StatusCode);
 
-        var client = _service.CreateTrainerClient();
+        var client = Service.CreateTrainerClient();
         var run = await client.GetRunAsync(new GetRunRequest { RunId = runId });
         Assert.Equal("quick", run.Preset);
         await client.CancelRunAsync(new CancelRunRequest { RunId = runId });
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _service.DisposeAsync();
-        await _tokenizer.DisposeAsync();
-        _folders.Dispose();
     }
 }
