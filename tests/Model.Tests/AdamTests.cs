@@ -30,7 +30,8 @@ public sealed class AdamTests
     public void A_state_saved_by_TorchSharps_Adam_resumes_in_ours_as_if_never_stopped()
     {
         // Checkpoints written before this optimizer existed resume under it.
-        var file = Path.Combine(Directory.CreateTempSubdirectory("llmmesh-adam-").FullName, "optimizer.pt");
+        var directory = Directory.CreateTempSubdirectory("llmmesh-adam-");
+        var file = Path.Combine(directory.FullName, "optimizer.pt");
         using var straight = Network();
         using var straightOptimizer = optim.Adam(straight.parameters(), lr: 3e-3);
         using var resumed = Network();
@@ -53,6 +54,7 @@ public sealed class AdamTests
             }
         }
         Assert.Equal(Weights(straight), Weights(resumed));
+        directory.Delete(recursive: true);
     }
 
     private static Sequential Network()
