@@ -320,12 +320,17 @@ public sealed partial class CliThroughHostTests(MeshFixture mesh)
     private Process Start(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         Assert.True(File.Exists(CliPath), $"the CLI is not built at {CliPath}");
-        var start = new ProcessStartInfo("dotnet")
+        // Through env --default-signal: a test run started in the background by a non-interactive
+        // shell ignores SIGINT, its children inherit that, and .NET keeps a signal ignored at start
+        // (as nohup wants), so the Ctrl+C tests would interrupt nothing.
+        var start = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        start.ArgumentList.Add("--default-signal=INT");
+        start.ArgumentList.Add("dotnet");
         start.ArgumentList.Add(CliPath);
         foreach (var arg in args)
         {
