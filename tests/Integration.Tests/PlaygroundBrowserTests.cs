@@ -216,6 +216,29 @@ public sealed class PlaygroundBrowserTests(MeshFixture mesh, BrowserFixture brow
         session.AssertStayedOnTheGateway();
     }
 
+    [Fact]
+    public async Task A_sample_that_ends_at_once_says_so_instead_of_showing_nothing()
+    {
+        await mesh.AraeBundleAsync(); // the discriminator scores samples of adversarial bundles
+        await using var session = await OpenAsync();
+        var page = session.Page;
+        await page.GetByTestId("prompt").FillAsync("a man riding a horse on a beach");
+        await page.GetByLabel("Seed").FillAsync("7");
+        await page.GetByLabel("Max tokens", new() { Exact = true }).FillAsync("8");
+        await page.GetByTestId("generate").ClickAsync();
+        var sample = page.GetByTestId("output").Locator("li.sample");
+        await Expect(sample.Locator("[data-testid=probability]")).ToBeVisibleAsync(new() { Timeout = Timeout });
+        var text = (await sample.Locator(".text").TextContentAsync())!.Trim();
+
+        // The same seeded sample, stopped at its first character: nothing of it is left.
+        await page.GetByLabel("Stop strings").FillAsync(text[..1]);
+        await page.GetByTestId("generate").ClickAsync();
+        await Expect(sample.Locator(".finish")).ToHaveTextAsync("finished: stop (empty sample: nothing to score)", new() { Timeout = Timeout });
+        await Expect(sample.Locator(".text")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^\s*$"));
+        await Expect(sample.Locator("[data-testid=probability]")).ToBeHiddenAsync();
+        session.AssertStayedOnTheGateway();
+    }
+
     /// <summary>
     /// The README's screenshots: written to LLMMESH_SCREENSHOTS when set (scripts/screenshots.sh
     /// points it at docs/images), else to a temporary folder.
