@@ -31,30 +31,36 @@ public sealed class AdamTests
     {
         // Checkpoints written before this optimizer existed resume under it.
         var directory = Directory.CreateTempSubdirectory("llmmesh-adam-");
-        var file = Path.Combine(directory.FullName, "optimizer.pt");
-        using var straight = Network();
-        using var straightOptimizer = optim.Adam(straight.parameters(), lr: 3e-3);
-        using var resumed = Network();
-        using (var before = optim.Adam(resumed.parameters(), lr: 3e-3))
+        try
         {
-            for (var step = 0; step < 10; step++)
+            var file = Path.Combine(directory.FullName, "optimizer.pt");
+            using var straight = Network();
+            using var straightOptimizer = optim.Adam(straight.parameters(), lr: 3e-3);
+            using var resumed = Network();
+            using (var before = optim.Adam(resumed.parameters(), lr: 3e-3))
             {
-                Step(resumed, before, step);
+                for (var step = 0; step < 10; step++)
+                {
+                    Step(resumed, before, step);
+                }
+                before.save_state_dict(file);
             }
-            before.save_state_dict(file);
+            using var after = new Adam(resumed.parameters(), 3e-3);
+            after.load_state_dict(file);
+            for (var step = 0; step < 20; step++)
+            {
+                Step(straight, straightOptimizer, step);
+                if (step >= 10)
+                {
+                    Step(resumed, after, step);
+                }
+            }
+            Assert.Equal(Weights(straight), Weights(resumed));
         }
-        using var after = new Adam(resumed.parameters(), 3e-3);
-        after.load_state_dict(file);
-        for (var step = 0; step < 20; step++)
+        finally
         {
-            Step(straight, straightOptimizer, step);
-            if (step >= 10)
-            {
-                Step(resumed, after, step);
-            }
+            directory.Delete(recursive: true);
         }
-        Assert.Equal(Weights(straight), Weights(resumed));
-        directory.Delete(recursive: true);
     }
 
     private static Sequential Network()
