@@ -9,6 +9,10 @@ if (args.FirstOrDefault() == "nearest")
 {
     return BenchmarkRunner.Run<NearestBenchmark>(args: args[1..]).Reports.All(r => r.Success) ? 0 : 1;
 }
+if (args.FirstOrDefault() == "draw")
+{
+    return BenchmarkRunner.Run<DrawBenchmark>(args: args[1..]).Reports.All(r => r.Success) ? 0 : 1;
+}
 var bundle = Option("--bundle");
 if (bundle is null || !Directory.Exists(bundle) || args.FirstOrDefault() is not ("decode-step" or "loop"))
 {
@@ -20,6 +24,8 @@ if (bundle is null || !Directory.Exists(bundle) || args.FirstOrDefault() is not 
               the generator's path in process (no gRPC), one stream at a time
         dotnet run -c Release --project bench/LlmMesh.Bench.InProcess -- nearest [BenchmarkDotNet options]
               Encoder.Nearest's exact search at 9k, 200k and 2M indexed sentences
+        dotnet run -c Release --project bench/LlmMesh.Bench.InProcess -- draw [BenchmarkDotNet options]
+              one evaluation sampling step's draw (500 rows, 11,840 tokens): torch.multinomial against inverse-CDF
         """);
     return 2;
 }

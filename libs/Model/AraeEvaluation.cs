@@ -24,11 +24,12 @@ public static class AraeEvaluation
     private const int MaxSampleTokens = 48;
 
     /// <param name="decode">Token ids to text (through the tokenizer), for word-level diversity.</param>
+    /// <param name="samplesPerSource">Samples from the prior and from the latent generator compared (at most <see cref="SamplesPerSource"/>).</param>
     public static AraeEvaluationResult Run(
         SentenceVae vae, LatentGenerator generator, LatentCritic critic,
         IReadOnlyList<int[]> training, IReadOnlyList<int[]> shuffledTraining, HeldOutText heldOut,
         TextDiscriminatorOptions textOptions, long seed, Func<int[][], IReadOnlyList<string>> decode,
-        CancellationToken cancellationToken = default)
+        int samplesPerSource = SamplesPerSource, CancellationToken cancellationToken = default)
     {
         using var random = new Generator(0, CPU);
         random.manual_seed(Seeds.Derive(seed, SeedStream.AdversarialEvaluation, index: 0));
@@ -98,8 +99,8 @@ public static class AraeEvaluation
         // Samples from the prior versus from the latent generator.
         foreach (var (source, z) in new[]
         {
-            ("prior", randn(SamplesPerSource, vae.Config.LatentSize, generator: random)),
-            ("gan", Generate(generator, SamplesPerSource, random)),
+            ("prior", randn(Math.Min(samplesPerSource, SamplesPerSource), vae.Config.LatentSize, generator: random)),
+            ("gan", Generate(generator, Math.Min(samplesPerSource, SamplesPerSource), random)),
         })
         {
             cancellationToken.ThrowIfCancellationRequested();

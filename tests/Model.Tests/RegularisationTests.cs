@@ -121,14 +121,44 @@ public sealed class RegularisationTests
     }
 
     [Fact]
+    public void A_draw_follows_each_rows_probabilities_and_never_picks_a_zero_one()
+    {
+        // Rows as sampling meets them: one sums to 1, one was truncated (sums to .7), one holds all on its last entry.
+        var probabilities = tensor(new float[] { 0.5f, 0.3f, 0, 0.2f, 0.4f, 0, 0.3f, 0, 0, 0, 0, 1 }, [3, 4]);
+        var rows = probabilities.repeat(20_000, 1);
+        var drawn = VaeSampler.Draw(rows, new Generator(11, CPU)).data<long>().ToArray();
+
+        var counts = new double[3, 4];
+        for (var i = 0; i < drawn.Length; i++)
+        {
+            counts[i % 3, drawn[i]]++;
+        }
+        double[][] expected = [[0.5, 0.3, 0, 0.2], [0.4 / 0.7, 0, 0.3 / 0.7, 0], [0, 0, 0, 1]];
+        for (var row = 0; row < 3; row++)
+        {
+            for (var index = 0; index < 4; index++)
+            {
+                // 20,000 draws: a share's standard error is at most .0036; .015 is four of them.
+                Assert.InRange(counts[row, index] / 20_000, expected[row][index] - 0.015, expected[row][index] + 0.015);
+                if (expected[row][index] == 0)
+                {
+                    Assert.Equal(0, counts[row, index]);
+                }
+            }
+        }
+        Assert.Equal(drawn, VaeSampler.Draw(rows, new Generator(11, CPU)).data<long>().ToArray());
+    }
+
+    [Fact]
     public void Sampling_applies_the_truncation_at_every_step()
     {
         using var model = new SentenceVae(TinyData.Config);
         model.ResetParameters(new Generator(4, CPU));
         var z = randn(50, TinyData.Config.LatentSize, generator: new Generator(5, CPU));
         var greedy = VaeSampler.Sample(model, z, 6, 0, new Generator(6, CPU));
-        // Only the most likely token survives min-p 0.999 or top-p 1e-6: sampling becomes greedy decoding.
-        Assert.Equal(greedy, VaeSampler.Sample(model, z, 6, 1.0, new Generator(6, CPU), minP: 0.999));
+        // Only the most likely token survives min-p 1 or top-p 1e-6: sampling becomes greedy decoding (an
+        // untrained decoder has tokens within .1 % of the best, so min-p .999 would keep those too).
+        Assert.Equal(greedy, VaeSampler.Sample(model, z, 6, 1.0, new Generator(6, CPU), minP: 1));
         Assert.Equal(greedy, VaeSampler.Sample(model, z, 6, 1.0, new Generator(6, CPU), topP: 1e-6));
         Assert.NotEqual(greedy, VaeSampler.Sample(model, z, 6, 1.0, new Generator(6, CPU)));
     }

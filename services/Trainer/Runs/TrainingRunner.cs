@@ -225,7 +225,8 @@ public sealed class TrainingRunner(
 
         var heldOut = new HeldOutText(data.Validation, data.ShuffledOf(data.HeldOutSplit.HeldOut));
         var evaluation = AraeEvaluation.Run(vae, gan.LatentGenerator, gan.Critic, data.Train, data.ShuffledOf(data.HeldOutSplit.Train), heldOut,
-            new TextDiscriminatorOptions(settings.TextDiscriminatorEpochs), settings.Training.Seed, Decoder(corpus.VocabularyVersion, token), token);
+            new TextDiscriminatorOptions(settings.TextDiscriminatorEpochs), settings.Training.Seed, Decoder(corpus.VocabularyVersion, token),
+            settings.EvaluationSamples, token);
         using var textDiscriminator = evaluation.TextDiscriminator;
         var reranking = new BestOfReranking(vae, gan.Critic, textDiscriminator, evaluation.Calibration);
         var (textMetrics, recommended) = EvaluateText(context, vae, gan.LatentGenerator, reranking, data.Lines, data.Validation, corpus.VocabularyVersion, token);
