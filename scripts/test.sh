@@ -13,26 +13,7 @@ npm ci --prefix tests/interop --no-audit --no-fund --silent
 mesh_processes() { pgrep -f 'beam\.smp|epmd -port|LlmMesh\.|/dcp |moto_server' 2>/dev/null | sort || true; }
 before="$(mesh_processes)"
 
-dotnet build LlmMesh.sln -nologo -v quiet
-if printf '%s\n' "$@" | grep -q -- '--filter'; then
-  dotnet test LlmMesh.sln --no-build -nologo "$@"
-else
-  # The integration suite is the critical path (it starts hosts and trains models): it starts at
-  # once, and the unit suites run beside it one at a time. Its output follows theirs.
-  integration_log="$(mktemp -t llmmesh-integration-XXXXXX.log)"
-  echo "integration tests running beside the unit tests (output: $integration_log)"
-  dotnet test tests/Integration.Tests --no-build -nologo "$@" > "$integration_log" 2>&1 &
-  integration=$!
-  trap 'kill "$integration" 2>/dev/null || true' EXIT
-  units=0
-  dotnet test LlmMesh.sln --no-build -nologo -m:1 --filter "Category!=Integration" "$@" || units=$?
-  integration_status=0
-  wait "$integration" || integration_status=$?
-  trap - EXIT
-  cat "$integration_log"
-  rm -f "$integration_log"
-  [ "$units" -eq 0 ] && [ "$integration_status" -eq 0 ] || exit 1
-fi
+dotnet test LlmMesh.sln -nologo "$@"
 
 # Everything the tests started must be gone shortly after they end.
 for _ in $(seq 1 20); do
