@@ -97,10 +97,11 @@ public static class AraeEvaluation
         }
 
         // Samples from the prior versus from the latent generator.
+        var compared = Math.Min(samplesPerSource, SamplesPerSource);
         foreach (var (source, z) in new[]
         {
-            ("prior", randn(Math.Min(samplesPerSource, SamplesPerSource), vae.Config.LatentSize, generator: random)),
-            ("gan", Generate(generator, Math.Min(samplesPerSource, SamplesPerSource), random)),
+            ("prior", randn(compared, vae.Config.LatentSize, generator: random)),
+            ("gan", Generate(generator, compared, random)),
         })
         {
             cancellationToken.ThrowIfCancellationRequested();

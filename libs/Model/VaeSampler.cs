@@ -54,8 +54,8 @@ public static class VaeSampler
 
     /// <summary>
     /// One index per row of <paramref name="probabilities"/> [B, V] (rows need not sum to 1), drawn in
-    /// proportion to its entry: inverse-CDF sampling with one uniform number per row from
-    /// <paramref name="random"/>, the running sums in double precision. torch.multinomial draws an
+    /// proportion to its entry: inverse-CDF sampling (<see cref="WeightedDraw"/>, the serving
+    /// sampler's draw) with one uniform number per row from <paramref name="random"/>. torch.multinomial draws an
     /// exponential number for every entry instead (B × V per step), which made it most of the
     /// evaluation's sampling time.
     /// </summary>
@@ -66,31 +66,11 @@ public static class VaeSampler
         // Read in place: TensorAccessor.ToArray copies entry by entry, slower than the draw itself.
         var entries = MemoryMarshal.Cast<byte, float>(values.bytes);
         using var uniform = rand(rows, ScalarType.Float64, generator: random);
-        var thresholds = uniform.data<double>().ToArray();
+        var uniforms = uniform.data<double>().ToArray();
         var drawn = new long[rows];
         for (var row = 0; row < rows; row++)
         {
-            var entry = entries.Slice(row * size, size);
-            var total = 0.0;
-            foreach (var p in entry)
-            {
-                total += p;
-            }
-            var threshold = thresholds[row] * total;
-            var (sum, chosen) = (0.0, -1);
-            for (var index = 0; index < size; index++)
-            {
-                if (entry[index] > 0)
-                {
-                    (sum, chosen) = (sum + entry[index], index);
-                    if (sum > threshold)
-                    {
-                        break;
-                    }
-                }
-            }
-            // Never an entry of probability 0: a threshold rounded up to the total (about once in 2^53) takes the last positive one.
-            drawn[row] = Math.Max(chosen, 0);
+            drawn[row] = WeightedDraw.Index(entries.Slice(row * size, size), uniforms[row]);
         }
         return tensor(drawn);
     }

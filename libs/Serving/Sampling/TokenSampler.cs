@@ -63,7 +63,7 @@ public sealed class TokenSampler(SamplingParameters parameters, IReadOnlyCollect
                 }
             }
         }
-        return Draw(probabilities, random);
+        return LlmMesh.Model.WeightedDraw.Index(probabilities, random.NextDouble());
     }
 
     private static void KeepTopK(Span<float> logits, int k)
@@ -102,30 +102,5 @@ public sealed class TokenSampler(SamplingParameters parameters, IReadOnlyCollect
         {
             probabilities[order[i]] = 0;
         }
-    }
-
-    private static int Draw(ReadOnlySpan<float> weights, SplitMixRandom random)
-    {
-        double total = 0;
-        foreach (var weight in weights)
-        {
-            total += weight;
-        }
-        var target = random.NextDouble() * total;
-        var last = -1;
-        for (var i = 0; i < weights.Length; i++)
-        {
-            if (weights[i] <= 0)
-            {
-                continue;
-            }
-            last = i;
-            target -= weights[i];
-            if (target < 0)
-            {
-                return i;
-            }
-        }
-        return last >= 0 ? last : throw new InvalidOperationException("no token is left to sample");
     }
 }
