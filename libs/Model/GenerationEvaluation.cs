@@ -78,9 +78,10 @@ public static class GenerationEvaluation
     /// <param name="reranking">Ranks best-of candidates (required when <see cref="GenerationEvaluationOptions.BestOf"/> is above 1).</param>
     public static SampleEvaluation EvaluateSamples(
         SentenceVae vae, LatentGenerator? latentGenerator, BestOfReranking? reranking, TextEvaluator evaluator, Func<IReadOnlyList<int[]>, IReadOnlyList<string>> decode,
-        GenerationEvaluationOptions options, IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
+        GenerationEvaluationOptions options, IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default,
+        LanguageModelMix? mix = null)
     {
-        var ids = SampleBestOf(vae, latentGenerator, reranking, options, progress, cancellationToken);
+        var ids = SampleBestOf(vae, latentGenerator, reranking, options, progress, cancellationToken, mix);
         var texts = decode(ids).Select(t => t.ReplaceLineEndings(" ").Trim()).ToArray();
         var report = evaluator.Evaluate(texts, options.SelfBleuSubsample, (int)(options.Seed & int.MaxValue), cancellationToken);
         return new SampleEvaluation(texts, report);
@@ -91,24 +92,26 @@ public static class GenerationEvaluation
     /// from the options' seed, so best-of 1 is <see cref="Sample"/>), the most probable kept.
     /// </summary>
     /// <param name="reranking">Ranks the candidates; may be null only for best-of 1.</param>
+    /// <param name="mix">A plain language model mixed into every next-token distribution; null = the decoder alone.</param>
     public static IReadOnlyList<int[]> SampleBestOf(SentenceVae vae, LatentGenerator? latentGenerator, BestOfReranking? reranking,
-        GenerationEvaluationOptions options, IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
+        GenerationEvaluationOptions options, IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default,
+        LanguageModelMix? mix = null)
     {
         options.Validate();
         if (options.BestOf == 1)
         {
-            return Sample(vae, latentGenerator, options, progress, cancellationToken);
+            return Sample(vae, latentGenerator, options, progress, cancellationToken, mix);
         }
         var ranking = reranking ?? throw new ArgumentException("best-of sampling needs a discriminator to rank candidates");
         var candidates = Enumerable.Range(0, options.BestOf)
-            .Select(c => Sample(vae, latentGenerator, options with { Seed = c == 0 ? options.Seed : Seeds.Derive(options.Seed, SeedStream.Samples, index: c) }, progress, cancellationToken))
+            .Select(c => Sample(vae, latentGenerator, options with { Seed = c == 0 ? options.Seed : Seeds.Derive(options.Seed, SeedStream.Samples, index: c) }, progress, cancellationToken, mix))
             .ToArray();
         return ranking.Best(candidates);
     }
 
     /// <summary>Ancestral samples in batches, reproducible from the seed (one candidate: <see cref="GenerationEvaluationOptions.BestOf"/> is <see cref="SampleBestOf"/>'s).</summary>
     public static IReadOnlyList<int[]> Sample(SentenceVae vae, LatentGenerator? latentGenerator, GenerationEvaluationOptions options,
-        IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default, LanguageModelMix? mix = null)
     {
         options.Validate();
         using var random = new Generator(0, CPU).manual_seed(Seeds.Derive(options.Seed, SeedStream.Samples, index: 0));
@@ -129,7 +132,7 @@ public static class GenerationEvaluation
                 latentGenerator.eval();
                 z = latentGenerator.call(randn(count, latentGenerator.Config.NoiseSize, generator: random).Times(options.LatentTemperature));
             }
-            samples.AddRange(VaeSampler.Sample(vae, z, options.MaxTokens, options.Temperature, random, options.TopP, options.MinP));
+            samples.AddRange(VaeSampler.Sample(vae, z, options.MaxTokens, options.Temperature, random, options.TopP, options.MinP, mix));
             progress?.Report(new EvaluationProgress($"sampling at temperature {options.Temperature:0.###}", samples.Count, options.Samples));
         }
         return samples;

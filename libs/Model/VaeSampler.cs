@@ -9,9 +9,11 @@ public static class VaeSampler
     /// <summary>
     /// Decodes each row of <paramref name="z"/> [B, L] until &lt;eos&gt; or <paramref name="maxTokens"/>:
     /// temperature (0 = greedy), then nucleus (<paramref name="topP"/> &lt; 1) and min-p
-    /// (<paramref name="minP"/> &gt; 0) truncation, in the serving sampler's order.
+    /// (<paramref name="minP"/> &gt; 0) truncation, in the serving sampler's order; with
+    /// <paramref name="mix"/>, from the product of the decoder and a plain language model.
     /// </summary>
-    public static int[][] Sample(SentenceVae vae, Tensor z, int maxTokens, double temperature, Generator random, double topP = 1, double minP = 0)
+    public static int[][] Sample(SentenceVae vae, Tensor z, int maxTokens, double temperature, Generator random, double topP = 1, double minP = 0,
+        LanguageModelMix? mix = null)
     {
         using var inference = inference_mode();
         using var scope = NewDisposeScope();
@@ -19,6 +21,7 @@ public static class VaeSampler
         var config = vae.Config;
         var count = (int)z.shape[0];
         var state = vae.InitialState(z);
+        var (mixState, mixCodes) = mix is null ? (empty(0), empty(0)) : mix.Start(count);
         var token = HeldScalars.Full(count, config.BosId, ScalarType.Int64);
         var banned = tensor(new long[] { config.PadId, config.BosId, config.UnkId });
         var sequences = Enumerable.Range(0, count).Select(_ => new List<int>()).ToArray();
@@ -28,6 +31,10 @@ public static class VaeSampler
         for (var step = 0; step < maxTokens && active.Length > 0; step++)
         {
             (var logits, state) = vae.DecodeStep(token, state, z);
+            if (mix is not null)
+            {
+                (logits, mixState) = mix.Step(logits, token, mixState, mixCodes);
+            }
             logits.IndexFill(1, banned, double.NegativeInfinity);
             token = temperature <= 0
                 ? logits.argmax(1)
@@ -46,6 +53,10 @@ public static class VaeSampler
             {
                 var keep = tensor(continuing.ToArray());
                 (state, z, token) = (state.index_select(1, keep), z.index_select(0, keep), token.index_select(0, keep));
+                if (mix is not null)
+                {
+                    (mixState, mixCodes) = (mixState.index_select(1, keep), mixCodes.index_select(0, keep));
+                }
                 active = continuing.Select(row => active[row]).ToArray();
             }
         }

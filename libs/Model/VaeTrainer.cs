@@ -99,12 +99,24 @@ public sealed class VaeTrainer : IDisposable
         {
             var (mu, logVar) = Model.Encode(batch.Tokens, batch.Lengths, dropout: _generator);
             var z = SentenceVae.Reparameterize(mu, logVar, _generator);
-            var logits = Model.Decode(ApplyWordDropout(batch.DecoderInputs, _options.WordDropout, Model.Config, _generator), z, dropout: _generator);
-            var reconstruction = ReconstructionSum(logits, batch.Targets, Model.Config.PadId).Over(batch.Size);
+            var inputs = ApplyWordDropout(batch.DecoderInputs, _options.WordDropout, Model.Config, _generator);
+            var decoderCodes = z;
             var klPerDimension = KlPerDimension(mu, logVar);
             var klPerSentence = klPerDimension.sum(1).mean();
+            var chargedKl = klPerDimension;
+            if (_options.UnconditionalRate > 0 && Model.Config.UsesLatent)
+            {
+                // These rows train p(x): no code, and no word dropout, which only exists to make the decoder use the code.
+                var withheld = rand(batch.Size, generator: _generator).LessThan(_options.UnconditionalRate);
+                decoderCodes = z.MaskedFill(withheld.unsqueeze(1), 0.0);
+                inputs = where(withheld.unsqueeze(1), batch.DecoderInputs, inputs);
+                // A code the decoder did not read is not charged for its nats.
+                chargedKl = klPerDimension.index_select(0, withheld.logical_not().nonzero().squeeze(1));
+            }
+            var logits = Model.Decode(inputs, decoderCodes, dropout: _generator);
+            var reconstruction = ReconstructionSum(logits, batch.Targets, Model.Config.PadId).Over(batch.Size);
             // A plain language model has no code to keep nats in: a free-bits floor would only add a constant to its loss.
-            var klTerm = KlTerm(klPerDimension, Model.Config.UsesLatent ? _options.FreeBits : 0);
+            var klTerm = chargedKl.shape[0] == 0 ? zeros(1).sum() : KlTerm(chargedKl, Model.Config.UsesLatent ? _options.FreeBits : 0);
             var total = reconstruction.Plus(klTerm.Times(beta));
             if (_bagOfWords is not null)
             {

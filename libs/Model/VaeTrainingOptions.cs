@@ -36,6 +36,11 @@ public sealed record VaeTrainingOptions
     public double GradientClip { get; init; } = 5.0;
     /// <summary>Probability of replacing a decoder input token with &lt;unk&gt;: forces the decoder to use z.</summary>
     public double WordDropout { get; init; } = 0.3;
+    /// <summary>
+    /// Fraction of training sentences decoded with the code withheld (z = 0, no word dropout), so the
+    /// decoder also learns p(x): the plain language model that sampling can mix in; 0 = off.
+    /// </summary>
+    public double UnconditionalRate { get; init; }
     /// <summary>Free bits per latent dimension (batch-averaged KL below this is not penalised); 0 = off.</summary>
     public double FreeBits { get; init; } = 0.125;
     /// <summary>Weight of the auxiliary loss that makes the code alone predict its sentence's words (order aside); 0 = off.</summary>
@@ -66,6 +71,7 @@ public sealed record VaeTrainingOptions
         Require(Enum.IsDefined(LearningRateSchedule), "learning_rate_schedule", "is unknown");
         Require(Positive(GradientClip), "gradient_clip", "must be positive");
         Require(Finite(WordDropout) && WordDropout is >= 0 and < 1, "word_dropout", "must be in [0, 1)");
+        Require(Finite(UnconditionalRate) && UnconditionalRate is >= 0 and < 1, "unconditional_rate", "must be in [0, 1)");
         Require(Finite(FreeBits) && FreeBits is >= 0 and <= 100, "free_bits", "must be in [0, 100]");
         Require(Finite(BagOfWordsWeight) && BagOfWordsWeight is >= 0 and <= 100, "bag_of_words_weight", "must be in [0, 100]");
         Require(Finite(KlMaxWeight) && KlMaxWeight is >= 0 and <= 100, "kl_max_weight", "must be in [0, 100]");

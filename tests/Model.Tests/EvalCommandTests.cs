@@ -95,6 +95,40 @@ public sealed class EvalCommandTests : IDisposable
         Assert.Contains("no discriminator", Fails("--bundle", PublishTinyBundle(withSplit: true).Directory, "--best-of", "2", "--no-sweep", "--samples", "10"));
     }
 
+    [Fact]
+    public void A_plain_language_model_is_mixed_in_from_the_bundle_itself_or_from_another_bundle()
+    {
+        var withheld = PublishTinyBundle(withSplit: true, unconditionalRate: 0.3);
+        var conditional = PublishTinyBundle(withSplit: true);
+        var plain = PublishTinyBundle(withSplit: true, plainLanguageModel: true);
+        JsonObject Evaluate(string name, params string[] options)
+        {
+            Run(["--samples", "40", "--no-sweep", "--out", Path.Combine(_root, name), .. options]);
+            return JsonNode.Parse(File.ReadAllText(Path.Combine(_root, name, "metrics.json")))!.AsObject();
+        }
+
+        var own = Evaluate("own", "--bundle", withheld.Directory, "--lm-weight", "0.5");
+        Assert.Equal(0.5, own["lm_weight"]!.GetValue<double>());
+        Assert.Equal("self", own["lm_bundle"]!.GetValue<string>());
+        Assert.Contains("its own LM at w 0.5", own["model"]!.GetValue<string>());
+        var alone = Evaluate("alone", "--bundle", withheld.Directory);
+        Assert.Equal(0, alone["lm_weight"]!.GetValue<double>());
+        Assert.Null(alone["lm_bundle"]);
+        Assert.NotEqual(File.ReadAllLines(Path.Combine(_root, "alone", "samples.txt")), File.ReadAllLines(Path.Combine(_root, "own", "samples.txt")));
+
+        var other = Evaluate("other", "--bundle", conditional.Directory, "--lm-weight", "0.7", "--lm-bundle", plain.Directory);
+        Assert.Equal(plain.Version, other["lm_bundle"]!.GetValue<string>());
+        Assert.Equal(40, File.ReadAllLines(Path.Combine(_root, "other", "samples.txt")).Length);
+
+        Assert.Contains("pass --lm-bundle DIR", Fails("--bundle", conditional.Directory, "--lm-weight", "0.5", "--no-sweep"));
+        Assert.Contains("pass a plain language model's bundle", Fails("--bundle", withheld.Directory, "--lm-weight", "0.5", "--lm-bundle", conditional.Directory, "--no-sweep"));
+        Assert.Contains("--lm-bundle needs --lm-weight above 0", Fails("--bundle", conditional.Directory, "--lm-bundle", plain.Directory, "--no-sweep"));
+        Assert.Contains("no decoder to mix", Fails("--bundle", conditional.Directory, "--baseline", "kn4", "--lm-weight", "0.5", "--no-sweep"));
+        var otherVocabulary = PublishTinyBundle(withSplit: true, plainLanguageModel: true, skipLines: 300);
+        Assert.Contains("must share a vocabulary", Fails("--bundle", conditional.Directory, "--lm-weight", "0.5", "--lm-bundle", otherVocabulary.Directory, "--no-sweep"));
+        Assert.Contains("--lm-weight takes a weight in [0, 1]", Assert.Throws<ArgumentException>(() => EvalArguments.Parse(["--lm-weight", "1.5"])).Message);
+    }
+
     private void Run(params string[] args) => new EvalRunner(EvalArguments.Parse(args), TextWriter.Null).Run(CancellationToken.None);
 
     private string Fails(params string[] args) => Assert.Throws<EvalException>(() => Run(args)).Message;
@@ -106,16 +140,19 @@ public sealed class EvalCommandTests : IDisposable
         return path;
     }
 
-    /// <summary>A VAE trained for a few seconds on 250 COCO captions, 50 more held out, with its vocabulary in the store.</summary>
-    private ModelBundle PublishTinyBundle(bool withSplit)
+    /// <summary>
+    /// A VAE trained for a few seconds on 250 COCO captions, 50 more held out, with its vocabulary in
+    /// the store (captions from <paramref name="skipLines"/> on: another vocabulary).
+    /// </summary>
+    private ModelBundle PublishTinyBundle(bool withSplit, double unconditionalRate = 0, bool plainLanguageModel = false, int skipLines = 0)
     {
         var store = Path.Combine(_root, "store");
-        var lines = RepositoryPaths.CocoLines(300);
+        var lines = RepositoryPaths.CocoLines(300 + skipLines).Skip(skipLines).ToArray();
         var vocabulary = InProcessTokenizer.TrainVocabulary(lines);
         new VocabularyStore(store).Save(vocabulary);
         var tokenizer = ByteLevelBpeTokenizer.Create(vocabulary);
-        var config = new VaeConfig { VocabularySize = tokenizer.VocabularySize, EmbeddingSize = 32, HiddenSize = 48, LatentSize = 8 };
-        var options = new VaeTrainingOptions { Epochs = 25, BatchSize = 32, Seed = 5, LearningRate = 3e-3 };
+        var config = new VaeConfig { VocabularySize = tokenizer.VocabularySize, EmbeddingSize = 32, HiddenSize = 48, LatentSize = 8, UsesLatent = !plainLanguageModel };
+        var options = new VaeTrainingOptions { Epochs = 25, BatchSize = 32, Seed = 5, LearningRate = 3e-3, UnconditionalRate = unconditionalRate };
         var sentences = lines.Take(250).Select(l => tokenizer.Encode(l).ToArray()).ToArray();
         using var trainer = new VaeTrainer(config, options, sentences);
         while (!trainer.IsFinished)

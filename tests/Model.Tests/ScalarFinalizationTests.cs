@@ -42,7 +42,7 @@ public sealed class ScalarFinalizationTests
 
         var tied = TinyData.Config with { Dropout = 0.2, TieEmbeddings = true, LatentToOutput = true };
         var untied = TinyData.Config with { Dropout = 0.2, LatentToOutput = true };
-        var vaeOptions = TinyData.Options(epochs: 1) with { BagOfWordsWeight = 0.5, FreeBits = 0.5, WordDropout = 0.3 };
+        var vaeOptions = TinyData.Options(epochs: 1) with { BagOfWordsWeight = 0.5, FreeBits = 0.5, WordDropout = 0.3, UnconditionalRate = 0.2 };
         using var vae = TrainVae(tied, vaeOptions);
         TrainVae(untied, vaeOptions).Dispose();
 
@@ -60,7 +60,7 @@ public sealed class ScalarFinalizationTests
             seed: 3, decode: sentences => [.. sentences.Select(s => string.Join(' ', s))]);
         var reranking = new BestOfReranking(vae, frozen.Critic, arae.TextDiscriminator, arae.Calibration);
         var samples = GenerationEvaluation.SampleBestOf(vae, frozen.LatentGenerator, reranking,
-            new GenerationEvaluationOptions { Samples = 8, MaxTokens = 10, Seed = 4, BestOf = 2, TopP = 0.9, MinP = 0.05 });
+            new GenerationEvaluationOptions { Samples = 8, MaxTokens = 10, Seed = 4, BestOf = 2, TopP = 0.9, MinP = 0.05 }, mix: new LanguageModelMix(vae, 0.5));
         Assert.Equal(8, samples.Count);
 
         var leaked = finalizations.CollectAndCount() - before;

@@ -5,7 +5,7 @@ public sealed class VaeTrainerTests : IDisposable
     private readonly string _directory = Directory.CreateTempSubdirectory("llmmesh-trainer-").FullName;
     private readonly int[][] _sentences = TinyData.Sentences(160);
 
-    /// <summary>The plain tiny model, and one with dropout (its own masks), tied embeddings, a cosine learning rate and the bag-of-words loss (its own weights, checkpointed).</summary>
+    /// <summary>The plain tiny model, and one with dropout (its own masks), tied embeddings, a cosine learning rate, the bag-of-words loss (its own weights, checkpointed) and withheld codes.</summary>
     public static TheoryData<bool> Regularised => [false, true];
 
     [Theory]
@@ -94,6 +94,7 @@ public sealed class VaeTrainerTests : IDisposable
     [InlineData("word_dropout")]
     [InlineData("free_bits")]
     [InlineData("bag_of_words_weight")]
+    [InlineData("unconditional_rate")]
     public void Invalid_options_are_refused_naming_the_field(string field)
     {
         var options = field switch
@@ -103,6 +104,7 @@ public sealed class VaeTrainerTests : IDisposable
             "learning_rate" => new VaeTrainingOptions { LearningRate = double.NaN },
             "word_dropout" => new VaeTrainingOptions { WordDropout = 1.5 },
             "bag_of_words_weight" => new VaeTrainingOptions { BagOfWordsWeight = -1 },
+            "unconditional_rate" => new VaeTrainingOptions { UnconditionalRate = 1 },
             _ => new VaeTrainingOptions { FreeBits = double.PositiveInfinity },
         };
         var error = Assert.Throws<ArgumentException>(options.Validate);
@@ -111,7 +113,7 @@ public sealed class VaeTrainerTests : IDisposable
 
     private static (VaeConfig Config, VaeTrainingOptions Options) Setup(VaeTrainingOptions options, bool regularised) =>
         regularised
-            ? (TinyData.Config with { Dropout = 0.3, TieEmbeddings = true }, options with { LearningRateSchedule = LearningRateSchedule.Cosine, BagOfWordsWeight = 1 })
+            ? (TinyData.Config with { Dropout = 0.3, TieEmbeddings = true }, options with { LearningRateSchedule = LearningRateSchedule.Cosine, BagOfWordsWeight = 1, UnconditionalRate = 0.25 })
             : (TinyData.Config, options);
 
     private (List<double> Losses, float[] Weights) Train(VaeTrainingOptions options, bool regularised = false)

@@ -75,14 +75,21 @@ public sealed class RunSettingsTests
     [Theory]
     [InlineData("bag_of_words_weight")]
     [InlineData("latent_to_output")]
+    [InlineData("unconditional_rate")]
     public void Settings_of_the_code_on_a_plain_language_model_are_refused_as_it_has_no_code(string field)
     {
-        var hyperparameters = field == "latent_to_output" ? new Hyperparameters { LatentToOutput = true } : new Hyperparameters { BagOfWordsWeight = 1 };
+        var hyperparameters = field switch
+        {
+            "latent_to_output" => new Hyperparameters { LatentToOutput = true },
+            "unconditional_rate" => new Hyperparameters { UnconditionalRate = 0.2 },
+            _ => new Hyperparameters { BagOfWordsWeight = 1 },
+        };
         var error = Assert.Throws<ArgumentException>(() => RunSettings.FromRequest(new StartRunRequest { Preset = "lm", Hyperparameters = hyperparameters }));
         Assert.StartsWith(field, error.Message);
         var quick = RunSettings.FromRequest(new StartRunRequest { Preset = "quick", Hyperparameters = hyperparameters });
         Assert.Equal(field == "latent_to_output", quick.ModelConfig(100).LatentToOutput);
-        Assert.Equal(field == "latent_to_output" ? 0 : 1, quick.Training.BagOfWordsWeight);
+        Assert.Equal(field == "bag_of_words_weight" ? 1 : 0, quick.Training.BagOfWordsWeight);
+        Assert.Equal(field == "unconditional_rate" ? 0.2 : 0, quick.Training.UnconditionalRate);
     }
 
     [Fact]

@@ -173,6 +173,8 @@ public sealed class TrainerServiceTests : InProcessTrainerTest
         { "kept_epoch_tolerance=NaN", StatusCode.InvalidArgument, "kept_epoch_tolerance" },
         { "bag_of_words_weight=-0.5", StatusCode.InvalidArgument, "bag_of_words_weight" },
         { "bag_of_words_weight=NaN", StatusCode.InvalidArgument, "bag_of_words_weight" },
+        { "unconditional_rate=1", StatusCode.InvalidArgument, "unconditional_rate" },
+        { "unconditional_rate=-0.1", StatusCode.InvalidArgument, "unconditional_rate" },
         { "hidden_size=-5", StatusCode.InvalidArgument, "hidden_size" },
         { "kl_schedule=bogus", StatusCode.InvalidArgument, "kl_schedule" },
         { "validation_fraction=0.9", StatusCode.InvalidArgument, "validation_fraction" },
@@ -199,6 +201,7 @@ public sealed class TrainerServiceTests : InProcessTrainerTest
             case "free_bits": request.Hyperparameters.FreeBits = double.Parse(value); break;
             case "kept_epoch_tolerance": request.Hyperparameters.KeptEpochTolerance = double.Parse(value); break;
             case "bag_of_words_weight": request.Hyperparameters.BagOfWordsWeight = double.Parse(value); break;
+            case "unconditional_rate": request.Hyperparameters.UnconditionalRate = double.Parse(value); break;
             case "hidden_size": request.Hyperparameters.HiddenSize = int.Parse(value); break;
             case "kl_schedule": request.Hyperparameters.KlSchedule = value; break;
             case "validation_fraction": request.Hyperparameters.ValidationFraction = double.Parse(value); break;

@@ -25,6 +25,12 @@ public sealed record EvalArguments
           --best-of N             candidates per sample, the bundle's discriminator keeping the most
                                   probable, as the generator's best_of (default: the bundle's; 1 = off)
           --latent-source SOURCE  generator (latent GAN, default for adversarial bundles) or prior
+          --lm-weight W           mixes a plain language model into every next-token distribution,
+                                  p_dec(x|z)^(1-W) * p_lm(x)^W (a product of experts), W in [0, 1]
+                                  (default 0: the decoder alone)
+          --lm-bundle DIR         the plain language model of --lm-weight: a bundle of the same
+                                  vocabulary, e.g. an `lm` preset's (default: the bundle's own
+                                  decoder with the code withheld; it needs unconditional_rate > 0)
           --sweep T1,T2,...       temperatures of the quality-diversity curve, with the main result's
                                   truncation (default 0.7,0.8,0.9,1.0,1.1)
           --no-sweep              skip the curve
@@ -51,6 +57,8 @@ public sealed record EvalArguments
     public double? LatentTemperature { get; init; }
     public int? BestOf { get; init; }
     public string? LatentSource { get; init; }
+    public double LmWeight { get; init; }
+    public string? LmBundle { get; init; }
     public string? Baseline { get; init; }
     public IReadOnlyList<double> Sweep { get; init; } = [0.7, 0.8, 0.9, 1.0, 1.1];
     public int? SweepSamples { get; init; }
@@ -83,6 +91,8 @@ public sealed record EvalArguments
                 "--latent-temperature" => result with { LatentTemperature = ParseTemperature(name, Value()) },
                 "--best-of" => result with { BestOf = Int(name, Value(), 1, GenerationEvaluationOptions.MaxBestOf) },
                 "--latent-source" => result with { LatentSource = Source(Value()) },
+                "--lm-weight" => result with { LmWeight = Weight(name, Value()) },
+                "--lm-bundle" => result with { LmBundle = Value() },
                 "--baseline" => result with { Baseline = Value() is "kn4" or "kn5" or "real" ? args[i] : throw new ArgumentException($"--baseline is 'kn4', 'kn5' or 'real', not '{args[i]}'") },
                 "--sweep" => result with { Sweep = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t => ParseTemperature(name, t)).ToArray() },
                 "--no-sweep" => result with { Sweep = [] },
@@ -115,6 +125,11 @@ public sealed record EvalArguments
         valid &= zeroAllowed ? value is >= 0 and < 1 : value is > 0 and <= 1;
         return valid ? value : throw new ArgumentException($"{name} takes a number in {(zeroAllowed ? "[0, 1)" : "(0, 1]")}, not '{text}'");
     }
+
+    private static double Weight(string name, string text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value is >= 0 and <= 1
+            ? value
+            : throw new ArgumentException($"{name} takes a weight in [0, 1], not '{text}'");
 
     private static string Source(string text) => text is "generator" or "prior"
         ? text

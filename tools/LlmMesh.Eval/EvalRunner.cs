@@ -70,6 +70,10 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
         var latentSource = args.Baseline is null ? LatentSourceOf(bundle, VaeBundle.ReadConfig(bundle)) : "none";
         var references = ReadText(args.References, split?.HeldOut, "--references", "held-out");
         var training = ReadText(args.Train, split?.Train, "--train", "training");
+        if (args.Baseline is not null && (args.LmWeight > 0 || args.LmBundle is not null))
+        {
+            throw new EvalException($"the {args.Baseline} baseline has no decoder to mix a language model into: drop --lm-weight and --lm-bundle");
+        }
         if (args.Baseline is not null && args.Sweep.Any(t => t != 1.0))
         {
             throw new EvalException($"the {args.Baseline} baseline has no temperature: add --no-sweep (or --sweep 1.0)");
@@ -146,6 +150,8 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
         ["min_p"] = sampling.MinP,
         ["latent_temperature"] = sampling.LatentTemperature,
         ["best_of"] = sampling.BestOf,
+        ["lm_weight"] = args.LmWeight,
+        ["lm_bundle"] = args.LmWeight == 0 ? null : args.LmBundle is null ? "self" : Path.GetFileName(Path.GetFullPath(args.LmBundle.TrimEnd('/'))),
         ["recommended_sampling"] = recommended.ToJson(),
         ["heldout_4gram_overlap"] = overlap,
         ["self_bleu_pool"] = selfBleuPool,
@@ -183,32 +189,64 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
         var reranking = bundle.Manifest.Kind == AraeBundle.Kind
             ? new BestOfReranking(vae, BundleModules.LoadCritic(bundle), BundleModules.LoadTextDiscriminator(bundle), AraeBundle.ReadCalibration(bundle))
             : null;
-        return new BundleSampleSource(vae, latentSource == "generator" ? BundleModules.LoadLatentGenerator(bundle) : null, reranking, tokenizer, name, args.MaxTokens);
+        var mix = OpenMix(bundle, vae);
+        if (mix is not null)
+        {
+            name += $" × {(mix.LanguageModel == vae ? "its own" : "another")} LM at w {mix.Weight:0.###}";
+        }
+        return new BundleSampleSource(vae, latentSource == "generator" ? BundleModules.LoadLatentGenerator(bundle) : null, reranking, tokenizer, name, args.MaxTokens, mix);
+    }
+
+    /// <summary>The plain language model of --lm-weight: --lm-bundle's decoder, or the bundle's own read with the code withheld.</summary>
+    private LanguageModelMix? OpenMix(ModelBundle bundle, SentenceVae vae)
+    {
+        if (args.LmWeight == 0)
+        {
+            return args.LmBundle is null ? null : throw new EvalException("--lm-bundle needs --lm-weight above 0");
+        }
+        var languageModel = args.LmBundle is null ? bundle : OpenBundle(args.LmBundle).Bundle;
+        if (!LanguageModelMix.IsLanguageModel(languageModel))
+        {
+            throw new EvalException(args.LmBundle is null
+                ? $"bundle {bundle.Version} was trained with no code withheld (unconditional_rate 0), so its decoder is no plain language model: pass --lm-bundle DIR (e.g. an `lm` preset's bundle)"
+                : $"--lm-bundle {languageModel.Version} is a latent model trained with no code withheld (unconditional_rate 0): pass a plain language model's bundle");
+        }
+        if (languageModel.Manifest.TokenizerVersion != bundle.Manifest.TokenizerVersion)
+        {
+            throw new EvalException($"--lm-bundle {languageModel.Version} uses vocabulary {languageModel.Manifest.TokenizerVersion}, bundle {bundle.Version} {bundle.Manifest.TokenizerVersion}: the experts must share a vocabulary");
+        }
+        return new LanguageModelMix(args.LmBundle is null ? vae : BundleModules.LoadVae(languageModel), args.LmWeight);
     }
 
     private (ModelBundle Bundle, string StoreRoot) ResolveBundle()
     {
-        string storeRoot, version;
         if (args.Bundle is { } bundlePath)
         {
-            var directory = new DirectoryInfo(Path.GetFullPath(bundlePath.TrimEnd('/')));
-            if (!directory.Exists)
-            {
-                throw new EvalException($"bundle folder {directory.FullName} does not exist");
-            }
-            if (directory.Parent?.Name != "bundles" || directory.Parent.Parent is null)
-            {
-                throw new EvalException($"{directory.FullName} is not in a model store (expected <store>/bundles/<version>)");
-            }
-            storeRoot = args.Store ?? directory.Parent.Parent.FullName;
-            version = directory.Name;
+            return OpenBundle(bundlePath, args.Store);
         }
-        else
+        var storeRoot = args.Store ?? Path.Combine(RepositoryRoot(), ".data", "models");
+        var version = new ModelBundleStore(storeRoot).LatestVersion()
+            ?? throw new EvalException($"the model store {storeRoot} has no bundle yet: train one (scripts/run.sh) or pass --bundle DIR");
+        return Open(storeRoot, version);
+    }
+
+    /// <summary>A bundle by its folder, &lt;store&gt;/bundles/&lt;version&gt; (<paramref name="storeRoot"/>: the store, when not that folder's).</summary>
+    private static (ModelBundle Bundle, string StoreRoot) OpenBundle(string bundlePath, string? storeRoot = null)
+    {
+        var directory = new DirectoryInfo(Path.GetFullPath(bundlePath.TrimEnd('/')));
+        if (!directory.Exists)
         {
-            storeRoot = args.Store ?? Path.Combine(RepositoryRoot(), ".data", "models");
-            version = new ModelBundleStore(storeRoot).LatestVersion()
-                ?? throw new EvalException($"the model store {storeRoot} has no bundle yet: train one (scripts/run.sh) or pass --bundle DIR");
+            throw new EvalException($"bundle folder {directory.FullName} does not exist");
         }
+        if (directory.Parent?.Name != "bundles" || directory.Parent.Parent is null)
+        {
+            throw new EvalException($"{directory.FullName} is not in a model store (expected <store>/bundles/<version>)");
+        }
+        return Open(storeRoot ?? directory.Parent.Parent.FullName, directory.Name);
+    }
+
+    private static (ModelBundle Bundle, string StoreRoot) Open(string storeRoot, string version)
+    {
         try
         {
             return (new ModelBundleStore(storeRoot).Open(version, VaeBundle.KindsWithVae), storeRoot);

@@ -21,8 +21,10 @@ public interface ISampleSource : IDisposable
 
 /// <summary>A bundle's decoder, with z from its latent generator, the prior, or 0 for a plain language model.</summary>
 /// <param name="reranking">The bundle's discriminator for best-of sampling (null: the bundle has none).</param>
+/// <param name="mix">A plain language model mixed into the decoder (null: the decoder alone); disposed with the source.</param>
 public sealed class BundleSampleSource(
-    SentenceVae vae, LatentGenerator? latentGenerator, BestOfReranking? reranking, ByteLevelBpeTokenizer tokenizer, string name, int maxTokens)
+    SentenceVae vae, LatentGenerator? latentGenerator, BestOfReranking? reranking, ByteLevelBpeTokenizer tokenizer, string name, int maxTokens,
+    LanguageModelMix? mix = null)
     : ISampleSource
 {
     public string Name => name;
@@ -40,7 +42,7 @@ public sealed class BundleSampleSource(
         {
             throw new EvalException($"{name} has no discriminator to rerank best-of candidates: drop --best-of");
         }
-        return Decode(GenerationEvaluation.SampleBestOf(vae, latentGenerator, reranking, options, progress, cancellationToken));
+        return Decode(GenerationEvaluation.SampleBestOf(vae, latentGenerator, reranking, options, progress, cancellationToken, mix));
     }
 
     public IReadOnlyDictionary<string, double> HeldOutMetrics(IReadOnlyList<string> references, TextEvaluator evaluator, long seed)
@@ -53,6 +55,10 @@ public sealed class BundleSampleSource(
 
     public void Dispose()
     {
+        if (mix is not null && mix.LanguageModel != vae)
+        {
+            mix.LanguageModel.Dispose();
+        }
         vae.Dispose();
         latentGenerator?.Dispose();
     }

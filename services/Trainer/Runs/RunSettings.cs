@@ -84,6 +84,7 @@ public sealed record RunSettings
             LearningRate = h.HasLearningRate ? Finite(h.LearningRate, "learning_rate") : preset.LearningRate,
             LearningRateSchedule = h.HasLearningRateSchedule ? ParseEnum<LearningRateSchedule>(h.LearningRateSchedule, "learning_rate_schedule") : preset.LearningRateSchedule,
             WordDropout = h.HasWordDropout ? Finite(h.WordDropout, "word_dropout") : preset.WordDropout,
+            UnconditionalRate = h.HasUnconditionalRate ? Finite(h.UnconditionalRate, "unconditional_rate") : preset.UnconditionalRate,
             FreeBits = h.HasFreeBits ? Finite(h.FreeBits, "free_bits") : preset.FreeBits,
             BagOfWordsWeight = h.HasBagOfWordsWeight ? Finite(h.BagOfWordsWeight, "bag_of_words_weight") : preset.BagOfWordsWeight,
             KlSchedule = h.HasKlSchedule ? ParseEnum<KlSchedule>(h.KlSchedule, "kl_schedule") : preset.KlSchedule,
@@ -178,6 +179,10 @@ public sealed record RunSettings
         if (!UsesLatent && Training.BagOfWordsWeight > 0)
         {
             throw new ArgumentException("bag_of_words_weight needs a latent code, which a plain language model does not have: set it to 0");
+        }
+        if (!UsesLatent && Training.UnconditionalRate > 0)
+        {
+            throw new ArgumentException("unconditional_rate withholds a latent code, which a plain language model does not have: set it to 0");
         }
         if (!UsesLatent && LatentToOutput)
         {
