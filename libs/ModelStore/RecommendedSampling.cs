@@ -25,6 +25,12 @@ public sealed record RecommendedSampling
     public double LatentTemperature { get; init; } = 1.0;
     /// <summary>Candidates per completion, the discriminator's most probable returned (best_of); 1 = off.</summary>
     public int BestOf { get; init; } = 1;
+    /// <summary>
+    /// Weight w of the plain language model mixed into every next-token distribution of an
+    /// unconditioned completion, p_dec(x | z)^(1 − w) · p_lm(x)^w (the bundle's own decoder read
+    /// with the code withheld; only bundles trained with unconditional_rate above 0); 0 = off.
+    /// </summary>
+    public double LmWeight { get; init; }
 
     /// <summary>Plain ancestral sampling: what a bundle without a recommendation gets.</summary>
     public static RecommendedSampling Plain { get; } = new();
@@ -39,5 +45,6 @@ public sealed record RecommendedSampling
         (TopP < 1 ? FormattableString.Invariant($", top-p {TopP:0.###}") : "") +
         (MinP > 0 ? FormattableString.Invariant($", min-p {MinP:0.###}") : "") +
         (LatentTemperature != 1 ? FormattableString.Invariant($", latent temperature {LatentTemperature:0.###}") : "") +
-        (BestOf > 1 ? FormattableString.Invariant($", best of {BestOf}") : "");
+        (BestOf > 1 ? FormattableString.Invariant($", best of {BestOf}") : "") +
+        (LmWeight > 0 ? FormattableString.Invariant($", LM weight {LmWeight:0.###}") : "");
 }

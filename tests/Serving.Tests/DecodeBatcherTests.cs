@@ -3,6 +3,7 @@ using Grpc.Core;
 using LlmMesh.Generator.Generation;
 using LlmMesh.Model;
 using LlmMesh.Serving.Batching;
+using LlmMesh.Serving.Sampling;
 using LlmMesh.Serving.Torch;
 
 namespace LlmMesh.Serving.Tests;
@@ -71,6 +72,28 @@ public sealed class DecodeBatcherTests
         Assert.Equal(8 * 20, decoder.Batches.Sum());
         Assert.True(decoder.Batches.Count < 8 * 20 / 2, $"{decoder.Batches.Count} steps for 160 tokens: streams did not share steps");
         Assert.Equal(0, batcher.Active);
+    }
+
+    [Fact]
+    public async Task A_sequence_with_the_language_model_mixed_in_decodes_a_row_without_its_code_in_its_one_place()
+    {
+        var decoder = new RecordingDecoder();
+        using var batcher = new DecodeBatcher(decoder, new BatchingOptions { MaxBatchSize = 1, MaxQueuedRequests = 0 });
+        using var mixed = await batcher.JoinAsync([2f], languageModelWeight: 0.25, CancellationToken.None);
+        Assert.Equal(1, batcher.Active);
+
+        var sum = 0f;
+        for (var token = 1; token <= 3; token++)
+        {
+            var logits = await mixed.StepAsync(token, CancellationToken.None);
+            sum += token;
+            // Its own row reads z = 2, the language model's z = 0; both rows keep their own state.
+            var expected = new float[3];
+            ProductOfExperts.Mix([sum, 2f, token], [sum, 0f, token], 0.25, expected);
+            Assert.Equal(expected, logits);
+        }
+        Assert.Equal([2, 2, 2], decoder.Batches);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => batcher.JoinAsync([1f], languageModelWeight: 1.5, CancellationToken.None));
     }
 
     [Fact]

@@ -169,6 +169,11 @@ public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFix
         var bestOf = await Assert.ThrowsAsync<MeshException>(() => GenerateAsync(new GenerateRequest { MaxTokens = 4, BestOf = 3 }));
         Assert.Equal(MeshErrorKind.FailedPrecondition, bestOf.Kind);
         Assert.StartsWith("best_of", bestOf.Message);
+
+        // Trained with no code withheld: its decoder read without a code is no language model.
+        var mixed = await Assert.ThrowsAsync<MeshException>(() => GenerateAsync(new GenerateRequest { MaxTokens = 4, LmWeight = 0.5 }));
+        Assert.Equal(MeshErrorKind.FailedPrecondition, mixed.Kind);
+        Assert.StartsWith("lm_weight", mixed.Message);
     }
 
     [Fact]
@@ -281,15 +286,18 @@ public sealed class GenerationEngineTests(TinyBundleFixture fixture) : IClassFix
         return (responses.Where(r => r.Chunk is not null).Select(r => r.Chunk).ToList(), responses.Single(r => r.Final is not null).Final);
     }
 
-    private GenerationEngine CreateEngine() => new(
-        new LlmMesh.Contracts.V1.Encoder.EncoderClient(_nowhere),
-        new Tokenizer.TokenizerClient(_nowhere),
-        new LlmMesh.Contracts.V1.Discriminator.DiscriminatorClient(_nowhere),
+    private GenerationEngine CreateEngine() => CreateEngine(_nowhere);
+
+    /// <summary>An engine whose peers (encoder, tokenizer, discriminator) are at an address where nothing listens.</summary>
+    internal static GenerationEngine CreateEngine(GrpcChannel nowhere) => new(
+        new LlmMesh.Contracts.V1.Encoder.EncoderClient(nowhere),
+        new Tokenizer.TokenizerClient(nowhere),
+        new LlmMesh.Contracts.V1.Discriminator.DiscriminatorClient(nowhere),
         new GenerationTelemetry(new TestMeterFactory()),
         Options,
         Microsoft.Extensions.Options.Options.Create(new ServingOptions { Instance = "generator-test" }));
 
-    private static ModelHost<GeneratorModel> CreateHost(TinyBundle bundle, ModelBackend backend)
+    internal static ModelHost<GeneratorModel> CreateHost(TinyBundle bundle, ModelBackend backend)
     {
         var host = new ModelHost<GeneratorModel>(new ModelCatalog(bundle.Store), new TinyGeneratorLoader(bundle) { Backend = backend }, new AnyVocabulary(),
             Microsoft.Extensions.Options.Options.Create(new ServingOptions()),

@@ -45,6 +45,25 @@ public sealed class GenerationRequestTests
     }
 
     [Fact]
+    public void Lm_weight_left_unset_is_the_models_recommendation_for_unconditioned_requests_only()
+    {
+        var recommended = Recommended with { LmWeight = 0.7 };
+        GenerationRequest From(GenerateRequest request) => GenerationRequest.From(request, new GeneratorOptions(), recommended);
+
+        Assert.Equal(0.7, From(new GenerateRequest { Seed = 1 }).LmWeight);
+        Assert.Equal(0, From(new GenerateRequest { LmWeight = 0 }).LmWeight);
+        Assert.Equal(0.3, From(new GenerateRequest { LmWeight = 0.3 }).LmWeight);
+        Assert.Equal(0, From(new GenerateRequest { Prompt = "a dog on a beach" }).LmWeight);
+        Assert.Equal(0.5, From(new GenerateRequest { Prompt = "a dog on a beach", LmWeight = 0.5 }).LmWeight);
+        Assert.Equal(0, From(new GenerateRequest { Latent = { 0.5f, -0.5f } }).LmWeight);
+        Assert.Equal(0, GenerationRequest.From(new GenerateRequest(), new GeneratorOptions(), Recommended).LmWeight);
+        foreach (var bad in new[] { -0.1, 1.5, double.NaN })
+        {
+            Assert.StartsWith("lm_weight must be in [0, 1]", Assert.Throws<ArgumentException>(() => From(new GenerateRequest { LmWeight = bad })).Message);
+        }
+    }
+
+    [Fact]
     public void Bundles_without_a_recommendation_sample_plainly_at_temperature_1()
     {
         var manifest = new BundleManifest { Kind = "sentence-vae", RunId = "r", CorpusSha256 = "c", TokenizerVersion = "t" };
@@ -57,5 +76,6 @@ public sealed class GenerationRequestTests
         // Recorded before best-of was a setting: off.
         manifest.Hyperparameters[RecommendedSampling.Section] = System.Text.Json.Nodes.JsonNode.Parse("{\"temperature\": 0.7}")!;
         Assert.Equal(1, RecommendedSampling.Read(manifest).BestOf);
+        Assert.Equal(0, RecommendedSampling.Read(manifest).LmWeight);
     }
 }

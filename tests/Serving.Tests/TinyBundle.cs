@@ -11,8 +11,10 @@ namespace LlmMesh.Serving.Tests;
 /// </summary>
 public sealed class TinyBundle : IDisposable
 {
-    public TinyBundle(int epochs = 3, int lines = 600, long seed = 1)
+    /// <param name="unconditionalRate">Of the training sentences, those the decoder reads with the code withheld (a plain language model inside).</param>
+    public TinyBundle(int epochs = 3, int lines = 600, long seed = 1, double unconditionalRate = 0)
     {
+        _unconditionalRate = unconditionalRate;
         StoreRoot = Directory.CreateTempSubdirectory("llmmesh-store-").FullName;
         Lines = RepositoryPaths.CocoLines(lines);
         Vocabulary = InProcessTokenizer.TrainVocabulary(Lines);
@@ -21,6 +23,8 @@ public sealed class TinyBundle : IDisposable
         Sentences = Lines.Select(line => Tokenizer.Encode(line).ToArray()).ToArray();
         Bundle = Publish(epochs, seed);
     }
+
+    private readonly double _unconditionalRate;
 
     public string StoreRoot { get; }
 
@@ -41,7 +45,10 @@ public sealed class TinyBundle : IDisposable
     public ModelBundle Publish(int epochs, long seed)
     {
         var config = new VaeConfig { VocabularySize = Tokenizer.VocabularySize, EmbeddingSize = 24, HiddenSize = 48, LatentSize = 8 };
-        var options = new VaeTrainingOptions { Epochs = epochs, BatchSize = 32, Seed = seed, LearningRate = 3e-3, KlSchedule = KlSchedule.Linear, KlAnnealSteps = 40 };
+        var options = new VaeTrainingOptions
+        {
+            Epochs = epochs, BatchSize = 32, Seed = seed, LearningRate = 3e-3, KlSchedule = KlSchedule.Linear, KlAnnealSteps = 40, UnconditionalRate = _unconditionalRate,
+        };
         using var trainer = new VaeTrainer(config, options, Sentences);
         while (!trainer.IsFinished)
         {

@@ -8,6 +8,33 @@ public sealed class TokenSamplerTests
     private static readonly float[] Logits = [3f, 2f, 1f, 0f];
 
     [Fact]
+    public void The_product_of_experts_is_the_normalised_weighted_geometric_mean_of_their_distributions()
+    {
+        float[] decoder = [3f, 2f, 1f, 0f];
+        float[] languageModel = [0f, 1f, 4f, 0.5f];
+        var mixed = new float[4];
+        ProductOfExperts.Mix(decoder, languageModel, 0.7, mixed);
+
+        double[] Softmax(IEnumerable<float> logits) => logits.Select(l => Math.Exp(l)).ToArray() is var e ? e.Select(v => v / e.Sum()).ToArray() : [];
+        var product = Softmax(decoder).Zip(Softmax(languageModel), (p, q) => Math.Pow(p, 0.3) * Math.Pow(q, 0.7)).ToArray();
+        var expected = product.Select(v => v / product.Sum()).ToArray();
+        Assert.Equal(expected, Softmax(mixed), new Tolerance(1e-6));
+        // Log-probabilities: at weight 0 the decoder's own, normalised.
+        ProductOfExperts.Mix(decoder, languageModel, 0, mixed);
+        Assert.Equal(Softmax(decoder).Select(p => Math.Log(p)), mixed.Select(v => (double)v), new Tolerance(1e-6));
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => ProductOfExperts.Mix(decoder, languageModel, -0.1, mixed));
+        Assert.Throws<ArgumentException>(() => ProductOfExperts.Mix(decoder, [1f], 0.5, mixed));
+    }
+
+    private sealed class Tolerance(double tolerance) : IEqualityComparer<double>
+    {
+        public bool Equals(double x, double y) => Math.Abs(x - y) <= tolerance;
+
+        public int GetHashCode(double value) => 0;
+    }
+
+    [Fact]
     public void Temperature_zero_is_greedy()
     {
         var sampler = new TokenSampler(new SamplingParameters { Temperature = 0 }, []);

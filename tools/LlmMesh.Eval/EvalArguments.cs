@@ -27,7 +27,7 @@ public sealed record EvalArguments
           --latent-source SOURCE  generator (latent GAN, default for adversarial bundles) or prior
           --lm-weight W           mixes a plain language model into every next-token distribution,
                                   p_dec(x|z)^(1-W) * p_lm(x)^W (a product of experts), W in [0, 1]
-                                  (default 0: the decoder alone)
+                                  (default: the bundle's recommendation; 0 = the decoder alone)
           --lm-bundle DIR         the plain language model of --lm-weight: a bundle of the same
                                   vocabulary, e.g. an `lm` preset's (default: the bundle's own
                                   decoder with the code withheld; it needs unconditional_rate > 0)
@@ -57,7 +57,8 @@ public sealed record EvalArguments
     public double? LatentTemperature { get; init; }
     public int? BestOf { get; init; }
     public string? LatentSource { get; init; }
-    public double LmWeight { get; init; }
+    /// <summary>Null: the bundle's recommendation.</summary>
+    public double? LmWeight { get; init; }
     public string? LmBundle { get; init; }
     public string? Baseline { get; init; }
     public IReadOnlyList<double> Sweep { get; init; } = [0.7, 0.8, 0.9, 1.0, 1.1];

@@ -25,8 +25,12 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
     {
         var inputs = ResolveInputs();
         var progress = new ThrottledProgress(p => Log(ThrottledProgress.Describe(p)));
-        using var source = OpenSource(inputs.Bundle, inputs.StoreRoot, inputs.LatentSource, inputs.Training);
         var (recommended, sampling) = ChooseSampling(inputs.Bundle);
+        if (args.LmBundle is not null && sampling.LmWeight == 0)
+        {
+            throw new EvalException("--lm-bundle needs --lm-weight above 0");
+        }
+        using var source = OpenSource(inputs.Bundle, inputs.StoreRoot, inputs.LatentSource, inputs.Training, sampling.LmWeight);
         var overlap = HeldOutSplit.NgramOverlap(inputs.References, inputs.Training);
         Log($"{source.Name}; {inputs.References.Count} references, {inputs.Training.Count} training sentences (split of bundle {inputs.Bundle.Version}); " +
             $"{overlap:P1} of the references' 4-grams occur in the training text");
@@ -70,7 +74,7 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
         var latentSource = args.Baseline is null ? LatentSourceOf(bundle, VaeBundle.ReadConfig(bundle)) : "none";
         var references = ReadText(args.References, split?.HeldOut, "--references", "held-out");
         var training = ReadText(args.Train, split?.Train, "--train", "training");
-        if (args.Baseline is not null && (args.LmWeight > 0 || args.LmBundle is not null))
+        if (args.Baseline is not null && (args.LmWeight is not null || args.LmBundle is not null))
         {
             throw new EvalException($"the {args.Baseline} baseline has no decoder to mix a language model into: drop --lm-weight and --lm-bundle");
         }
@@ -95,6 +99,7 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
             MinP = args.MinP ?? recommended.MinP,
             LatentTemperature = args.LatentTemperature ?? recommended.LatentTemperature,
             BestOf = args.BestOf ?? recommended.BestOf,
+            LmWeight = args.LmWeight ?? recommended.LmWeight,
         });
     }
 
@@ -150,8 +155,8 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
         ["min_p"] = sampling.MinP,
         ["latent_temperature"] = sampling.LatentTemperature,
         ["best_of"] = sampling.BestOf,
-        ["lm_weight"] = args.LmWeight,
-        ["lm_bundle"] = args.LmWeight == 0 ? null : args.LmBundle is null ? "self" : Path.GetFileName(Path.GetFullPath(args.LmBundle.TrimEnd('/'))),
+        ["lm_weight"] = sampling.LmWeight,
+        ["lm_bundle"] = sampling.LmWeight == 0 ? null : args.LmBundle is null ? "self" : Path.GetFileName(Path.GetFullPath(args.LmBundle.TrimEnd('/'))),
         ["recommended_sampling"] = recommended.ToJson(),
         ["heldout_4gram_overlap"] = overlap,
         ["self_bleu_pool"] = selfBleuPool,
@@ -168,7 +173,7 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
         return into;
     }
 
-    private ISampleSource OpenSource(ModelBundle bundle, string storeRoot, string latentSource, IReadOnlyList<string> training)
+    private ISampleSource OpenSource(ModelBundle bundle, string storeRoot, string latentSource, IReadOnlyList<string> training, double lmWeight)
     {
         switch (args.Baseline)
         {
@@ -189,7 +194,7 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
         var reranking = bundle.Manifest.Kind == AraeBundle.Kind
             ? new BestOfReranking(vae, BundleModules.LoadCritic(bundle), BundleModules.LoadTextDiscriminator(bundle), AraeBundle.ReadCalibration(bundle))
             : null;
-        var mix = OpenMix(bundle, vae);
+        var mix = lmWeight > 0 ? OpenMix(bundle, vae, lmWeight) : null;
         if (mix is not null)
         {
             name += $" × {(mix.LanguageModel == vae ? "its own" : "another")} LM at w {mix.Weight:0.###}";
@@ -197,13 +202,9 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
         return new BundleSampleSource(vae, latentSource == "generator" ? BundleModules.LoadLatentGenerator(bundle) : null, reranking, tokenizer, name, args.MaxTokens, mix);
     }
 
-    /// <summary>The plain language model of --lm-weight: --lm-bundle's decoder, or the bundle's own read with the code withheld.</summary>
-    private LanguageModelMix? OpenMix(ModelBundle bundle, SentenceVae vae)
+    /// <summary>The plain language model mixed in: --lm-bundle's decoder, or the bundle's own read with the code withheld.</summary>
+    private LanguageModelMix OpenMix(ModelBundle bundle, SentenceVae vae, double weight)
     {
-        if (args.LmWeight == 0)
-        {
-            return args.LmBundle is null ? null : throw new EvalException("--lm-bundle needs --lm-weight above 0");
-        }
         var languageModel = args.LmBundle is null ? bundle : OpenBundle(args.LmBundle).Bundle;
         if (!LanguageModelMix.IsLanguageModel(languageModel))
         {
@@ -215,7 +216,7 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
         {
             throw new EvalException($"--lm-bundle {languageModel.Version} uses vocabulary {languageModel.Manifest.TokenizerVersion}, bundle {bundle.Version} {bundle.Manifest.TokenizerVersion}: the experts must share a vocabulary");
         }
-        return new LanguageModelMix(args.LmBundle is null ? vae : BundleModules.LoadVae(languageModel), args.LmWeight);
+        return new LanguageModelMix(args.LmBundle is null ? vae : BundleModules.LoadVae(languageModel), weight);
     }
 
     private (ModelBundle Bundle, string StoreRoot) ResolveBundle()

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Grpc.Core;
+using LlmMesh.Serving.Sampling;
 
 namespace LlmMesh.Serving.Batching;
 
@@ -10,7 +11,8 @@ namespace LlmMesh.Serving.Batching;
 /// (the step never waits for them), and whichever are ready make the next batch. At most
 /// <see cref="BatchingOptions.MaxBatchSize"/> sequences decode at once; up to
 /// <see cref="BatchingOptions.MaxQueuedRequests"/> more wait for a place, and past that a new
-/// request fails fast with RESOURCE_EXHAUSTED.
+/// request fails fast with RESOURCE_EXHAUSTED. A sequence that mixes in the decoder's plain language
+/// model decodes two rows per step (its code, and no code) in its one place.
 /// </summary>
 public sealed class DecodeBatcher : IDisposable
 {
@@ -49,8 +51,22 @@ public sealed class DecodeBatcher : IDisposable
     public int Queued => Volatile.Read(ref _queued);
 
     /// <summary>Takes a place for a new sequence with latent code <paramref name="z"/>, waiting in the bounded queue if the batch is full.</summary>
-    public async Task<DecodeSequence> JoinAsync(float[] z, CancellationToken cancellationToken)
+    public Task<DecodeSequence> JoinAsync(float[] z, CancellationToken cancellationToken) => JoinAsync(z, languageModelWeight: 0, cancellationToken);
+
+    /// <inheritdoc cref="JoinAsync(float[], CancellationToken)"/>
+    /// <param name="z">The sequence's code.</param>
+    /// <param name="languageModelWeight">
+    /// Above 0: every step also decodes the sequence with no code (z = 0, the plain language model of
+    /// a decoder trained with codes withheld) and returns the two experts' product
+    /// (<see cref="ProductOfExperts"/>) at this weight.
+    /// </param>
+    /// <param name="cancellationToken">Stops the wait for a place.</param>
+    public async Task<DecodeSequence> JoinAsync(float[] z, double languageModelWeight, CancellationToken cancellationToken)
     {
+        if (!double.IsFinite(languageModelWeight) || languageModelWeight is < 0 or > 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(languageModelWeight), languageModelWeight, "the language model's weight is in [0, 1]");
+        }
         if (z.Length != _decoder.LatentSize)
         {
             throw new ArgumentException($"z has {z.Length} values; the decoder takes {_decoder.LatentSize}", nameof(z));
@@ -72,7 +88,7 @@ public sealed class DecodeBatcher : IDisposable
                 Interlocked.Decrement(ref _queued);
             }
         }
-        return new DecodeSequence(this, z, _decoder.StateSize, _decoder.VocabularySize);
+        return new DecodeSequence(this, z, _decoder.StateSize, _decoder.VocabularySize, languageModelWeight);
     }
 
     internal Task<float[]> Enqueue(DecodeSequence sequence, int token, CancellationToken cancellationToken)
@@ -90,11 +106,13 @@ public sealed class DecodeBatcher : IDisposable
     private void Run()
     {
         var batch = new List<PendingStep>(_options.MaxBatchSize);
-        var tokens = new int[_options.MaxBatchSize];
-        var states = new float[_options.MaxBatchSize * _decoder.StateSize];
+        // Room for two rows per sequence: a sequence with a language model mixed in decodes two.
+        var capacity = 2 * _options.MaxBatchSize;
+        var tokens = new int[capacity];
+        var states = new float[capacity * _decoder.StateSize];
         var nextStates = new float[states.Length];
-        var z = new float[_options.MaxBatchSize * _decoder.LatentSize];
-        var logits = new float[_options.MaxBatchSize * _decoder.VocabularySize];
+        var z = new float[capacity * _decoder.LatentSize];
+        var logits = new float[capacity * _decoder.VocabularySize];
         var reader = _pending.Reader;
         while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
         {
@@ -116,8 +134,8 @@ public sealed class DecodeBatcher : IDisposable
             }
             try
             {
-                StepBatch(batch, tokens, states, nextStates, z, logits);
-                _onStep?.Invoke(batch.Count);
+                var rows = StepBatch(batch, tokens, states, nextStates, z, logits);
+                _onStep?.Invoke(rows);
             }
             catch (Exception ex)
             {
@@ -129,50 +147,68 @@ public sealed class DecodeBatcher : IDisposable
         }
     }
 
-    private void StepBatch(List<PendingStep> batch, int[] tokens, float[] states, float[] nextStates, float[] z, float[] logits)
+    /// <summary>One decoder step for the batch's sequences, each its rows side by side; returns the rows decoded.</summary>
+    private int StepBatch(List<PendingStep> batch, int[] tokens, float[] states, float[] nextStates, float[] z, float[] logits)
     {
-        var (stateSize, latentSize, vocabularySize) = (_decoder.StateSize, _decoder.LatentSize, _decoder.VocabularySize);
+        var (stateSize, vocabularySize) = (_decoder.StateSize, _decoder.VocabularySize);
         InitializeNewSequences(batch, z, states);
-        for (var i = 0; i < batch.Count; i++)
+        var rows = 0;
+        foreach (var step in batch)
         {
-            var sequence = batch[i].Sequence;
-            tokens[i] = batch[i].Token;
-            sequence.State.CopyTo(states, i * stateSize);
-            sequence.Z.CopyTo(z, i * latentSize);
+            var sequence = step.Sequence;
+            Array.Fill(tokens, step.Token, rows, sequence.Rows);
+            sequence.State.CopyTo(states, rows * stateSize);
+            WriteCodes(sequence, z, rows);
+            rows += sequence.Rows;
         }
-        _decoder.Step(tokens, states, z, batch.Count, logits, nextStates);
-        for (var i = 0; i < batch.Count; i++)
+        _decoder.Step(tokens, states, z, rows, logits, nextStates);
+        var row = 0;
+        foreach (var step in batch)
         {
-            var sequence = batch[i].Sequence;
-            Array.Copy(nextStates, i * stateSize, sequence.State, 0, stateSize);
-            var rowLogits = new float[vocabularySize];
-            Array.Copy(logits, i * vocabularySize, rowLogits, 0, vocabularySize);
-            batch[i].Completion.TrySetResult(rowLogits);
+            var sequence = step.Sequence;
+            Array.Copy(nextStates, row * stateSize, sequence.State, 0, sequence.State.Length);
+            var rowLogits = new float[sequence.Rows * vocabularySize];
+            Array.Copy(logits, row * vocabularySize, rowLogits, 0, rowLogits.Length);
+            row += sequence.Rows;
+            step.Completion.TrySetResult(rowLogits);
+        }
+        return rows;
+    }
+
+    /// <summary>A sequence's codes from row <paramref name="row"/> of <paramref name="z"/>: its own, then zeros for its language model row.</summary>
+    private void WriteCodes(DecodeSequence sequence, float[] z, int row)
+    {
+        sequence.Z.CopyTo(z, row * _decoder.LatentSize);
+        if (sequence.Rows == 2)
+        {
+            Array.Clear(z, (row + 1) * _decoder.LatentSize, _decoder.LatentSize);
         }
     }
 
-    /// <summary>Sequences stepping for the first time get their initial state from z, batched.</summary>
+    /// <summary>Sequences stepping for the first time get their initial states from their codes, batched.</summary>
     private void InitializeNewSequences(List<PendingStep> batch, float[] z, float[] states)
     {
-        var count = 0;
+        var rows = 0;
         foreach (var step in batch)
         {
             if (!step.Sequence.Initialized)
             {
-                step.Sequence.Z.CopyTo(z, count++ * _decoder.LatentSize);
+                WriteCodes(step.Sequence, z, rows);
+                rows += step.Sequence.Rows;
             }
         }
-        if (count == 0)
+        if (rows == 0)
         {
             return; // the usual tick: no allocation on the hot path
         }
-        _decoder.InitialStates(z, count, states);
+        _decoder.InitialStates(z, rows, states);
         var row = 0;
         foreach (var step in batch)
         {
             if (!step.Sequence.Initialized)
             {
-                Array.Copy(states, row++ * _decoder.StateSize, step.Sequence.State, 0, _decoder.StateSize);
+                Array.Copy(states, row * _decoder.StateSize, step.Sequence.State, 0, step.Sequence.State.Length);
+                row += step.Sequence.Rows;
                 step.Sequence.Initialized = true;
             }
         }
@@ -201,28 +237,47 @@ public sealed class DecodeSequence : IDisposable
     private readonly DecodeBatcher _batcher;
     private int _disposed;
 
-    internal DecodeSequence(DecodeBatcher batcher, float[] z, int stateSize, int vocabularySize)
+    private readonly double _languageModelWeight;
+
+    internal DecodeSequence(DecodeBatcher batcher, float[] z, int stateSize, int vocabularySize, double languageModelWeight)
     {
         _batcher = batcher;
         Z = z;
-        State = new float[stateSize];
+        _languageModelWeight = languageModelWeight;
+        Rows = languageModelWeight > 0 ? 2 : 1;
+        State = new float[Rows * stateSize];
         VocabularySize = vocabularySize;
     }
 
     internal float[] Z { get; }
 
+    /// <summary>Decoder rows per step: 1, or 2 with the language model mixed in (the second row reads no code).</summary>
+    internal int Rows { get; }
+
+    /// <summary>The state of every row, side by side.</summary>
     internal float[] State { get; }
 
     internal bool Initialized { get; set; }
 
     public int VocabularySize { get; }
 
-    /// <summary>Feeds <paramref name="token"/> and returns the next-token logits, computed in the next batched step.</summary>
-    public Task<float[]> StepAsync(int token, CancellationToken cancellationToken)
+    /// <summary>
+    /// Feeds <paramref name="token"/> and returns the next-token logits, computed in the next batched
+    /// step (with a language model mixed in, the experts' product as log-probabilities).
+    /// </summary>
+    public async Task<float[]> StepAsync(int token, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
-        return _batcher.Enqueue(this, token, cancellationToken);
+        var logits = await _batcher.Enqueue(this, token, cancellationToken).ConfigureAwait(false);
+        if (Rows == 1)
+        {
+            return logits;
+        }
+        // Mixed here, on the stream's own task, so the step thread goes on to the next batch.
+        var mixed = new float[VocabularySize];
+        ProductOfExperts.Mix(logits.AsSpan(0, VocabularySize), logits.AsSpan(VocabularySize), _languageModelWeight, mixed);
+        return mixed;
     }
 
     public void Dispose()

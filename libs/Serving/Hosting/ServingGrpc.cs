@@ -69,6 +69,9 @@ public static class ServingGrpc
         return info;
     }
 
-    private static SamplingDefaults ToContract(RecommendedSampling sampling) =>
-        new() { Temperature = sampling.Temperature, TopP = sampling.TopP, MinP = sampling.MinP, LatentTemperature = sampling.LatentTemperature, BestOf = sampling.BestOf };
+    private static SamplingDefaults ToContract(RecommendedSampling sampling) => new()
+    {
+        Temperature = sampling.Temperature, TopP = sampling.TopP, MinP = sampling.MinP, LatentTemperature = sampling.LatentTemperature, BestOf = sampling.BestOf,
+        LmWeight = sampling.LmWeight,
+    };
 }

@@ -28,8 +28,15 @@ public sealed class GenerationEngine(
     private string Instance => serving.Value.Instance;
 
     public Task RunAsync(
-        ModelLease<GeneratorModel> lease, GenerationRequest request, ChannelWriter<GenerateResponse> output, CancellationToken cancellationToken) =>
-        request.BestOf > 1 ? RunBestOfAsync(lease, request, output, cancellationToken) : RunOneAsync(lease, request, output, cancellationToken);
+        ModelLease<GeneratorModel> lease, GenerationRequest request, ChannelWriter<GenerateResponse> output, CancellationToken cancellationToken)
+    {
+        if (request.LmWeight > 0 && !lease.Model.HasLanguageModel)
+        {
+            throw new MeshException(MeshErrorKind.FailedPrecondition,
+                $"lm_weight: bundle {lease.Info.Version} was trained with no code withheld (unconditional_rate 0), so it has no plain language model to mix in");
+        }
+        return request.BestOf > 1 ? RunBestOfAsync(lease, request, output, cancellationToken) : RunOneAsync(lease, request, output, cancellationToken);
+    }
 
     /// <summary>
     /// best_of: every candidate is generated to the end (candidate i with a seed derived from the
@@ -129,7 +136,7 @@ public sealed class GenerationEngine(
         var z = await ChooseCodeAsync(lease, request, random, progress, cancellationToken);
         var stops = new StopSequenceMatcher(request.Stop);
         await using var detokenizer = CreateDetokenizer(lease.Model);
-        using var decoding = await lease.Model.Batcher.JoinAsync(z, cancellationToken);
+        using var decoding = await lease.Model.Batcher.JoinAsync(z, lease.Model.EffectiveLmWeight(request.LmWeight), cancellationToken);
         try
         {
             await DecodeAsync(lease.Model, decoding, CreateSampler(lease.Model.Config, request), random, detokenizer, stops, output, progress, cancellationToken);

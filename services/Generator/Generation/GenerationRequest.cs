@@ -17,7 +17,8 @@ public sealed record GenerationRequest(
     int BestOf = 1,
     double LatentTemperature = 1,
     float[]? Latent = null,
-    bool BestOfFromModel = false)
+    bool BestOfFromModel = false,
+    double LmWeight = 0)
 {
     public const int MaxStopStrings = 4;
     public const int MaxBestOf = 16;
@@ -81,7 +82,8 @@ public sealed record GenerationRequest(
         var bestOf = ResolveBestOf(request, defaults);
         return new GenerationRequest(request.Prompt, variation, maxTokens, sampling,
             request.HasSeed ? request.Seed : SplitMixRandom.NewSeed(), [.. request.Stop], request.IgnoreEos,
-            request.LatentSource, bestOf, latentTemperature, ClientLatent(request), BestOfFromModel: request.BestOf == 0 && bestOf > 1);
+            request.LatentSource, bestOf, latentTemperature, ClientLatent(request), BestOfFromModel: request.BestOf == 0 && bestOf > 1,
+            LmWeight: ResolveLmWeight(request, defaults));
     }
 
     /// <summary>
@@ -94,6 +96,21 @@ public sealed record GenerationRequest(
         _ when request.Prompt.Length > 0 || request.Latent.Count > 0 => 1,
         _ => defaults.BestOf,
     };
+
+    /// <summary>
+    /// The request's language-model weight; unset, the model's recommendation for an unconditioned
+    /// request (where the trainer chose and measured it), off for a prompt or a latent of the client's.
+    /// </summary>
+    private static double ResolveLmWeight(GenerateRequest request, RecommendedSampling defaults)
+    {
+        if (!request.HasLmWeight)
+        {
+            return request.Prompt.Length > 0 || request.Latent.Count > 0 ? 0 : defaults.LmWeight;
+        }
+        return double.IsFinite(request.LmWeight) && request.LmWeight is >= 0 and <= 1
+            ? request.LmWeight
+            : throw new ArgumentException($"lm_weight must be in [0, 1], not {request.LmWeight}");
+    }
 
     /// <summary>The request's own code, all finite and not beside a prompt (its size is the model's to check).</summary>
     private static float[]? ClientLatent(GenerateRequest request)

@@ -24,6 +24,7 @@ public sealed class GeneratorModel : IServingModel
     {
         (Bundle, Config, Backend, Vocabulary, Batcher) = (bundle, config, backend, vocabulary, batcher);
         Sampling = RecommendedSampling.Read(bundle.Manifest);
+        HasLanguageModel = LanguageModelMix.IsLanguageModel(bundle);
         (_decoder, _latentGenerator) = (decoder, latentGenerator);
     }
 
@@ -42,6 +43,15 @@ public sealed class GeneratorModel : IServingModel
 
     /// <summary>The sampling settings the bundle recommends: defaults for requests that set none.</summary>
     public RecommendedSampling Sampling { get; } = RecommendedSampling.Plain;
+
+    /// <summary>
+    /// Whether the decoder read with no code is a plain language model that can be mixed in
+    /// (lm_weight): trained with codes withheld, or a plain language model itself.
+    /// </summary>
+    public bool HasLanguageModel { get; }
+
+    /// <summary>The weight a sequence decodes with: 0 where the decoder ignores its code (a plain LM mixed with itself is itself).</summary>
+    public double EffectiveLmWeight(double requested) => Config.UsesLatent ? requested : 0;
 
     /// <summary>Bundles with a latent GAN have a discriminator to score candidates with.</summary>
     public bool HasDiscriminator => Bundle.Manifest.Kind == AraeBundle.Kind;

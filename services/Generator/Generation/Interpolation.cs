@@ -38,7 +38,8 @@ public sealed record Interpolation(
         {
             throw new ArgumentException($"steps must be between {LatentPath.MinSteps} and {LatentPath.MaxSteps}, not {steps}");
         }
-        var decoding = new GenerateRequest { Temperature = request.HasTemperature ? request.Temperature : 0, Model = request.Model };
+        // A path's points are codes of their own: decoded as they are, with no language model mixed in.
+        var decoding = new GenerateRequest { Temperature = request.HasTemperature ? request.Temperature : 0, Model = request.Model, LmWeight = 0 };
         if (request.HasMaxTokens)
         {
             decoding.MaxTokens = request.MaxTokens;

@@ -37,6 +37,8 @@ public sealed record RunSettings
     public int EvaluationSamples { get; init; } = 1000;
     /// <summary>Candidates per unconditioned sample the bundle recommends (best_of, reranked by its discriminator); 1 = off.</summary>
     public int SamplingBestOf { get; init; } = 1;
+    /// <summary>Weight of the decoder's own plain language model in the recommended sampling (<see cref="LlmMesh.ModelStore.RecommendedSampling.LmWeight"/>); 0 = off.</summary>
+    public double SamplingLmWeight { get; init; }
     /// <summary>Nats per token the kept VAE epoch's held-out bound may trail the lowest by (<see cref="KeptEpochChoice"/>).</summary>
     public double KeptEpochTolerance { get; init; }
 
@@ -160,6 +162,8 @@ public sealed record RunSettings
         UsesLatent = usesLatent,
         EvaluationSamples = h.HasEvaluationSamples ? Positive(h.EvaluationSamples, "evaluation_samples") : preset.EvaluationSamples,
         // A run without the adversarial phase has no discriminator to rank candidates with.
+        // Only a decoder trained with codes withheld has a plain language model to mix in.
+        SamplingLmWeight = h.HasSamplingLmWeight ? Finite(h.SamplingLmWeight, "sampling_lm_weight") : training.UnconditionalRate > 0 ? preset.SamplingLmWeight : 0,
         SamplingBestOf = h.HasSamplingBestOf ? Positive(h.SamplingBestOf, "sampling_best_of") : adversarial.Steps > 0 ? preset.SamplingBestOf : 1,
         // Without a code every epoch's greedy decoding is one sentence: a plain language model keeps the lowest bound.
         KeptEpochTolerance = h.HasKeptEpochTolerance ? Finite(h.KeptEpochTolerance, "kept_epoch_tolerance") : usesLatent ? preset.KeptEpochTolerance : 0,
@@ -199,6 +203,14 @@ public sealed record RunSettings
         if (SamplingBestOf > 1 && !HasAdversarialPhase)
         {
             throw new ArgumentException("sampling_best_of above 1 needs the adversarial phase: its discriminator ranks the candidates");
+        }
+        if (SamplingLmWeight is < 0 or > 1)
+        {
+            throw new ArgumentException($"sampling_lm_weight must be in [0, 1], not {SamplingLmWeight}");
+        }
+        if (SamplingLmWeight > 0 && Training.UnconditionalRate == 0)
+        {
+            throw new ArgumentException("sampling_lm_weight mixes in the decoder read without a code, which it learns only with unconditional_rate above 0");
         }
         LatentGanConfig(latentSize: 1).Validate();
         if (KeptEpochTolerance is < 0 or > 1)

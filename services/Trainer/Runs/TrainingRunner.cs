@@ -243,8 +243,8 @@ public sealed class TrainingRunner(
     /// <summary>
     /// The text metrics of the evaluation harness: the sampling settings the bundle recommends,
     /// chosen on the held-out split (z from the latent generator, or the prior; with the run's
-    /// best-of, reranked by the discriminator), the samples' metrics at those settings, and the
-    /// decoder on held-out text.
+    /// best-of, reranked by the discriminator; with its LM weight, mixed with the decoder's own plain
+    /// language model), the samples' metrics at those settings, and the decoder on held-out text.
     /// </summary>
     private (Dictionary<string, double> Metrics, RecommendedSampling Sampling) EvaluateText(RunContext context, SentenceVae vae,
         LatentGenerator? latentGenerator, BestOfReranking? reranking, CorpusSplit split, IReadOnlyList<int[]> validation, string vocabularyVersion, CancellationToken token)
@@ -266,12 +266,13 @@ public sealed class TrainingRunner(
                 Temperature = sampling.Temperature, TopP = sampling.TopP, MinP = sampling.MinP, LatentTemperature = sampling.LatentTemperature,
                 BestOf = sampling.BestOf,
             };
-            var report = GenerationEvaluation.EvaluateSamples(vae, latentGenerator, reranking, evaluator, decode, trial, progress, token).Report;
+            var mix = sampling.LmWeight > 0 ? new LanguageModelMix(vae, sampling.LmWeight) : null;
+            var report = GenerationEvaluation.EvaluateSamples(vae, latentGenerator, reranking, evaluator, decode, trial, progress, token, mix).Report;
             context.Logger.LogInformation(
                 "Run {RunId} sampling with {Sampling}: BLEU-4 {Bleu4:F3}, Self-BLEU-4 {SelfBleu4:F3}, copies {Copies:P2}, non-word sentences {NonWords:P1}",
                 context.Run.RunId, sampling, report.Bleu.Bleu4, report.SelfBleu.Bleu4, report.TrainCopyRate, report.NonWordSentenceRate ?? double.NaN);
             return report;
-        }, [.. SamplingSelection.DefaultFamilies.Select(family => family with { BestOf = reranking is null ? 1 : settings.SamplingBestOf })], token);
+        }, [.. SamplingSelection.DefaultFamilies.Select(family => family with { BestOf = reranking is null ? 1 : settings.SamplingBestOf, LmWeight = settings.SamplingLmWeight })], token);
         var recommended = choice.Chosen.Sampling;
         context.Logger.LogInformation("Run {RunId} recommends sampling with {Sampling} ({Trials} settings tried)", context.Run.RunId, recommended, choice.Trials.Count);
         var metrics = new Dictionary<string, double>(choice.Chosen.Report.ToMetrics())
@@ -281,6 +282,7 @@ public sealed class TrainingRunner(
             ["recommended_min_p"] = recommended.MinP,
             ["recommended_latent_temperature"] = recommended.LatentTemperature,
             ["recommended_best_of"] = recommended.BestOf,
+            ["recommended_lm_weight"] = recommended.LmWeight,
         };
         return (Merge(metrics, GenerationEvaluation.HeldOutMetrics(vae, validation, decode, evaluator, options.MaxTokens, settings.Training.Seed)), recommended);
     }
