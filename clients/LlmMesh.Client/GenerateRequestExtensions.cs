@@ -18,7 +18,8 @@ public static class GenerateRequestExtensions
         double? repetitionPenalty = null,
         double? variation = null,
         ulong? seed = null,
-        double? latentTemperature = null)
+        double? latentTemperature = null,
+        double? lmWeight = null)
     {
         if (maxTokens is { } max) request.MaxTokens = max;
         if (temperature is { } t) request.Temperature = t;
@@ -29,6 +30,7 @@ public static class GenerateRequestExtensions
         if (variation is { } v) request.Variation = v;
         if (seed is { } s) request.Seed = s;
         if (latentTemperature is { } l) request.LatentTemperature = l;
+        if (lmWeight is { } w) request.LmWeight = w;
         return request;
     }
 }

@@ -122,7 +122,7 @@ public sealed class OpenAiEndpointTests : IDisposable
     public async Task A_non_streamed_chat_answer_is_one_assistant_message()
     {
         var (_, body) = await _gateway.PostAsync("/v1/chat/completions",
-            """{"messages": [{"role": "user", "content": "a red bus"}], "max_completion_tokens": 2, "max_tokens": 50, "top_k": -1, "min_p": 0.1, "repetition_penalty": 1.1, "ignore_eos": true, "variation": 0.5, "latent_source": "prior", "stop": "."}""");
+            """{"messages": [{"role": "user", "content": "a red bus"}], "max_completion_tokens": 2, "max_tokens": 50, "top_k": -1, "min_p": 0.1, "repetition_penalty": 1.1, "ignore_eos": true, "variation": 0.5, "lm_weight": 0.7, "latent_source": "prior", "stop": "."}""");
 
         Assert.Equal("chat.completion", body.GetProperty("object").GetString());
         var choice = Assert.Single(body.GetProperty("choices").EnumerateArray());
@@ -132,7 +132,7 @@ public sealed class OpenAiEndpointTests : IDisposable
         var sent = Assert.Single(_gateway.Generator.Requests);
         Assert.Equal(2, sent.MaxTokens);
         Assert.Equal(0, sent.TopK);
-        Assert.Equal((0.1, 1.1, 0.5), (sent.MinP, sent.RepetitionPenalty, sent.Variation));
+        Assert.Equal((0.1, 1.1, 0.5, 0.7), (sent.MinP, sent.RepetitionPenalty, sent.Variation, sent.LmWeight));
         Assert.True(sent.IgnoreEos);
         Assert.Equal(LatentSource.Prior, sent.LatentSource);
         Assert.Equal(["."], sent.Stop);

@@ -15,6 +15,8 @@ public sealed class AdversarialRunTests : InProcessTrainerTest
     {
         var request = TrainerServiceFactory.TinyRun(epochs: 2, adversarialSteps: 60);
         request.Hyperparameters.SamplingBestOf = 2;
+        request.Hyperparameters.UnconditionalRate = 0.3;
+        request.Hyperparameters.SamplingLmWeight = 0.5;
         using var call = Service.CreateTrainerClient().StartRun(request);
         var (updates, final) = await Service.ReadToEndAsync(call.ResponseStream);
 
@@ -42,6 +44,10 @@ public sealed class AdversarialRunTests : InProcessTrainerTest
         // The recommended sampling reranks two candidates per sample, as its metrics were measured.
         Assert.Equal(2, RecommendedSampling.Read(bundle.Manifest).BestOf);
         Assert.Equal(2, final.Metrics["recommended_best_of"]);
+        // Trained with codes withheld, its decoder is also a plain language model, mixed into the recommended sampling.
+        Assert.True(LanguageModelMix.IsLanguageModel(bundle));
+        Assert.Equal(0.5, RecommendedSampling.Read(bundle.Manifest).LmWeight);
+        Assert.Equal(0.5, final.Metrics["recommended_lm_weight"]);
 
         var phases = Service.Harness.Published.Select(_ => true).Select(m => m.MessageObject).ToArray();
         Assert.Equal(["vae", "adversarial", "evaluation"], phases.OfType<PhaseStarted>().Where(p => p.RunId == final.RunId).Select(p => p.Phase));

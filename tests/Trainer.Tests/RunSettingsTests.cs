@@ -93,6 +93,22 @@ public sealed class RunSettingsTests
     }
 
     [Fact]
+    public void The_language_model_weight_of_the_recommended_sampling_needs_codes_withheld()
+    {
+        RunSettings Resolve(Hyperparameters h) => RunSettings.FromRequest(new StartRunRequest { Preset = "quick", Hyperparameters = h });
+
+        Assert.Equal(0, Resolve(new Hyperparameters()).SamplingLmWeight);
+        Assert.Equal(0.6, Resolve(new Hyperparameters { UnconditionalRate = 0.2, SamplingLmWeight = 0.6 }).SamplingLmWeight);
+        Assert.StartsWith("sampling_lm_weight mixes in", Assert.Throws<ArgumentException>(() => Resolve(new Hyperparameters { SamplingLmWeight = 0.6 })).Message);
+        foreach (var bad in new[] { -0.1, 1.2 })
+        {
+            Assert.StartsWith("sampling_lm_weight must be in [0, 1]",
+                Assert.Throws<ArgumentException>(() => Resolve(new Hyperparameters { UnconditionalRate = 0.2, SamplingLmWeight = bad })).Message);
+        }
+        Assert.StartsWith("sampling_lm_weight", Assert.Throws<ArgumentException>(() => Resolve(new Hyperparameters { UnconditionalRate = 0.2, SamplingLmWeight = double.NaN })).Message);
+    }
+
+    [Fact]
     public void The_lm_preset_is_the_full_decoder_as_a_plain_language_model_on_the_same_split()
     {
         var lm = RunSettings.FromRequest(new StartRunRequest { Preset = "lm", Seed = 1 });

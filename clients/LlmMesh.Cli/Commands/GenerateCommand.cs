@@ -23,12 +23,13 @@ public static class GenerateCommand
         var variation = new Option<double?>("--variation") { Description = "With a prompt: 0 = its mean code, 1 = a posterior sample, more = further away" };
         var latentSource = new Option<string?>("--latent-source") { Description = "Without a prompt: prior or generator (the latent GAN)" };
         var latentTemperature = new Option<double?>("--latent-temperature") { Description = "Without a prompt: scale of the code's noise; below 1 = more typical text (default: the model's)" };
+        var lmWeight = new Option<double?>("--lm-weight") { Description = "Mix the model's own plain language model in at this weight, 0 to 1 (default: the model's for unconditioned text)" };
         latentSource.AcceptOnlyFromAmong("prior", "generator");
         var bestOf = new Option<int?>("--best-of") { Description = "Generate this many candidates and keep the one the discriminator likes best" };
         var model = ModelOption.Create();
         var command = new Command("generate", "Stream generated text (text related to PROMPT, or unconditioned)")
         {
-            prompt, maxTokens, temperature, topK, topP, minP, repetitionPenalty, seed, stop, ignoreEos, variation, latentSource, latentTemperature, bestOf, model,
+            prompt, maxTokens, temperature, topK, topP, minP, repetitionPenalty, seed, stop, ignoreEos, variation, latentSource, latentTemperature, lmWeight, bestOf, model,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -42,7 +43,8 @@ public static class GenerateCommand
                 Model = parse.GetValue(model) ?? "",
             };
             request.WithSampling(parse.GetValue(maxTokens), parse.GetValue(temperature), parse.GetValue(topP), parse.GetValue(topK),
-                parse.GetValue(minP), parse.GetValue(repetitionPenalty), parse.GetValue(variation), parse.GetValue(seed), parse.GetValue(latentTemperature));
+                parse.GetValue(minP), parse.GetValue(repetitionPenalty), parse.GetValue(variation), parse.GetValue(seed), parse.GetValue(latentTemperature),
+                parse.GetValue(lmWeight));
             using var cli = context(parse);
             return await RunAsync(cli, request, cancellationToken);
         });

@@ -30,6 +30,8 @@ public abstract class SamplingRequest
     public double? Variation { get; set; }
     public string? LatentSource { get; set; }
     public double? LatentTemperature { get; set; }
+    /// <summary>Weight of the model's own plain language model mixed in (GenerateRequest.lm_weight).</summary>
+    public double? LmWeight { get; set; }
 }
 
 public sealed class StreamOptions

@@ -81,7 +81,7 @@ public static class OpenAiRequestMapper
         var template = new GenerateRequest { Stop = { StopStrings(request.Stop) }, IgnoreEos = request.IgnoreEos ?? false, BestOf = request.BestOf ?? 0 };
         // -1 turns top-k off in vLLM's API.
         template.WithSampling(maxTokens, request.Temperature, request.TopP, request.TopK == -1 ? 0 : request.TopK,
-            request.MinP, request.RepetitionPenalty, request.Variation, latentTemperature: request.LatentTemperature);
+            request.MinP, request.RepetitionPenalty, request.Variation, latentTemperature: request.LatentTemperature, lmWeight: request.LmWeight);
         try
         {
             template.LatentSource = ChatRequestMapping.ParseLatentSource(request.LatentSource);

@@ -165,6 +165,7 @@ function completionRequest() {
     repetition_penalty: numberOf("repetition-penalty"),
     variation: numberOf("variation"),
     latent_temperature: numberOf("latent-temperature"),
+    lm_weight: numberOf("lm-weight"),
     n: numberOf("samples"),
     best_of: numberOf("best-of"),
     seed: numberOf("seed"),
