@@ -39,13 +39,14 @@ public sealed class GenerationThroughHostTests(MeshFixture mesh)
             Assert.Equal(recorded["topP"]!.GetValue<double>(), defaults.TopP);
             Assert.Equal(recorded["minP"]!.GetValue<double>(), defaults.MinP);
             Assert.Equal(recorded["bestOf"]?.GetValue<int>() ?? 1, defaults.BestOf);
+            Assert.Equal(recorded["lmWeight"]?.GetValue<double>() ?? 0, defaults.LmWeight);
         }
         Assert.InRange(defaults.Temperature, 0.5, 1.5);
 
         var unset = await CollectAsync(new GenerateRequest { Seed = 31, MaxTokens = 24 });
         var explicitly = await CollectAsync(new GenerateRequest
         {
-            Seed = 31, MaxTokens = 24, Temperature = defaults.Temperature, TopP = defaults.TopP, MinP = defaults.MinP,
+            Seed = 31, MaxTokens = 24, Temperature = defaults.Temperature, TopP = defaults.TopP, MinP = defaults.MinP, LmWeight = defaults.LmWeight,
         });
         Assert.Equal(explicitly.BundleVersion, unset.BundleVersion);
         Assert.Equal(explicitly.Text, unset.Text);
