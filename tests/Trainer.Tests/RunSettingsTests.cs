@@ -134,6 +134,10 @@ public sealed class RunSettingsTests
         Assert.False(lm.ModelConfig(100).LatentToOutput);
         var plainFull = RunSettings.FromRequest(new StartRunRequest { Preset = "full", Hyperparameters = new Hyperparameters { PlainLanguageModel = true } });
         Assert.False(plainFull.HasAdversarialPhase || plainFull.ModelConfig(100).LatentToOutput);
+        Assert.Equal((0.0, 0.0), (plainFull.Training.UnconditionalRate, plainFull.SamplingLmWeight));
+        // The full preset's decoder is also a plain language model, mixed into its recommended sampling.
+        Assert.Equal((0.2, 0.7), (full.Training.UnconditionalRate, full.SamplingLmWeight));
+        Assert.Equal((0.0, 0.0), (lm.Training.UnconditionalRate, lm.SamplingLmWeight));
     }
 
     [Fact]
