@@ -119,6 +119,11 @@ public sealed class EvalCommandTests : IDisposable
         var other = Evaluate("other", "--bundle", conditional.Directory, "--lm-weight", "0.7", "--lm-bundle", plain.Directory);
         Assert.Equal(plain.Version, other["lm_bundle"]!.GetValue<string>());
         Assert.Equal(40, File.ReadAllLines(Path.Combine(_root, "other", "samples.txt")).Length);
+        // A plain language model mixed with itself is the same model: nothing is mixed.
+        var self = Evaluate("self", "--bundle", plain.Directory, "--lm-weight", "0.5");
+        Assert.Equal(0, self["lm_weight"]!.GetValue<double>());
+        Evaluate("plain", "--bundle", plain.Directory);
+        Assert.Equal(File.ReadAllLines(Path.Combine(_root, "plain", "samples.txt")), File.ReadAllLines(Path.Combine(_root, "self", "samples.txt")));
 
         Assert.Contains("pass --lm-bundle DIR", Fails("--bundle", conditional.Directory, "--lm-weight", "0.5", "--no-sweep"));
         Assert.Contains("pass a plain language model's bundle", Fails("--bundle", withheld.Directory, "--lm-weight", "0.5", "--lm-bundle", conditional.Directory, "--no-sweep"));

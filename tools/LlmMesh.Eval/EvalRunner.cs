@@ -92,6 +92,8 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
     {
         // Baselines sample as they are: temperature and truncation do not apply.
         var recommended = args.Baseline is null ? RecommendedSampling.Read(bundle.Manifest) : RecommendedSampling.Plain;
+        // A plain language model mixed with itself is itself: skip the second decode, as the generator does.
+        var mixesItself = args.LmBundle is null && !VaeBundle.ReadConfig(bundle).UsesLatent;
         return (recommended, recommended with
         {
             Temperature = args.Temperature ?? recommended.Temperature,
@@ -99,7 +101,7 @@ public sealed class EvalRunner(EvalArguments args, TextWriter log)
             MinP = args.MinP ?? recommended.MinP,
             LatentTemperature = args.LatentTemperature ?? recommended.LatentTemperature,
             BestOf = args.BestOf ?? recommended.BestOf,
-            LmWeight = args.LmWeight ?? recommended.LmWeight,
+            LmWeight = mixesItself ? 0 : args.LmWeight ?? recommended.LmWeight,
         });
     }
 
