@@ -315,8 +315,9 @@ public static class TrainingPresets
 
     /// <summary>
     /// The baseline: the full preset's decoder, regularisation, split and early stopping, trained
-    /// as a plain language model (z = 0). It stops improving on held-out text after about 14
-    /// epochs, so 20 are enough; a constant learning rate did as well as the cosine there.
+    /// as a plain language model (z = 0). Its held-out NLL is lowest after about 13 epochs; a
+    /// cosine schedule that ends there samples better at equal diversity than a constant rate or a
+    /// longer cosine stopped at the same epoch (BLEU-4 .347 against .335 at Self-BLEU-4 .588).
     /// </summary>
     public static RunSettings LanguageModelPreset { get; } = FullPreset with
     {
@@ -325,7 +326,7 @@ public static class TrainingPresets
         LatentToOutput = false,
         // Its code is always zero; 32 keeps the decoder's input, and so its measured baseline, as it was.
         LatentSize = QuickPreset.LatentSize,
-        Training = FullPreset.Training with { WordDropout = 0, Epochs = 20, LearningRateSchedule = LearningRateSchedule.Constant, UnconditionalRate = 0 },
+        Training = FullPreset.Training with { WordDropout = 0, Epochs = 14, LearningRateSchedule = LearningRateSchedule.Cosine, UnconditionalRate = 0 },
         Adversarial = FullPreset.Adversarial with { Steps = 0 },
         SamplingBestOf = 1,
         SamplingLmWeight = 0,
