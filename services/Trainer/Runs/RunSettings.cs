@@ -326,7 +326,7 @@ public static class TrainingPresets
         LatentToOutput = false,
         // Its code is always zero; 32 keeps the decoder's input, and so its measured baseline, as it was.
         LatentSize = QuickPreset.LatentSize,
-        Training = FullPreset.Training with { WordDropout = 0, Epochs = 14, LearningRateSchedule = LearningRateSchedule.Cosine, UnconditionalRate = 0 },
+        Training = FullPreset.Training with { WordDropout = 0, Epochs = 14, UnconditionalRate = 0 },
         Adversarial = FullPreset.Adversarial with { Steps = 0 },
         SamplingBestOf = 1,
         SamplingLmWeight = 0,
